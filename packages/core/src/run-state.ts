@@ -1,0 +1,190 @@
+import type { SerializedError } from './errors.ts'
+import type { JsonValue } from './json.ts'
+import type { Usage } from './language-model.ts'
+import type { AssistantMessage, Message, ToolResultPart } from './messages.ts'
+import type { FinishReason, StreamPart } from './stream-parts.ts'
+import type { SideEffects } from './tool.ts'
+
+/** Version of the `RunState` shape; bump it and add an upgrade in `upgradeState` when it changes. */
+export const runStateVersion = 1
+
+/** Run lifecycle. `waiting`: paused on an approval or a human answer. */
+export type RunPhase = 'idle' | 'thinking' | 'acting' | 'waiting' | 'completed' | 'failed' | 'cancelled'
+
+/** Context policy in force (Factor 3). `custom` names a function registered with the agent. */
+export type ContextPolicy =
+  | { readonly type: 'full' }
+  | { readonly type: 'window'; readonly maxMessages: number }
+  | { readonly type: 'stateless' }
+  | { readonly type: 'custom'; readonly name: string }
+
+/** Limits a run works within. */
+export interface RunPolicy {
+  /** Model calls that may request tools; one more tool-less call then summarizes. */
+  readonly maxSteps: number
+  /** Total input + output tokens; exceeding it fails the run with `budget-exceeded`. */
+  readonly maxTokens?: number
+  /** Cap on an error text put into context. */
+  readonly maxErrorChars: number
+  readonly context: ContextPolicy
+}
+
+export const defaultRunPolicy: RunPolicy = { maxSteps: 20, maxErrorChars: 1000, context: { type: 'full' } }
+
+/** What the edge decided about one tool call before the reducer sees it. */
+export type ToolPlan =
+  /** Run the handler. */
+  | { readonly toolCallId: string; readonly action: 'execute'; readonly sideEffects: SideEffects }
+  /** Ask a human to approve, then run. */
+  | { readonly toolCallId: string; readonly action: 'approve'; readonly sideEffects: SideEffects }
+  /** The built-in `contactHuman` tool: its result is the human's answer. */
+  | { readonly toolCallId: string; readonly action: 'ask-human'; readonly question: string }
+  /** Unknown tool or invalid input: this compact error is the result. */
+  | { readonly toolCallId: string; readonly action: 'reject'; readonly error: string }
+
+/** A tool call of the current step and where it stands. */
+export interface ToolCallState {
+  readonly toolCallId: string
+  readonly toolName: string
+  readonly input: JsonValue
+  readonly sideEffects: SideEffects
+  /** `queued`: to run; `running`: `tool.started` journaled; `approval`/`question`: waiting for a human. */
+  readonly status: 'queued' | 'running' | 'approval' | 'question' | 'done'
+  readonly result?: ToolResultPart
+}
+
+/** A request to a human that the run is waiting on. `requestId` is the tool call id. */
+export interface HumanRequest {
+  readonly requestId: string
+  readonly kind: 'approval' | 'question'
+  readonly toolName: string
+  readonly input: JsonValue
+  /** For questions: what to ask. */
+  readonly question?: string
+  readonly requestedAt: number
+  /** Epoch ms after which an approval is auto-denied, if the agent sets a timeout. */
+  readonly expiresAt?: number
+}
+
+/**
+ * The whole state of a run: plain JSON, so it round-trips through any store, and everything the
+ * next model call needs is computable from it alone (Factor 2 and 12).
+ */
+export interface RunState {
+  readonly version: number
+  readonly runId: string
+  readonly agentId: string
+  readonly sessionId: string | null
+  readonly parentRunId: string | null
+  readonly phase: RunPhase
+  /** Model calls that have responded. */
+  readonly step: number
+  /** System prompt, prior session history, then this run's messages. */
+  readonly messages: ReadonlyArray<Message>
+  /** How many of `messages` came from before this run (system prompt and session history). */
+  readonly priorCount: number
+  /** Tool calls of the current step, in call order. */
+  readonly toolCalls: ReadonlyArray<ToolCallState>
+  readonly pending: ReadonlyArray<HumanRequest>
+  readonly usage: Usage
+  readonly policy: RunPolicy
+  /** True once `maxSteps` is reached: the next model call gets no tools. */
+  readonly finalizing: boolean
+  readonly answer: JsonValue | null
+  readonly error: SerializedError | null
+  readonly finishReason: FinishReason | null
+}
+
+/** Events: everything that happens to a run, journaled before it is applied. */
+export type RunEvent =
+  | {
+      readonly type: 'run.started'
+      readonly runId: string
+      readonly agentId: string
+      readonly sessionId?: string | null
+      readonly parentRunId?: string | null
+      readonly instructions?: string
+      /** Prior session history. */
+      readonly history?: ReadonlyArray<Message>
+      readonly input: ReadonlyArray<Message>
+      readonly policy?: Partial<RunPolicy>
+      readonly at: number
+    }
+  | {
+      readonly type: 'model.responded'
+      readonly message: AssistantMessage
+      readonly usage: Usage
+      readonly finishReason: FinishReason
+      /** One entry per tool call in `message`, decided at the edge (validation, approval, built-ins). */
+      readonly plan: ReadonlyArray<ToolPlan>
+      /** Text was already streamed live; don't emit it again (absent when replaying for a reader). */
+      readonly streamed?: boolean
+      /** A parsed structured answer when the agent has an output schema. */
+      readonly output?: JsonValue
+    }
+  | { readonly type: 'model.failed'; readonly error: SerializedError }
+  | { readonly type: 'tool.started'; readonly toolCallId: string; readonly at?: number }
+  | { readonly type: 'tool.succeeded'; readonly toolCallId: string; readonly output: JsonValue }
+  | {
+      readonly type: 'tool.failed'
+      readonly toolCallId: string
+      readonly error: string
+      readonly reason?: string
+    }
+  /** On resume: `tool.started` is journaled but no result; resolved by the tool's `sideEffects`. */
+  | { readonly type: 'tool.interrupted'; readonly toolCallId: string }
+  | {
+      readonly type: 'approval.decided'
+      readonly toolCallId: string
+      readonly approved: boolean
+      readonly reason?: string
+      /** Who decided (principal id), recorded for audit. */
+      readonly by?: string
+    }
+  | {
+      readonly type: 'human.responded'
+      readonly requestId: string
+      readonly answer: JsonValue
+      readonly by?: string
+    }
+  | { readonly type: 'run.cancelled'; readonly reason?: string }
+  | {
+      readonly type: 'budget.exhausted'
+      readonly budget: 'time' | 'tokens' | 'steps'
+      readonly detail?: string
+    }
+
+export type RunEventType = RunEvent['type']
+
+/** Commands: what the edge must do next. The reducer runs nothing itself. */
+export type Command =
+  | {
+      readonly type: 'call-model'
+      /** The step number this call will be (1-based). */
+      readonly step: number
+      /** False on the final, summarizing call after `maxSteps`. */
+      readonly tools: boolean
+    }
+  | {
+      readonly type: 'call-tool'
+      readonly toolCallId: string
+      readonly toolName: string
+      readonly input: JsonValue
+      /** `runId:toolCallId`: the same on every re-run. */
+      readonly idempotencyKey: string
+    }
+  | { readonly type: 'request-approval'; readonly request: HumanRequest }
+  | { readonly type: 'contact-human'; readonly request: HumanRequest }
+  /** Stop in-flight model and tool work (on cancel). */
+  | { readonly type: 'abort-inflight'; readonly reason: string }
+  | { readonly type: 'emit'; readonly parts: ReadonlyArray<StreamPart> }
+  | {
+      readonly type: 'finish'
+      readonly phase: 'completed' | 'failed' | 'cancelled'
+      readonly answer: JsonValue | null
+      readonly error: SerializedError | null
+    }
+  /** An event was not legal in the current state; the state is unchanged. */
+  | { readonly type: 'reject'; readonly eventType: string; readonly reason: string }
+
+export type CommandType = Command['type']

@@ -1,0 +1,167 @@
+import type { SerializedError } from './errors.ts'
+import type { JsonObject, JsonValue } from './json.ts'
+import type { Message } from './messages.ts'
+
+/** An event to append to a run's journal. */
+export interface JournalEntryInput {
+  /** The event type, e.g. `model.responded`. */
+  readonly type: string
+  /** The event itself (plain JSON). */
+  readonly data: JsonValue
+  /** Epoch milliseconds; the store's clock when omitted. */
+  readonly at?: number
+}
+
+/** A journaled event. `seq` starts at 1 and has no gaps within a run. */
+export interface JournalEntry {
+  readonly runId: string
+  readonly seq: number
+  readonly type: string
+  readonly at: number
+  readonly data: JsonValue
+}
+
+/** The latest state of a run at a journal position: a cache, rebuildable from the journal. */
+export interface Snapshot {
+  readonly runId: string
+  /** The journal seq the state includes (entries after it must be replayed). */
+  readonly seq: number
+  readonly state: JsonValue
+  /** Version of the state's shape, so old snapshots can be upgraded on load. */
+  readonly schemaVersion: number
+  readonly at: number
+}
+
+/** Run status as indexed by the store. `waiting`: paused for a human; holds no memory. */
+export type RunStatus = 'running' | 'waiting' | 'completed' | 'failed' | 'cancelled'
+
+export const terminalStatuses: ReadonlySet<RunStatus> = new Set(['completed', 'failed', 'cancelled'])
+
+/** One row of the runs index. */
+export interface RunRecord {
+  readonly runId: string
+  readonly agentId: string
+  readonly sessionId: string | null
+  readonly parentRunId: string | null
+  /** Caller-supplied key that makes triggers idempotent; unique per agent. */
+  readonly idempotencyKey: string | null
+  readonly status: RunStatus
+  /** Pending approval and human-contact requests while `waiting` (plain JSON). */
+  readonly pending: ReadonlyArray<JsonValue>
+  /** The answer once `completed`. */
+  readonly answer: JsonValue | null
+  /** The error once `failed`. */
+  readonly error: SerializedError | null
+  /** Application data (e.g. the principal that started the run). */
+  readonly metadata: JsonObject
+  readonly createdAt: number
+  readonly updatedAt: number
+}
+
+export type NewRun = Pick<RunRecord, 'runId' | 'agentId'> &
+  Partial<Pick<RunRecord, 'sessionId' | 'parentRunId' | 'idempotencyKey' | 'status' | 'metadata'>>
+
+export type RunPatch = Partial<Pick<RunRecord, 'status' | 'pending' | 'answer' | 'error' | 'metadata'>>
+
+/** Filters for `listRuns`; all given filters must match. */
+export interface RunFilter {
+  readonly status?: RunStatus | ReadonlyArray<RunStatus>
+  readonly agentId?: string
+  readonly sessionId?: string
+  readonly parentRunId?: string
+}
+
+export interface Page<T> {
+  readonly items: ReadonlyArray<T>
+  /** Pass to the next call to continue; absent on the last page. */
+  readonly nextCursor?: string
+}
+
+/** Ownership of a run by one worker. `epoch` grows with every new owner and fences stale writers. */
+export interface Lease {
+  readonly runId: string
+  readonly ownerId: string
+  readonly epoch: number
+  readonly expiresAt: number
+}
+
+/** Conversation history shared by the runs of one session. `version` grows by one per write. */
+export interface SessionRecord {
+  readonly sessionId: string
+  readonly messages: ReadonlyArray<Message>
+  readonly version: number
+  readonly updatedAt: number
+}
+
+/**
+ * Where runs live: the journal (source of truth), snapshots (a cache of state), the runs index,
+ * leases and sessions. Memory, SQLite and Postgres implement it and pass one conformance suite.
+ * Every failure is a `StoreError`; a failed write changes nothing.
+ */
+export interface Store {
+  /** Creates or upgrades the schema. Idempotent; fails with `schema-too-new` for a newer database. */
+  migrate(): Promise<void>
+  /** Releases connections. Further calls fail with `closed`. */
+  close(): Promise<void>
+
+  /**
+   * Appends entries atomically after `expectedSeq` (the seq of the last entry the writer has seen,
+   * 0 for none) and returns the new last seq. Fails with `conflict` if the journal moved on, and with
+   * `fenced` if `lease` is given and is no longer the run's current lease (owner and epoch).
+   */
+  append(
+    runId: string,
+    entries: ReadonlyArray<JournalEntryInput>,
+    expectedSeq: number,
+    options?: { readonly lease?: Pick<Lease, 'ownerId' | 'epoch'> },
+  ): Promise<number>
+  /** Entries after `afterSeq` (default 0), in order, at most `limit`. */
+  read(
+    runId: string,
+    options?: { readonly afterSeq?: number; readonly limit?: number },
+  ): Promise<JournalEntry[]>
+  /** Seq of the last entry, 0 for none. */
+  lastSeq(runId: string): Promise<number>
+
+  /** Stores the state at `seq`; the highest seq wins. */
+  putSnapshot(runId: string, seq: number, state: JsonValue, schemaVersion: number): Promise<void>
+  getSnapshot(runId: string): Promise<Snapshot | undefined>
+  /** Deletes journal entries with seq <= `throughSeq` if a snapshot covers them; returns how many. */
+  pruneJournal(runId: string, throughSeq: number): Promise<number>
+
+  /** Creates a run; `conflict` if the id, or the agent's idempotency key, exists. */
+  createRun(run: NewRun): Promise<RunRecord>
+  getRun(runId: string): Promise<RunRecord | undefined>
+  findRunByIdempotencyKey(agentId: string, idempotencyKey: string): Promise<RunRecord | undefined>
+  /** Updates a run's index row; `not-found` if absent. */
+  updateRun(runId: string, patch: RunPatch): Promise<RunRecord>
+  /** Newest first (createdAt, then runId), with an opaque cursor. Default limit 50. */
+  listRuns(
+    filter?: RunFilter,
+    page?: { readonly cursor?: string; readonly limit?: number },
+  ): Promise<Page<RunRecord>>
+  /** Removes the run's journal, snapshots, index row and lease; nothing else. */
+  deleteRun(runId: string): Promise<void>
+
+  /** Takes the lease if free, expired, or already held by `ownerId` (then renewed, same epoch). */
+  acquireLease(runId: string, ownerId: string, ttlMs: number): Promise<Lease | undefined>
+  /** Extends a lease still held; undefined if it was lost. */
+  renewLease(lease: Lease, ttlMs: number): Promise<Lease | undefined>
+  releaseLease(lease: Lease): Promise<void>
+  getLease(runId: string): Promise<Lease | undefined>
+
+  getSession(sessionId: string): Promise<SessionRecord | undefined>
+  /** Appends messages; with `expectedVersion`, `conflict` unless it matches. Returns the new version. */
+  appendSession(
+    sessionId: string,
+    messages: ReadonlyArray<Message>,
+    expectedVersion?: number,
+  ): Promise<number>
+  /** Replaces the history if the version matches (0 for a new session); returns the new version. */
+  replaceSession(
+    sessionId: string,
+    messages: ReadonlyArray<Message>,
+    expectedVersion: number,
+  ): Promise<number>
+  deleteSession(sessionId: string): Promise<void>
+}
