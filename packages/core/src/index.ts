@@ -5,6 +5,8 @@
  * database drivers or XState, only `effect` modules and the JSON Schema validator.
  */
 
+// context policies (Factor 3)
+export { type ContextFunction, foldRepeatedErrors, messagesForModel, slidingWindow } from './context.ts'
 // errors
 export * from './errors.ts'
 // JSON and messages
@@ -14,6 +16,15 @@ export * from './language-model.ts'
 export * from './messages.ts'
 // runs: state, events, commands
 export * from './run-state.ts'
+export { decodeRunState } from './state-codec.ts'
+export {
+  contentParts,
+  emptyRunState,
+  interruptedToolCalls,
+  partsFromEvents,
+  resumeCommands,
+  step,
+} from './step.ts'
 export * from './store.ts'
 // stream protocol
 export * from './stream-parts.ts'

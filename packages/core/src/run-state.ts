@@ -26,6 +26,8 @@ export interface RunPolicy {
   readonly maxTokens?: number
   /** Cap on an error text put into context. */
   readonly maxErrorChars: number
+  /** Auto-deny an approval after this long (journaled as `approval.decided`, survives restarts). */
+  readonly approvalTimeoutMs?: number
   readonly context: ContextPolicy
 }
 
@@ -93,6 +95,8 @@ export interface RunState {
   readonly answer: JsonValue | null
   readonly error: SerializedError | null
   readonly finishReason: FinishReason | null
+  /** Error tool results so far (context compaction only scans when there are repeats to fold). */
+  readonly toolErrors: number
 }
 
 /** Events: everything that happens to a run, journaled before it is applied. */
@@ -121,6 +125,8 @@ export type RunEvent =
       readonly streamed?: boolean
       /** A parsed structured answer when the agent has an output schema. */
       readonly output?: JsonValue
+      /** Epoch ms the response arrived (stamps human requests). */
+      readonly at?: number
     }
   | { readonly type: 'model.failed'; readonly error: SerializedError }
   | { readonly type: 'tool.started'; readonly toolCallId: string; readonly at?: number }

@@ -38,11 +38,14 @@ export interface ToolContext {
 // biome-ignore lint/suspicious/noExplicitAny: the encoded side of a schema is irrelevant here
 export type SchemaInput<T> = Schema.Schema<T, any, never> | JsonObject
 
+// biome-ignore lint/suspicious/noExplicitAny: any Effect Schema without requirements
+type AnySchema = Schema.Schema<any, any, never>
+
 // biome-ignore lint/suspicious/noExplicitAny: JSON Schema inputs are untyped for the handler
 type Decoded<S> = S extends Schema.Schema<infer A, any, never> ? A : any
 
 /** Options of `defineTool`. */
-export interface ToolOptions<InputSchema extends SchemaInput<unknown>, Output> {
+export interface ToolOptions<InputSchema extends AnySchema | JsonObject, Output> {
   /** Unique per agent; `^[a-zA-Z0-9_-]{1,64}$` (what every provider accepts). */
   readonly name: string
   /** Read by the model: say what the tool does and when to use it. */
@@ -50,7 +53,7 @@ export interface ToolOptions<InputSchema extends SchemaInput<unknown>, Output> {
   /** JSON Schema (draft 2020-12) or an Effect Schema of the input object. */
   readonly input: InputSchema
   /** Optional schema the handler's output must satisfy; a violation becomes an error result. */
-  readonly output?: SchemaInput<Output> | undefined
+  readonly output?: AnySchema | JsonObject | undefined
   readonly handler: (input: Decoded<InputSchema>, context: ToolContext) => Output | Promise<Output>
   /** Per attempt. Default: the agent's `toolTimeoutMs`. */
   readonly timeoutMs?: number | undefined
@@ -117,8 +120,14 @@ const formatAjvErrors = (errors: ReadonlyArray<ErrorObject> | null | undefined):
   return truncate([...new Set(lines)].join('; '), maxErrorLength)
 }
 
-export const truncate = (text: string, max: number): string =>
-  text.length <= max ? text : `${text.slice(0, max - 15)}… (${text.length - max + 15} more chars)`
+/** Caps text at `max` characters, saying how much was cut. */
+export const truncate = (text: string, max: number): string => {
+  if (text.length <= max) return text
+  // The suffix's own length depends on the count; two passes settle it.
+  let keep = Math.max(0, max - 20)
+  for (let pass = 0; pass < 2; pass++) keep = Math.max(0, max - `… (${text.length - keep} more chars)`.length)
+  return `${text.slice(0, keep)}… (${text.length - keep} more chars)`
+}
 
 const isEffectSchema = (value: unknown): value is Schema.Schema<unknown, unknown, never> =>
   Schema.isSchema(value)
@@ -182,7 +191,7 @@ const toJson = (value: unknown): Validation<JsonValue> => {
  * Defines a tool. Schemas are compiled once here; an invalid schema or name throws a
  * `ToolError { reason: 'invalid-definition' }` at definition time, never during a run.
  */
-export function defineTool<InputSchema extends SchemaInput<unknown>, Output>(
+export function defineTool<InputSchema extends AnySchema | JsonObject, Output>(
   options: ToolOptions<InputSchema, Output>,
 ): Tool<Decoded<InputSchema>, Output> {
   if (!toolNamePattern.test(options.name))

@@ -1,0 +1,482 @@
+import { RunError, type SerializedError } from './errors.ts'
+import type { JsonValue } from './json.ts'
+import { addUsage, emptyUsage } from './language-model.ts'
+import {
+  type AssistantMessage,
+  type Message,
+  type ToolCallPart,
+  type ToolResultPart,
+  textOf,
+} from './messages.ts'
+import {
+  type Command,
+  defaultRunPolicy,
+  type HumanRequest,
+  type RunEvent,
+  type RunState,
+  runStateVersion,
+  type ToolCallState,
+  type ToolPlan,
+} from './run-state.ts'
+import type { FinishReason, StreamPart } from './stream-parts.ts'
+import { truncate } from './tool.ts'
+
+/** The state before `run.started`. */
+export const emptyRunState: RunState = {
+  version: runStateVersion,
+  runId: '',
+  agentId: '',
+  sessionId: null,
+  parentRunId: null,
+  phase: 'idle',
+  step: 0,
+  messages: [],
+  priorCount: 0,
+  toolCalls: [],
+  pending: [],
+  usage: emptyUsage(),
+  policy: defaultRunPolicy,
+  finalizing: false,
+  answer: null,
+  error: null,
+  finishReason: null,
+  toolErrors: 0,
+}
+
+type Result = [RunState, Command[]]
+
+const isTerminal = (state: RunState): boolean =>
+  state.phase === 'completed' || state.phase === 'failed' || state.phase === 'cancelled'
+
+const reject = (state: RunState, event: RunEvent, reason: string): Result => [
+  state,
+  [{ type: 'reject', eventType: event.type, reason }],
+]
+
+const emit = (parts: StreamPart[]): Command => ({ type: 'emit', parts })
+
+/**
+ * The agent as a pure reducer (Factor 12): `step(state, event) -> [state, commands]`. Total (never
+ * throws), deterministic, and it never mutates its input. An event that is illegal in the current
+ * state leaves the state unchanged and answers with a `reject` command.
+ */
+export function step(state: RunState, event: RunEvent): Result {
+  try {
+    return transition(state, event)
+  } catch (cause) {
+    // Only reachable with inputs that violate the types (e.g. hand-edited journals).
+    return reject(state, event, `malformed event: ${(cause as Error).message}`)
+  }
+}
+
+function transition(state: RunState, event: RunEvent): Result {
+  if (event.type === 'run.started') {
+    if (state.phase !== 'idle') return reject(state, event, 'run already started')
+    return start(event)
+  }
+  if (state.phase === 'idle') return reject(state, event, 'run not started')
+  if (isTerminal(state)) return reject(state, event, `run is ${state.phase}`)
+  switch (event.type) {
+    case 'model.responded':
+      if (state.phase !== 'thinking') return reject(state, event, `no model call in flight (${state.phase})`)
+      return modelResponded(state, event)
+    case 'model.failed':
+      if (state.phase !== 'thinking') return reject(state, event, `no model call in flight (${state.phase})`)
+      return fail(state, event.error, [], 'error')
+    case 'tool.started': {
+      const call = findCall(state, event.toolCallId)
+      if (call?.status !== 'queued')
+        return reject(state, event, `tool call ${event.toolCallId} is not queued`)
+      return [withCall({ ...state, phase: 'acting' }, { ...call, status: 'running' }), []]
+    }
+    case 'tool.succeeded':
+    case 'tool.failed': {
+      const call = findCall(state, event.toolCallId)
+      if (call?.status !== 'running' && call?.status !== 'queued')
+        return reject(state, event, `tool call ${event.toolCallId} is not running`)
+      if (event.type === 'tool.succeeded')
+        return resolve(state, call, { output: event.output }, [
+          { type: 'tool-output-available', toolCallId: call.toolCallId, output: event.output },
+        ])
+      const error = truncate(event.error, state.policy.maxErrorChars)
+      return resolve(state, call, { error }, [
+        { type: 'tool-output-error', toolCallId: call.toolCallId, errorText: error },
+      ])
+    }
+    case 'tool.interrupted': {
+      const call = findCall(state, event.toolCallId)
+      if (call?.status !== 'running')
+        return reject(state, event, `tool call ${event.toolCallId} was not running`)
+      if (call.sideEffects !== 'unsafe')
+        return [
+          withCall({ ...state, phase: 'acting' }, { ...call, status: 'queued' }),
+          [callTool(state, call)],
+        ]
+      const error = `The outcome of '${call.toolName}' is unknown: the process stopped while it ran, and it was not run again because it has side effects. Check its effect before calling it again.`
+      return resolve(state, call, { error }, [
+        { type: 'tool-output-error', toolCallId: call.toolCallId, errorText: error },
+      ])
+    }
+    case 'approval.decided': {
+      const call = findCall(state, event.toolCallId)
+      if (call?.status !== 'approval')
+        return reject(state, event, `no approval pending for ${event.toolCallId}`)
+      const pending = state.pending.filter((request) => request.requestId !== call.toolCallId)
+      if (event.approved) {
+        const next = withCall({ ...state, pending, phase: 'acting' }, { ...call, status: 'queued' })
+        return [next, [callTool(state, call)]]
+      }
+      const error = `Denied by a human${event.reason ? `: ${event.reason}` : ''}. Do not retry this call unchanged.`
+      return resolve({ ...state, pending }, call, { error }, [
+        { type: 'tool-output-denied', toolCallId: call.toolCallId },
+      ])
+    }
+    case 'human.responded': {
+      const call = findCall(state, event.requestId)
+      if (call?.status !== 'question')
+        return reject(state, event, `no question pending for ${event.requestId}`)
+      const pending = state.pending.filter((request) => request.requestId !== call.toolCallId)
+      return resolve({ ...state, pending }, call, { output: event.answer }, [
+        { type: 'tool-output-available', toolCallId: call.toolCallId, output: event.answer },
+      ])
+    }
+    case 'run.cancelled':
+      return stop(state, 'cancelled', 'Cancelled before it finished.', event.reason ?? 'cancelled')
+    case 'budget.exhausted':
+      return stop(
+        state,
+        'failed',
+        `Not run: the ${event.budget} budget was exhausted.`,
+        event.detail ?? event.budget,
+      )
+  }
+}
+
+function start(event: Extract<RunEvent, { type: 'run.started' }>): Result {
+  const policy = { ...defaultRunPolicy, ...event.policy }
+  const prior: Message[] = event.instructions ? [{ role: 'system', content: event.instructions }] : []
+  for (const message of event.history ?? []) prior.push(message)
+  const finalizing = policy.maxSteps <= 0
+  const state: RunState = {
+    ...emptyRunState,
+    runId: event.runId,
+    agentId: event.agentId,
+    sessionId: event.sessionId ?? null,
+    parentRunId: event.parentRunId ?? null,
+    phase: 'thinking',
+    messages: [...prior, ...event.input],
+    priorCount: prior.length,
+    policy,
+    finalizing,
+  }
+  return [
+    state,
+    [
+      emit([{ type: 'start', messageId: event.runId }, { type: 'start-step' }]),
+      { type: 'call-model', step: 1, tools: !finalizing },
+    ],
+  ]
+}
+
+function modelResponded(state: RunState, event: Extract<RunEvent, { type: 'model.responded' }>): Result {
+  const parts: StreamPart[] = event.streamed ? [] : contentParts(event.message, state.step)
+  const calls = event.message.content.filter((part): part is ToolCallPart => part.type === 'tool-call')
+  const usage = addUsage(state.usage, event.usage)
+  let next: RunState = {
+    ...state,
+    step: state.step + 1,
+    usage,
+    messages: [...state.messages, event.message],
+    finishReason: event.finishReason,
+  }
+  const maxTokens = state.policy.maxTokens
+  if (maxTokens !== undefined && usage.inputTokens + usage.outputTokens > maxTokens) {
+    const error = new RunError('budget-exceeded', `token budget of ${maxTokens} exceeded`, {
+      runId: state.runId,
+    })
+    const settled = settleAll(calls, 'Not run: the token budget was exhausted.', parts)
+    return fail(next, error.toJSON(), settled, 'length', parts)
+  }
+  if (calls.length === 0 || state.finalizing) {
+    const settled = settleAll(calls, 'Not run: the step limit was reached.', parts)
+    if (settled.length > 0)
+      next = { ...next, messages: [...next.messages, { role: 'tool', content: settled }] }
+    const answer = event.output !== undefined ? event.output : textOf(event.message)
+    parts.push({ type: 'finish-step' }, { type: 'finish', finishReason: event.finishReason })
+    return [
+      { ...next, phase: 'completed', answer },
+      [emit(parts), { type: 'finish', phase: 'completed', answer, error: null }],
+    ]
+  }
+  const plans = new Map<string, ToolPlan>(event.plan.map((plan) => [plan.toolCallId, plan]))
+  const commands: Command[] = []
+  const pending: HumanRequest[] = [...state.pending]
+  const requestedAt = event.at ?? 0
+  const toolCalls = calls.map((call): ToolCallState => {
+    const plan = plans.get(call.id) ?? {
+      toolCallId: call.id,
+      action: 'reject',
+      error: 'No plan for this tool call.',
+    }
+    const base = { toolCallId: call.id, toolName: call.name, input: call.input }
+    switch (plan.action) {
+      case 'reject':
+        parts.push({
+          type: 'tool-input-error',
+          toolCallId: call.id,
+          toolName: call.name,
+          input: call.input,
+          errorText: plan.error,
+        })
+        return { ...base, sideEffects: 'none', status: 'done', result: resultOf(call, { error: plan.error }) }
+      case 'execute':
+        parts.push({
+          type: 'tool-input-available',
+          toolCallId: call.id,
+          toolName: call.name,
+          input: call.input,
+        })
+        commands.push(callTool(state, base))
+        return { ...base, sideEffects: plan.sideEffects, status: 'queued' }
+      case 'approve': {
+        const timeout = state.policy.approvalTimeoutMs
+        const request: HumanRequest = {
+          requestId: call.id,
+          kind: 'approval',
+          toolName: call.name,
+          input: call.input,
+          requestedAt,
+          ...(timeout === undefined ? {} : { expiresAt: requestedAt + timeout }),
+        }
+        pending.push(request)
+        parts.push(
+          { type: 'tool-input-available', toolCallId: call.id, toolName: call.name, input: call.input },
+          { type: 'tool-approval-request', approvalId: call.id, toolCallId: call.id },
+        )
+        commands.push({ type: 'request-approval', request })
+        return { ...base, sideEffects: plan.sideEffects, status: 'approval' }
+      }
+      default: {
+        // 'ask-human'
+        const request: HumanRequest = {
+          requestId: call.id,
+          kind: 'question',
+          toolName: call.name,
+          input: call.input,
+          question: plan.question,
+          requestedAt,
+        }
+        pending.push(request)
+        parts.push(
+          { type: 'tool-input-available', toolCallId: call.id, toolName: call.name, input: call.input },
+          {
+            type: 'data-vel-human-request',
+            id: call.id,
+            data: { requestId: call.id, question: plan.question },
+          },
+        )
+        commands.push({ type: 'contact-human', request })
+        return { ...base, sideEffects: 'none', status: 'question' }
+      }
+    }
+  })
+  const rejected = toolCalls.filter((call) => call.status === 'done').length
+  next = { ...next, toolCalls, pending, toolErrors: state.toolErrors + rejected }
+  const [advanced, more] = afterResolution(next, parts)
+  return [advanced, [...more, ...commands]]
+}
+
+/** Records one tool result, then moves on if the step's calls are all resolved. */
+function resolve(
+  state: RunState,
+  call: ToolCallState,
+  outcome: { output: JsonValue } | { error: string },
+  parts: StreamPart[],
+): Result {
+  const toolErrors = 'error' in outcome ? state.toolErrors + 1 : state.toolErrors
+  const next = withCall(
+    { ...state, toolErrors },
+    { ...call, status: 'done', result: resultOf(call, outcome) },
+  )
+  return afterResolution(next, parts)
+}
+
+/** Sets the phase from the step's calls; when all are done, appends the results and calls the model. */
+function afterResolution(state: RunState, parts: StreamPart[]): Result {
+  const open = state.toolCalls.filter((call) => call.status !== 'done')
+  if (open.length > 0) {
+    const acting = open.some((call) => call.status === 'queued' || call.status === 'running')
+    return [{ ...state, phase: acting ? 'acting' : 'waiting' }, parts.length > 0 ? [emit(parts)] : []]
+  }
+  const results = state.toolCalls.map((call) => call.result as ToolResultPart)
+  const finalizing = state.finalizing || state.step >= state.policy.maxSteps
+  parts.push({ type: 'finish-step' }, { type: 'start-step' })
+  return [
+    {
+      ...state,
+      phase: 'thinking',
+      finalizing,
+      toolCalls: [],
+      pending: [],
+      messages: [...state.messages, { role: 'tool', content: results }],
+    },
+    [emit(parts), { type: 'call-model', step: state.step + 1, tools: !finalizing }],
+  ]
+}
+
+/** Ends a run early (cancel, budget): every open tool call gets a synthetic result first. */
+function stop(state: RunState, phase: 'cancelled' | 'failed', note: string, reason: string): Result {
+  const parts: StreamPart[] = []
+  let next = state
+  if (state.toolCalls.length > 0) {
+    const results = state.toolCalls.map((call) => {
+      if (call.result) return call.result
+      parts.push({ type: 'tool-output-error', toolCallId: call.toolCallId, errorText: note })
+      return resultOf(call, { error: note })
+    })
+    next = { ...state, toolCalls: [], messages: [...state.messages, { role: 'tool', content: results }] }
+  }
+  next = { ...next, pending: [] }
+  if (phase === 'cancelled') {
+    parts.push({ type: 'finish-step' }, { type: 'abort', reason }, { type: 'finish', finishReason: 'other' })
+    return [
+      { ...next, phase: 'cancelled' },
+      [
+        { type: 'abort-inflight', reason },
+        emit(parts),
+        { type: 'finish', phase: 'cancelled', answer: null, error: null },
+      ],
+    ]
+  }
+  const error = new RunError('budget-exceeded', note, { runId: state.runId }).toJSON()
+  const [failed, commands] = fail(next, error, [], 'other', parts)
+  return [failed, [{ type: 'abort-inflight', reason }, ...commands]]
+}
+
+function fail(
+  state: RunState,
+  error: SerializedError,
+  settled: ToolResultPart[],
+  finishReason: FinishReason,
+  parts: StreamPart[] = [],
+): Result {
+  const messages =
+    settled.length > 0 ? [...state.messages, { role: 'tool', content: settled } as Message] : state.messages
+  parts.push(
+    { type: 'finish-step' },
+    { type: 'error', errorText: `${error.reason}: ${error.message}` },
+    { type: 'finish', finishReason },
+  )
+  return [
+    { ...state, messages, phase: 'failed', error, pending: [], toolCalls: [] },
+    [emit(parts), { type: 'finish', phase: 'failed', answer: null, error }],
+  ]
+}
+
+/** Synthetic error results for tool calls that will not run, with their stream parts. */
+function settleAll(calls: ReadonlyArray<ToolCallPart>, note: string, parts: StreamPart[]): ToolResultPart[] {
+  return calls.map((call) => {
+    parts.push(
+      { type: 'tool-input-available', toolCallId: call.id, toolName: call.name, input: call.input },
+      { type: 'tool-output-error', toolCallId: call.id, errorText: note },
+    )
+    return { type: 'tool-result', toolCallId: call.id, toolName: call.name, error: note }
+  })
+}
+
+/** Text and reasoning blocks of a response, for readers that did not see it streamed live. */
+export function contentParts(message: AssistantMessage, step: number): StreamPart[] {
+  const parts: StreamPart[] = []
+  message.content.forEach((part, index) => {
+    const id = `${step}-${index}`
+    if (part.type === 'text' && part.text !== '')
+      parts.push(
+        { type: 'text-start', id },
+        { type: 'text-delta', id, delta: part.text },
+        { type: 'text-end', id },
+      )
+    if (part.type === 'reasoning')
+      parts.push(
+        { type: 'reasoning-start', id },
+        { type: 'reasoning-delta', id, delta: part.text },
+        { type: 'reasoning-end', id },
+      )
+  })
+  return parts
+}
+
+const findCall = (state: RunState, toolCallId: string): ToolCallState | undefined =>
+  state.toolCalls.find((call) => call.toolCallId === toolCallId)
+
+const withCall = (state: RunState, call: ToolCallState): RunState => ({
+  ...state,
+  toolCalls: state.toolCalls.map((existing) => (existing.toolCallId === call.toolCallId ? call : existing)),
+})
+
+const resultOf = (
+  call: { toolCallId: string; toolName: string } | ToolCallPart,
+  outcome: { output: JsonValue } | { error: string },
+): ToolResultPart => {
+  const toolCallId = 'toolCallId' in call ? call.toolCallId : call.id
+  const toolName = 'toolName' in call ? call.toolName : call.name
+  return 'error' in outcome
+    ? { type: 'tool-result', toolCallId, toolName, error: outcome.error }
+    : { type: 'tool-result', toolCallId, toolName, output: outcome.output }
+}
+
+const callTool = (
+  state: RunState,
+  call: { toolCallId: string; toolName: string; input: JsonValue },
+): Extract<Command, { type: 'call-tool' }> => ({
+  type: 'call-tool',
+  toolCallId: call.toolCallId,
+  toolName: call.toolName,
+  input: call.input,
+  idempotencyKey: `${state.runId}:${call.toolCallId}`,
+})
+
+/**
+ * What to do to continue a run loaded from the store: the model call or queued tool calls it was
+ * about to make, and the human requests to publish again. Tool calls that were `running` are not
+ * here: journal a `tool.interrupted` for each of `interruptedToolCalls(state)` first.
+ */
+export function resumeCommands(state: RunState): Command[] {
+  switch (state.phase) {
+    case 'thinking':
+      return [{ type: 'call-model', step: state.step + 1, tools: !state.finalizing }]
+    case 'acting':
+    case 'waiting': {
+      const commands: Command[] = []
+      for (const call of state.toolCalls) {
+        if (call.status === 'queued') commands.push(callTool(state, call))
+      }
+      for (const request of state.pending) {
+        commands.push({ type: request.kind === 'approval' ? 'request-approval' : 'contact-human', request })
+      }
+      return commands
+    }
+    default:
+      return []
+  }
+}
+
+/** Tool calls whose `tool.started` was journaled without a result: the process stopped mid-call. */
+export const interruptedToolCalls = (state: RunState): string[] =>
+  state.toolCalls.filter((call) => call.status === 'running').map((call) => call.toolCallId)
+
+/**
+ * The stream parts a reader sees for a journal of events, as if it had watched live (text comes
+ * whole per block instead of in deltas). Used to replay a run's stream from the store.
+ */
+export function partsFromEvents(events: Iterable<RunEvent>, state: RunState = emptyRunState): StreamPart[] {
+  const parts: StreamPart[] = []
+  let current = state
+  for (const event of events) {
+    const replayed =
+      event.type === 'model.responded' && event.streamed ? { ...event, streamed: false } : event
+    const [next, commands] = step(current, replayed)
+    current = next
+    for (const command of commands) if (command.type === 'emit') parts.push(...command.parts)
+  }
+  return parts
+}
