@@ -1,0 +1,83 @@
+import { type Command, type RunEvent, type RunState, step } from '@vel/core'
+import { type AnyActorRef, assign, enqueueActions, fromPromise, setup } from 'xstate'
+
+/** What an executor child actor receives: the command and a way to report events back. */
+export interface ExecutorInput {
+  readonly command: Command
+  /** Runs the command to completion; reports outcomes as events through the run's journal. */
+  readonly execute: (command: Command, signal: AbortSignal) => Promise<void>
+}
+
+const executor = fromPromise<void, ExecutorInput>(({ input, signal }) => input.execute(input.command, signal))
+
+/** Internal: run these commands' executors (used when a run is rehydrated). */
+export interface ExecuteEvent {
+  readonly type: 'vel.execute'
+  readonly commands: Command[]
+}
+
+const isRunEvent = (event: { type: string }): event is RunEvent =>
+  !event.type.startsWith('xstate.') && event.type !== 'vel.execute'
+
+/**
+ * The agent actor. Its context is the run state; every run event goes through the pure `step`
+ * reducer, and the machine's state mirrors the resulting phase (nothing here decides what the
+ * reducer decides). `call-model` and `call-tool` commands run as spawned child actors, so stopping
+ * the agent (cancel, passivation, shutdown) stops and aborts them. The other commands are left in
+ * `context.commands` for the driver, which owns the journal and the outside world.
+ */
+export const agentMachine = setup({
+  types: {
+    context: {} as { state: RunState; commands: Command[]; execute: ExecutorInput['execute'] },
+    events: {} as RunEvent | ExecuteEvent,
+    input: {} as { state: RunState; execute: ExecutorInput['execute'] },
+  },
+  actors: { executor },
+  actions: {
+    apply: assign(({ context, event }) => {
+      if (event.type === 'vel.execute') return { commands: event.commands }
+      const [state, commands] = step(context.state, event)
+      return { state, commands }
+    }),
+    spawnExecutors: enqueueActions(({ context, enqueue }) => {
+      for (const command of context.commands) {
+        if (command.type === 'call-model')
+          enqueue.spawnChild('executor', { id: `model-${command.step}`, input: { command, execute: context.execute } })
+        else if (command.type === 'call-tool')
+          enqueue.spawnChild('executor', { id: `tool-${command.toolCallId}`, input: { command, execute: context.execute } })
+      }
+    }),
+  },
+  guards: {
+    isRunEvent: ({ event }) => isRunEvent(event),
+    phaseIs: ({ context }, params: { phase: RunState['phase'] }) => context.state.phase === params.phase,
+  },
+}).createMachine({
+  id: 'agent',
+  context: ({ input }) => ({ state: input.state, commands: [], execute: input.execute }),
+  initial: 'routing',
+  on: { 'vel.execute': { actions: ['apply', 'spawnExecutors'] } },
+  states: {
+    // Entered after every event and on rehydration: go to the state that mirrors the phase.
+    routing: {
+      always: [
+        { guard: { type: 'phaseIs', params: { phase: 'thinking' } }, target: 'thinking' },
+        { guard: { type: 'phaseIs', params: { phase: 'acting' } }, target: 'acting' },
+        { guard: { type: 'phaseIs', params: { phase: 'waiting' } }, target: 'waiting' },
+        { guard: { type: 'phaseIs', params: { phase: 'completed' } }, target: 'completed' },
+        { guard: { type: 'phaseIs', params: { phase: 'failed' } }, target: 'failed' },
+        { guard: { type: 'phaseIs', params: { phase: 'cancelled' } }, target: 'cancelled' },
+        { target: 'idle' },
+      ],
+    },
+    idle: { on: { '*': { guard: 'isRunEvent', target: 'routing', actions: ['apply', 'spawnExecutors'] } } },
+    thinking: { on: { '*': { guard: 'isRunEvent', target: 'routing', actions: ['apply', 'spawnExecutors'] } } },
+    acting: { on: { '*': { guard: 'isRunEvent', target: 'routing', actions: ['apply', 'spawnExecutors'] } } },
+    waiting: { on: { '*': { guard: 'isRunEvent', target: 'routing', actions: ['apply', 'spawnExecutors'] } } },
+    completed: { type: 'final' },
+    failed: { type: 'final' },
+    cancelled: { type: 'final' },
+  },
+})
+
+export type AgentActorRef = AnyActorRef
