@@ -53,8 +53,9 @@ export interface ModelRequest {
 
 /**
  * What a model streams. Text and reasoning come in blocks (`*-start`, `*-delta`, `*-end` sharing an
- * `id`); tool input may stream (`tool-input-*`) and always ends in one complete `tool-call` whose
- * `input` is the raw JSON string (validated by core, not the provider). Exactly one `finish` ends
+ * `id`); tool input may stream (`tool-input-*`, whose `id` is the call's `toolCallId`) and always
+ * ends in one complete `tool-call` whose `input` is the raw JSON string (validated by core, not the
+ * provider). Exactly one `finish` ends
  * a successful stream; failures are thrown as `ProviderError`.
  */
 export type ModelPart =

@@ -97,6 +97,8 @@ export interface RunState {
   readonly finishReason: FinishReason | null
   /** Error tool results so far (context compaction only scans when there are repeats to fold). */
   readonly toolErrors: number
+  /** Epoch ms of `run.started` (wall-time budgets count from here). */
+  readonly startedAt: number
 }
 
 /** Events: everything that happens to a run, journaled before it is applied. */

@@ -41,6 +41,7 @@ export const emptyRunState: RunState = {
   error: null,
   finishReason: null,
   toolErrors: 0,
+  startedAt: 0,
 }
 
 type Result = [RunState, Command[]]
@@ -149,6 +150,8 @@ function transition(state: RunState, event: RunEvent): Result {
         `Not run: the ${event.budget} budget was exhausted.`,
         event.detail ?? event.budget,
       )
+    default:
+      return reject(state, event, `unknown event type ${JSON.stringify((event as { type: unknown }).type)}`)
   }
 }
 
@@ -168,6 +171,7 @@ function start(event: Extract<RunEvent, { type: 'run.started' }>): Result {
     priorCount: prior.length,
     policy,
     finalizing,
+    startedAt: event.at,
   }
   return [
     state,

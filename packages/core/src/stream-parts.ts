@@ -41,7 +41,10 @@ export interface DataPart {
 
 /** A stream part with its position in the run's stream (used for SSE `id:` and NATS sequence headers). */
 export interface SequencedPart {
+  /** Position among the parts this process emitted for the run, from 1, without gaps. */
   readonly seq: number
+  /** The journal entry these parts follow: a durable position to replay from after a gap. */
+  readonly journalSeq: number
   readonly part: StreamPart
 }
 

@@ -45,6 +45,7 @@ describe('step: run start', () => {
       agentId: 'agent',
       sessionId: 's-1',
       phase: 'thinking',
+      startedAt: 1000,
       priorCount: 3,
       messages: [
         { role: 'system', content: 'Be brief.' },
@@ -525,6 +526,14 @@ describe('step: purity', () => {
     const frozen = JSON.parse(JSON.stringify(state))
     step(state, { type: 'tool.succeeded', toolCallId: 'c1', output: 3 })
     expect(state).toEqual(frozen)
+  })
+
+  it('rejects an unknown event type', () => {
+    const [state] = fold([started()])
+    expect(step(state, { type: 'model.exploded' } as unknown as RunEvent)).toEqual([
+      state,
+      [{ type: 'reject', eventType: 'model.exploded', reason: 'unknown event type "model.exploded"' }],
+    ])
   })
 
   it('answers a malformed event (violating the types) with reject, not a throw', () => {
