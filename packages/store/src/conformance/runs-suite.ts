@@ -1,0 +1,162 @@
+import type { RunRecord, Store } from '@vel/core'
+import { describe, expect, it } from 'vitest'
+import { expectStoreError, type Harness, roundTrip } from './harness.ts'
+
+const collect = async (store: Store, filter: Parameters<Store['listRuns']>[0], limit: number) => {
+  const pages: string[][] = []
+  let cursor: string | undefined
+  do {
+    const page = await store.listRuns(filter, cursor === undefined ? { limit } : { cursor, limit })
+    pages.push(page.items.map((run) => run.runId))
+    cursor = page.nextCursor
+  } while (cursor !== undefined && pages.length < 100)
+  return pages
+}
+
+/** Runs index: creation, idempotency keys, updates, listing with cursors, deletion. */
+export const runsSuite = (harness: () => Harness): void => {
+  describe('runs', () => {
+    it('creates a run with defaults and reads it back', async () => {
+      const { store, id, context } = harness()
+      const runId = id('run')
+      const created = await store.createRun({ runId, agentId: 'agent' })
+      const expected: RunRecord = {
+        runId,
+        agentId: 'agent',
+        sessionId: null,
+        parentRunId: null,
+        idempotencyKey: null,
+        status: 'running',
+        pending: [],
+        answer: null,
+        error: null,
+        metadata: {},
+        createdAt: context.now(),
+        updatedAt: context.now(),
+      }
+      expect(created).toEqual(expected)
+      expect(await store.getRun(runId)).toEqual(expected)
+      expect(roundTrip(created)).toEqual(created)
+      expect(await store.getRun(id('missing'))).toBeUndefined()
+    })
+
+    it('rejects a duplicate run id or idempotency key with conflict', async () => {
+      const { store, id } = harness()
+      const [agentId, runId, key] = [id('agent'), id('run'), id('key')]
+      await store.createRun({ runId, agentId, idempotencyKey: key, metadata: { who: 'alice' } })
+      await expectStoreError(store.createRun({ runId, agentId: id('agent') }), 'conflict')
+      const second = id('run')
+      await expectStoreError(store.createRun({ runId: second, agentId, idempotencyKey: key }), 'conflict')
+      expect(await store.getRun(second)).toBeUndefined()
+      expect((await store.findRunByIdempotencyKey(agentId, key))?.runId).toBe(runId)
+      expect((await store.findRunByIdempotencyKey(agentId, key))?.metadata).toEqual({ who: 'alice' })
+      expect(await store.findRunByIdempotencyKey(agentId, id('key'))).toBeUndefined()
+      const otherAgent = await store.createRun({
+        runId: id('run'),
+        agentId: id('agent'),
+        idempotencyKey: key,
+      })
+      expect(otherAgent.idempotencyKey).toBe(key)
+    })
+
+    it('updates fields and the update time, and fails with not-found for a missing run', async () => {
+      const { store, id, advance, context } = harness()
+      const runId = id('run')
+      await store.createRun({ runId, agentId: 'agent', sessionId: 's' })
+      advance(10)
+      const pending = [{ requestId: 'call-1', kind: 'approval', toolName: 'pay', input: { amount: 5 } }]
+      const waiting = await store.updateRun(runId, { status: 'waiting', pending })
+      expect(waiting).toMatchObject({ status: 'waiting', pending, sessionId: 's', updatedAt: context.now() })
+      expect(waiting.createdAt).toBe(context.now() - 10)
+      const error = { tag: 'RunError', reason: 'model-failed', message: 'boom', retryable: false }
+      const failed = await store.updateRun(runId, {
+        status: 'failed',
+        pending: [],
+        error,
+        metadata: { a: 1 },
+      })
+      expect(await store.getRun(runId)).toEqual(failed)
+      expect(failed).toMatchObject({ status: 'failed', pending: [], error, metadata: { a: 1 }, answer: null })
+      const done = await store.updateRun(runId, { status: 'completed', answer: { text: 'ok' }, error: null })
+      expect(roundTrip(done)).toEqual(done)
+      expect(done.answer).toEqual({ text: 'ok' })
+      await expectStoreError(store.updateRun(id('missing'), { status: 'completed' }), 'not-found')
+    })
+
+    it('lists newest first with filters and pages through every run exactly once', async () => {
+      const { store, id, advance } = harness()
+      const agentId = id('agent')
+      const parent = id('run')
+      const made: string[] = []
+      for (let index = 0; index < 7; index++) {
+        // Pairs share a creation time, so the runId order breaks ties.
+        if (index % 2 === 0) advance(1)
+        const runId = `${parent}-child-${index}`
+        await store.createRun({
+          runId,
+          agentId,
+          sessionId: index < 3 ? 'session-a' : 'session-b',
+          parentRunId: index === 6 ? null : parent,
+          status: index % 3 === 0 ? 'waiting' : 'running',
+        })
+        made.push(runId)
+      }
+      const all = await store.listRuns({ agentId })
+      const expected = made
+        .map((runId, index) => ({ runId, time: Math.floor(index / 2) }))
+        .sort((a, b) => b.time - a.time || (a.runId < b.runId ? 1 : -1))
+        .map((run) => run.runId)
+      expect(all.items.map((run) => run.runId)).toEqual(expected)
+      expect(all.nextCursor).toBeUndefined()
+      const pages = await collect(store, { agentId }, 3)
+      expect(pages.map((page) => page.length)).toEqual([3, 3, 1])
+      expect(pages.flat()).toEqual(expected)
+      expect((await collect(store, { agentId }, 7)).length).toBe(1)
+      const waiting = await store.listRuns({ agentId, status: 'waiting' })
+      expect(waiting.items.map((run) => run.runId).sort()).toEqual([made[0], made[3], made[6]].sort())
+      const either = await store.listRuns({ agentId, status: ['waiting', 'running'] }, { limit: 100 })
+      expect(either.items).toHaveLength(7)
+      expect((await store.listRuns({ agentId, status: [] })).items).toEqual([])
+      expect((await store.listRuns({ agentId, status: 'completed' })).items).toEqual([])
+      const sessionA = await store.listRuns({ agentId, sessionId: 'session-a', status: 'running' })
+      expect(sessionA.items.map((run) => run.runId).sort()).toEqual([made[1], made[2]].sort())
+      const children = await store.listRuns({ parentRunId: parent })
+      expect(children.items).toHaveLength(6)
+      await expectStoreError(store.listRuns({ agentId }, { cursor: 'not a cursor' }), 'invalid-argument')
+    })
+
+    it('deletes a run with its journal, snapshot and lease, and touches nothing else', async () => {
+      const { store, id } = harness()
+      const agentId = id('agent')
+      const [doomed, kept, sessionId] = [id('run'), id('run'), id('session')]
+      for (const runId of [doomed, kept]) {
+        await store.createRun({ runId, agentId, sessionId, idempotencyKey: `key-${runId}` })
+        await store.append(
+          runId,
+          [
+            { type: 'e', data: runId },
+            { type: 'e', data: 2 },
+          ],
+          0,
+        )
+        await store.putSnapshot(runId, 2, { runId }, 1)
+        await store.acquireLease(runId, 'worker', 60_000)
+      }
+      await store.appendSession(sessionId, [{ role: 'user', content: 'hi' }])
+      await store.deleteRun(doomed)
+      expect(await store.getRun(doomed)).toBeUndefined()
+      expect(await store.read(doomed)).toEqual([])
+      expect(await store.lastSeq(doomed)).toBe(0)
+      expect(await store.getSnapshot(doomed)).toBeUndefined()
+      expect(await store.getLease(doomed)).toBeUndefined()
+      expect(await store.findRunByIdempotencyKey(agentId, `key-${doomed}`)).toBeUndefined()
+      expect((await store.getRun(kept))?.runId).toBe(kept)
+      expect(await store.read(kept)).toHaveLength(2)
+      expect((await store.getSnapshot(kept))?.state).toEqual({ runId: kept })
+      expect((await store.getLease(kept))?.ownerId).toBe('worker')
+      expect((await store.getSession(sessionId))?.messages).toHaveLength(1)
+      expect((await store.listRuns({ agentId })).items.map((run) => run.runId)).toEqual([kept])
+      await store.deleteRun(doomed)
+    })
+  })
+}

@@ -1,0 +1,97 @@
+import type { Message } from '@vel/core'
+import { describe, expect, it } from 'vitest'
+import { expectStoreError, type Harness, roundTrip } from './harness.ts'
+
+const user = (content: string): Message => ({ role: 'user', content })
+
+const assistant: Message = {
+  role: 'assistant',
+  content: [
+    { type: 'reasoning', text: 'thinking…', providerMetadata: { anthropic: { signature: 'sig==' } } },
+    { type: 'text', text: 'Calling 🛠' },
+    { type: 'tool-call', id: 'call-1', name: 'search', input: { q: 'ünïcode' } },
+  ],
+  providerMetadata: { openai: { responseId: 'resp_1' } },
+}
+
+/** Sessions: appends as rows with a version per write, version checks, replace, delete. */
+export const sessionSuite = (harness: () => Harness): void => {
+  describe('sessions', () => {
+    it('appends messages, one version per write', async () => {
+      const { store, id, context } = harness()
+      const sessionId = id('session')
+      expect(await store.getSession(sessionId)).toBeUndefined()
+      expect(await store.appendSession(sessionId, [user('hi'), assistant])).toBe(1)
+      expect(await store.appendSession(sessionId, [user('again')], 1)).toBe(2)
+      expect(await store.appendSession(sessionId, [user('no check')])).toBe(3)
+      const session = await store.getSession(sessionId)
+      expect(session).toEqual({
+        sessionId,
+        messages: [user('hi'), assistant, user('again'), user('no check')],
+        version: 3,
+        updatedAt: context.now(),
+      })
+      expect(roundTrip(session)).toEqual(session)
+    })
+
+    it('rejects a write with the wrong version and keeps the history', async () => {
+      const { store, id } = harness()
+      const sessionId = id('session')
+      await expectStoreError(store.appendSession(sessionId, [user('x')], 1), 'conflict')
+      expect(await store.getSession(sessionId)).toBeUndefined()
+      await store.appendSession(sessionId, [user('one')], 0)
+      await expectStoreError(store.appendSession(sessionId, [user('two')], 0), 'conflict')
+      await expectStoreError(store.replaceSession(sessionId, [user('new')], 0), 'conflict')
+      expect(await store.getSession(sessionId)).toMatchObject({ messages: [user('one')], version: 1 })
+    })
+
+    it('replaces the history under a version check', async () => {
+      const { store, id } = harness()
+      const sessionId = id('session')
+      expect(await store.replaceSession(sessionId, [user('a'), user('b')], 0)).toBe(1)
+      expect(await store.replaceSession(sessionId, [user('summary')], 1)).toBe(2)
+      expect(await store.appendSession(sessionId, [user('c')], 2)).toBe(3)
+      expect((await store.getSession(sessionId))?.messages).toEqual([user('summary'), user('c')])
+      expect(await store.replaceSession(sessionId, [], 3)).toBe(4)
+      expect(await store.getSession(sessionId)).toMatchObject({ messages: [], version: 4 })
+    })
+
+    it('lets exactly one of two connections win a versioned append', async () => {
+      const { store, id, connect } = harness()
+      const other = await connect()
+      const sessionId = id('session')
+      const outcomes = await Promise.allSettled([
+        store.appendSession(sessionId, [user('from a')], 0),
+        other.appendSession(sessionId, [user('from b')], 0),
+      ])
+      expect(outcomes.filter((outcome) => outcome.status === 'fulfilled')).toHaveLength(1)
+      const session = await other.getSession(sessionId)
+      expect(session?.version).toBe(1)
+      expect(session?.messages).toHaveLength(1)
+    })
+
+    it('deletes one session and nothing else', async () => {
+      const { store, id } = harness()
+      const [a, b] = [id('session'), id('session')]
+      await store.appendSession(a, [user('a')])
+      await store.appendSession(b, [user('b')])
+      await store.deleteSession(a)
+      expect(await store.getSession(a)).toBeUndefined()
+      expect((await store.getSession(b))?.messages).toEqual([user('b')])
+      expect(await store.appendSession(a, [user('fresh')], 0)).toBe(1)
+    })
+
+    it('reports an unparsable message as corrupted, naming the session and position', async (test) => {
+      const { store, id, corrupt } = harness()
+      if (corrupt === undefined) return test.skip()
+      const [sessionId, other] = [id('session'), id('session')]
+      await store.appendSession(sessionId, [user('a'), user('b')])
+      await store.appendSession(other, [user('c')])
+      await corrupt({ kind: 'session', id: sessionId, seq: 1 })
+      const error = await expectStoreError(store.getSession(sessionId), 'corrupted')
+      expect(error.message).toContain(sessionId)
+      expect(error.message).toContain('#1')
+      expect((await store.getSession(other))?.messages).toEqual([user('c')])
+    })
+  })
+}

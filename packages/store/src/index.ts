@@ -1,0 +1,11 @@
+/**
+ * @vel/store: where runs live. `Store` implementations for memory, SQLite (better-sqlite3) and
+ * Postgres (pg), the SQL ones through Kysely with versioned migrations, all passing the one
+ * conformance suite in `@vel/store/testing`. It may import `@vel/core`, kysely and the two
+ * drivers; it must not import the runtime (`@vel/actors`), providers, or vitest (outside
+ * `testing.ts`).
+ */
+
+// memory
+export { createMemoryState, type MemoryState } from './memory-state.ts'
+export { createMemoryStore, type MemoryStoreOptions } from './memory-store.ts'

@@ -1,0 +1,290 @@
+import {
+  type JournalEntry,
+  type JsonValue,
+  type Lease,
+  type Message,
+  type RunRecord,
+  type SessionRecord,
+  type Snapshot,
+  type Store,
+  StoreError,
+} from '@vel/core'
+import { decodeJson, encodeJson } from './codec.ts'
+import { decodeCursor, encodeCursor, isAfterCursor } from './cursor.ts'
+import { createMemoryState, type MemoryEntry, type MemoryState } from './memory-state.ts'
+import { checkPatch, newRunRecord, patchRunRecord } from './run-record.ts'
+import { checkEntries, checkId, checkPositive, checkSeq, filterStatuses, pageSize } from './validate.ts'
+
+/** Options of `createMemoryStore`. */
+export interface MemoryStoreOptions {
+  /** The data to use; share one state between instances to model several connections. */
+  readonly state?: MemoryState
+  /** The clock for timestamps and lease expiry (epoch ms); defaults to `Date.now`. */
+  readonly now?: () => number
+}
+
+/**
+ * A `Store` in memory, for tests and single-process use. Values are kept as JSON text, so a caller
+ * can never mutate stored data, and an append serializes only the appended entries.
+ */
+export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
+  const data = options.state ?? createMemoryState()
+  const now = options.now ?? Date.now
+  let closed = false
+
+  // Every method is synchronous inside, so each one is atomic with respect to the others.
+  const op =
+    <A extends unknown[], R>(body: (...args: A) => R) =>
+    async (...args: A): Promise<Awaited<R>> => {
+      if (closed) throw new StoreError('closed', 'the store is closed')
+      return body(...args) as Awaited<R>
+    }
+
+  const head = (runId: string): number => {
+    const entries = data.journals.get(runId)
+    return entries === undefined || entries.length === 0 ? 0 : entries[entries.length - 1]!.seq
+  }
+
+  const toEntry = (runId: string, entry: MemoryEntry): JournalEntry => ({
+    runId,
+    seq: entry.seq,
+    type: entry.type,
+    at: entry.at,
+    data: decodeJson(entry.data, `journal entry ${runId}#${entry.seq}`),
+  })
+
+  const getRun = (runId: string): RunRecord | undefined => {
+    const text = data.runs.get(runId)
+    return text === undefined ? undefined : decodeJson<RunRecord>(text, `run ${runId}`)
+  }
+
+  const liveLease = (runId: string): Lease | undefined => {
+    const lease = data.leases.get(runId)
+    if (lease === undefined || lease.ownerId === null || lease.expiresAt <= now()) return undefined
+    return { runId, ownerId: lease.ownerId, epoch: lease.epoch, expiresAt: lease.expiresAt }
+  }
+
+  const writeSession = (
+    sessionId: string,
+    messages: ReadonlyArray<Message>,
+    expectedVersion: number | undefined,
+    replace: boolean,
+  ): number => {
+    checkId('sessionId', sessionId)
+    if (expectedVersion !== undefined) checkSeq('expectedVersion', expectedVersion)
+    if (!Array.isArray(messages)) throw new StoreError('invalid-argument', 'messages must be an array')
+    const texts = messages.map((message, index) => encodeJson(message, `message ${index}`))
+    const session = data.sessions.get(sessionId) ?? { version: 0, updatedAt: 0, messages: [] }
+    if (expectedVersion !== undefined && session.version !== expectedVersion)
+      throw new StoreError(
+        'conflict',
+        `session ${sessionId} is at version ${session.version}, not ${expectedVersion}`,
+      )
+    if (replace) session.messages.length = 0
+    for (const text of texts) session.messages.push(text)
+    session.version += 1
+    session.updatedAt = now()
+    data.sessions.set(sessionId, session)
+    return session.version
+  }
+
+  return {
+    migrate: op(() => undefined),
+    close: async () => {
+      closed = true
+    },
+
+    append: op((runId, entries, expectedSeq, appendOptions) => {
+      checkId('runId', runId)
+      checkSeq('expectedSeq', expectedSeq)
+      checkEntries(entries)
+      const lease = appendOptions?.lease
+      if (lease !== undefined) {
+        const current = data.leases.get(runId)
+        if (current?.ownerId !== lease.ownerId || current.epoch !== lease.epoch)
+          throw new StoreError('fenced', `run ${runId}: lease ${lease.ownerId}@${lease.epoch} is not current`)
+      }
+      const last = head(runId)
+      if (last !== expectedSeq)
+        throw new StoreError('conflict', `run ${runId}: journal is at seq ${last}, not ${expectedSeq}`)
+      const time = now()
+      // Serialize everything first: a bad entry must leave the journal untouched.
+      const rows = entries.map(
+        (entry, index): MemoryEntry => ({
+          seq: last + index + 1,
+          type: entry.type,
+          at: entry.at ?? time,
+          data: encodeJson(entry.data, `entry ${index}`),
+        }),
+      )
+      if (rows.length === 0) return last
+      const journal = data.journals.get(runId)
+      if (journal === undefined) data.journals.set(runId, rows)
+      else for (const row of rows) journal.push(row)
+      return last + rows.length
+    }),
+
+    read: op((runId, readOptions = {}) => {
+      checkId('runId', runId)
+      const afterSeq = checkSeq('afterSeq', readOptions.afterSeq ?? 0)
+      const limit = readOptions.limit === undefined ? Infinity : checkPositive('limit', readOptions.limit)
+      const journal = data.journals.get(runId)
+      if (journal === undefined || journal.length === 0) return []
+      // Seqs are gap-free, so the first entry after `afterSeq` is found by arithmetic.
+      const start = Math.max(0, afterSeq - journal[0]!.seq + 1)
+      const end = Math.min(journal.length, start + limit)
+      const result: JournalEntry[] = []
+      for (let index = start; index < end; index++) result.push(toEntry(runId, journal[index]!))
+      return result
+    }),
+
+    lastSeq: op((runId) => head(checkId('runId', runId))),
+
+    putSnapshot: op((runId, seq, state, schemaVersion) => {
+      checkId('runId', runId)
+      checkSeq('seq', seq)
+      checkSeq('schemaVersion', schemaVersion)
+      const text = encodeJson(state, 'snapshot state')
+      if (seq > head(runId))
+        throw new StoreError('invalid-argument', `run ${runId}: snapshot seq ${seq} is past the journal`)
+      const current = data.snapshots.get(runId)
+      if (current !== undefined && current.seq > seq) return
+      data.snapshots.set(runId, { seq, state: text, schemaVersion, at: now() })
+    }),
+
+    getSnapshot: op((runId): Snapshot | undefined => {
+      const snapshot = data.snapshots.get(checkId('runId', runId))
+      if (snapshot === undefined) return undefined
+      const state = decodeJson<JsonValue>(snapshot.state, `snapshot ${runId}#${snapshot.seq}`)
+      return { runId, seq: snapshot.seq, state, schemaVersion: snapshot.schemaVersion, at: snapshot.at }
+    }),
+
+    pruneJournal: op((runId, throughSeq) => {
+      checkId('runId', runId)
+      checkSeq('throughSeq', throughSeq)
+      const snapshot = data.snapshots.get(runId)
+      const journal = data.journals.get(runId)
+      if (snapshot === undefined || journal === undefined || journal.length === 0) return 0
+      // The head entry stays, so seq numbering survives pruning.
+      const limit = Math.min(throughSeq, snapshot.seq, head(runId) - 1)
+      const count = Math.max(0, limit - journal[0]!.seq + 1)
+      journal.splice(0, count)
+      return count
+    }),
+
+    createRun: op((run) => {
+      const record = newRunRecord(run, now())
+      const keyId =
+        record.idempotencyKey === null ? undefined : `${record.agentId}\u0000${record.idempotencyKey}`
+      if (data.runs.has(record.runId)) throw new StoreError('conflict', `run ${record.runId} exists`)
+      if (keyId !== undefined && data.idempotencyKeys.has(keyId))
+        throw new StoreError('conflict', `agent ${record.agentId} has a run with that idempotency key`)
+      data.runs.set(record.runId, encodeJson(record, 'run'))
+      if (keyId !== undefined) data.idempotencyKeys.set(keyId, record.runId)
+      return record
+    }),
+
+    getRun: op((runId) => getRun(checkId('runId', runId))),
+
+    findRunByIdempotencyKey: op((agentId, idempotencyKey) => {
+      const runId = data.idempotencyKeys.get(
+        `${checkId('agentId', agentId)}\u0000${checkId('idempotencyKey', idempotencyKey)}`,
+      )
+      return runId === undefined ? undefined : getRun(runId)
+    }),
+
+    updateRun: op((runId, patch) => {
+      const run = getRun(checkId('runId', runId))
+      if (run === undefined) throw new StoreError('not-found', `run ${runId} not found`)
+      const updated = patchRunRecord(run, checkPatch(patch), now())
+      data.runs.set(runId, encodeJson(updated, 'run'))
+      return updated
+    }),
+
+    listRuns: op((filter = {}, page = {}) => {
+      const statuses = filterStatuses(filter)
+      const limit = pageSize(page.limit)
+      const cursor = page.cursor === undefined ? undefined : decodeCursor(page.cursor)
+      const matches: RunRecord[] = []
+      for (const [runId, text] of data.runs) {
+        const run = decodeJson<RunRecord>(text, `run ${runId}`)
+        if (statuses !== undefined && !statuses.includes(run.status)) continue
+        if (filter.agentId !== undefined && run.agentId !== filter.agentId) continue
+        if (filter.sessionId !== undefined && run.sessionId !== filter.sessionId) continue
+        if (filter.parentRunId !== undefined && run.parentRunId !== filter.parentRunId) continue
+        if (cursor !== undefined && !isAfterCursor(run, cursor)) continue
+        matches.push(run)
+      }
+      matches.sort(
+        (a, b) => b.createdAt - a.createdAt || (a.runId < b.runId ? 1 : a.runId > b.runId ? -1 : 0),
+      )
+      const items = matches.slice(0, limit)
+      const last = items[items.length - 1]
+      return matches.length > limit && last !== undefined
+        ? { items, nextCursor: encodeCursor(last) }
+        : { items }
+    }),
+
+    deleteRun: op((runId) => {
+      const run = getRun(checkId('runId', runId))
+      if (run?.idempotencyKey != null)
+        data.idempotencyKeys.delete(`${run.agentId}\u0000${run.idempotencyKey}`)
+      data.runs.delete(runId)
+      data.journals.delete(runId)
+      data.snapshots.delete(runId)
+      data.leases.delete(runId)
+    }),
+
+    acquireLease: op((runId, ownerId, ttlMs) => {
+      checkId('runId', runId)
+      checkId('ownerId', ownerId)
+      checkPositive('ttlMs', ttlMs)
+      const time = now()
+      const current = data.leases.get(runId)
+      if (current !== undefined && current.ownerId !== null && current.ownerId !== ownerId) {
+        if (current.expiresAt > time) return undefined
+      }
+      const epoch =
+        current === undefined ? 1 : current.ownerId === ownerId ? current.epoch : current.epoch + 1
+      const lease = { ownerId, epoch, expiresAt: time + ttlMs }
+      data.leases.set(runId, lease)
+      return { runId, ...lease }
+    }),
+
+    renewLease: op((lease, ttlMs) => {
+      checkPositive('ttlMs', ttlMs)
+      const current = data.leases.get(checkId('runId', lease.runId))
+      if (current?.ownerId !== lease.ownerId || current.epoch !== lease.epoch) return undefined
+      const renewed = { ownerId: lease.ownerId, epoch: lease.epoch, expiresAt: now() + ttlMs }
+      data.leases.set(lease.runId, renewed)
+      return { runId: lease.runId, ...renewed }
+    }),
+
+    releaseLease: op((lease) => {
+      const current = data.leases.get(checkId('runId', lease.runId))
+      if (current?.ownerId !== lease.ownerId || current.epoch !== lease.epoch) return
+      data.leases.set(lease.runId, { ownerId: null, epoch: current.epoch, expiresAt: 0 })
+    }),
+
+    getLease: op((runId) => liveLease(checkId('runId', runId))),
+
+    getSession: op((sessionId): SessionRecord | undefined => {
+      const session = data.sessions.get(checkId('sessionId', sessionId))
+      if (session === undefined) return undefined
+      const messages = session.messages.map((text, index) =>
+        decodeJson<Message>(text, `session ${sessionId} message #${index}`),
+      )
+      return { sessionId, messages, version: session.version, updatedAt: session.updatedAt }
+    }),
+
+    appendSession: op((sessionId, messages, expectedVersion) =>
+      writeSession(sessionId, messages, expectedVersion, false),
+    ),
+    replaceSession: op((sessionId, messages, expectedVersion) =>
+      writeSession(sessionId, messages, checkSeq('expectedVersion', expectedVersion), true),
+    ),
+    deleteSession: op((sessionId) => {
+      data.sessions.delete(checkId('sessionId', sessionId))
+    }),
+  }
+}

@@ -1,0 +1,52 @@
+import { type JsonObject, type NewRun, type RunPatch, type RunRecord, StoreError } from '@vel/core'
+import { encodeJson } from './codec.ts'
+import { checkId, checkStatus } from './validate.ts'
+
+const optionalId = (what: string, value: string | null | undefined): string | null =>
+  value === undefined || value === null ? null : checkId(what, value)
+
+/** The full record for a new run, with defaults (`running`, no pending requests, empty metadata). */
+export const newRunRecord = (run: NewRun, now: number): RunRecord => {
+  const metadata: JsonObject = run.metadata ?? {}
+  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata))
+    throw new StoreError('invalid-argument', 'metadata must be a JSON object')
+  encodeJson(metadata, 'metadata')
+  return {
+    runId: checkId('runId', run.runId),
+    agentId: checkId('agentId', run.agentId),
+    sessionId: optionalId('sessionId', run.sessionId),
+    parentRunId: optionalId('parentRunId', run.parentRunId),
+    idempotencyKey: optionalId('idempotencyKey', run.idempotencyKey),
+    status: checkStatus(run.status ?? 'running'),
+    pending: [],
+    answer: null,
+    error: null,
+    metadata,
+    createdAt: now,
+    updatedAt: now,
+  }
+}
+
+/** Checks a patch; returns it with only the fields it sets. */
+export const checkPatch = (patch: RunPatch): RunPatch => {
+  if (patch.status !== undefined) checkStatus(patch.status)
+  if (patch.pending !== undefined && !Array.isArray(patch.pending))
+    throw new StoreError('invalid-argument', 'pending must be an array')
+  if (
+    patch.metadata !== undefined &&
+    (typeof patch.metadata !== 'object' || patch.metadata === null || Array.isArray(patch.metadata))
+  )
+    throw new StoreError('invalid-argument', 'metadata must be a JSON object')
+  return patch
+}
+
+/** A run record with a patch applied. */
+export const patchRunRecord = (run: RunRecord, patch: RunPatch, now: number): RunRecord => ({
+  ...run,
+  ...(patch.status === undefined ? {} : { status: patch.status }),
+  ...(patch.pending === undefined ? {} : { pending: patch.pending }),
+  ...(patch.answer === undefined ? {} : { answer: patch.answer }),
+  ...(patch.error === undefined ? {} : { error: patch.error }),
+  ...(patch.metadata === undefined ? {} : { metadata: patch.metadata }),
+  updatedAt: now,
+})

@@ -1,0 +1,51 @@
+import { type JournalEntryInput, type RunFilter, type RunStatus, StoreError } from '@vel/core'
+
+const statuses: ReadonlySet<RunStatus> = new Set(['running', 'waiting', 'completed', 'failed', 'cancelled'])
+
+const invalid = (message: string): never => {
+  throw new StoreError('invalid-argument', message)
+}
+
+/** Checks an id (run, agent, session, owner): a non-empty string. */
+export const checkId = (what: string, value: unknown): string =>
+  typeof value === 'string' && value !== '' ? value : invalid(`${what} must be a non-empty string`)
+
+/** Checks a seq or version: a non-negative safe integer. */
+export const checkSeq = (what: string, value: unknown): number =>
+  Number.isSafeInteger(value) && (value as number) >= 0
+    ? (value as number)
+    : invalid(`${what} must be a non-negative integer`)
+
+/** Checks a positive integer (limits, TTLs). */
+export const checkPositive = (what: string, value: unknown): number =>
+  Number.isSafeInteger(value) && (value as number) > 0
+    ? (value as number)
+    : invalid(`${what} must be a positive integer`)
+
+/** Checks a run status. */
+export const checkStatus = (value: unknown): RunStatus =>
+  statuses.has(value as RunStatus) ? (value as RunStatus) : invalid(`unknown run status ${String(value)}`)
+
+/** Checks journal entries before anything is written. */
+export const checkEntries = (entries: ReadonlyArray<JournalEntryInput>): void => {
+  if (!Array.isArray(entries)) invalid('entries must be an array')
+  for (const entry of entries) {
+    if (typeof entry?.type !== 'string' || entry.type === '') invalid('entry type must be a non-empty string')
+    if (entry.at !== undefined && !Number.isFinite(entry.at)) invalid('entry at must be a finite number')
+  }
+}
+
+/** The statuses a filter asks for, or undefined for any. */
+export const filterStatuses = (filter: RunFilter): ReadonlyArray<RunStatus> | undefined => {
+  if (filter.status === undefined) return undefined
+  const list = typeof filter.status === 'string' ? [filter.status] : filter.status
+  return list.map(checkStatus)
+}
+
+/** Default and maximum page sizes for `listRuns`. */
+export const defaultPageSize = 50
+export const maxPageSize = 1000
+
+/** The page size to use: the given limit (capped) or the default. */
+export const pageSize = (limit: number | undefined): number =>
+  limit === undefined ? defaultPageSize : Math.min(checkPositive('limit', limit), maxPageSize)
