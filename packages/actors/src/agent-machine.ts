@@ -4,11 +4,15 @@ import { type AnyActorRef, assign, enqueueActions, fromPromise, setup } from 'xs
 /** What an executor child actor receives: the command and a way to report events back. */
 export interface ExecutorInput {
   readonly command: Command
+  /** The run state the command was issued in (the model call's context is computed from it). */
+  readonly state: RunState
   /** Runs the command to completion; reports outcomes as events through the run's journal. */
-  readonly execute: (command: Command, signal: AbortSignal) => Promise<void>
+  readonly execute: (command: Command, state: RunState, signal: AbortSignal) => Promise<void>
 }
 
-const executor = fromPromise<void, ExecutorInput>(({ input, signal }) => input.execute(input.command, signal))
+const executor = fromPromise<void, ExecutorInput>(({ input, signal }) =>
+  input.execute(input.command, input.state, signal),
+)
 
 /** Internal: run these commands' executors (used when a run is rehydrated). */
 export interface ExecuteEvent {
@@ -42,9 +46,15 @@ export const agentMachine = setup({
     spawnExecutors: enqueueActions(({ context, enqueue }) => {
       for (const command of context.commands) {
         if (command.type === 'call-model')
-          enqueue.spawnChild('executor', { id: `model-${command.step}`, input: { command, execute: context.execute } })
+          enqueue.spawnChild('executor', {
+            id: `model-${command.step}`,
+            input: { command, state: context.state, execute: context.execute },
+          })
         else if (command.type === 'call-tool')
-          enqueue.spawnChild('executor', { id: `tool-${command.toolCallId}`, input: { command, execute: context.execute } })
+          enqueue.spawnChild('executor', {
+            id: `tool-${command.toolCallId}`,
+            input: { command, state: context.state, execute: context.execute },
+          })
       }
     }),
   },
@@ -71,9 +81,13 @@ export const agentMachine = setup({
       ],
     },
     idle: { on: { '*': { guard: 'isRunEvent', target: 'routing', actions: ['apply', 'spawnExecutors'] } } },
-    thinking: { on: { '*': { guard: 'isRunEvent', target: 'routing', actions: ['apply', 'spawnExecutors'] } } },
+    thinking: {
+      on: { '*': { guard: 'isRunEvent', target: 'routing', actions: ['apply', 'spawnExecutors'] } },
+    },
     acting: { on: { '*': { guard: 'isRunEvent', target: 'routing', actions: ['apply', 'spawnExecutors'] } } },
-    waiting: { on: { '*': { guard: 'isRunEvent', target: 'routing', actions: ['apply', 'spawnExecutors'] } } },
+    waiting: {
+      on: { '*': { guard: 'isRunEvent', target: 'routing', actions: ['apply', 'spawnExecutors'] } },
+    },
     completed: { type: 'final' },
     failed: { type: 'final' },
     cancelled: { type: 'final' },

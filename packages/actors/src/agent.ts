@@ -18,6 +18,7 @@ import {
 import * as Either from 'effect/Either'
 import * as JSONSchema from 'effect/JSONSchema'
 import * as Schema from 'effect/Schema'
+import { type AsToolOptions, asTool } from './compose.ts'
 import type { RunHandle, Runtime, SpawnOptions } from './runtime.ts'
 
 /** Name of the built-in tool that asks a human a question and waits for the answer (Factor 7). */
@@ -98,6 +99,8 @@ export interface AgentOptions {
   readonly app?: Readonly<Record<string, unknown>>
   /** Events between snapshots. Default 50 (snapshots are also taken on pause and at the end). */
   readonly snapshotEvery?: number
+  /** Agents this one runs as children (pipelines, agents as tools); registered with it. */
+  readonly children?: ReadonlyArray<Agent>
 }
 
 /** An agent with everything resolved that a run needs. Internal to the runtime. */
@@ -112,7 +115,9 @@ export interface ResolvedAgent {
   readonly toolTimeoutMs: number
   readonly contexts: Readonly<Record<string, ContextFunction>>
   readonly responseFormat: ModelRequest['responseFormat']
-  readonly parseOutput: ((text: string) => { ok: true; value: JsonValue } | { ok: false; error: string }) | undefined
+  readonly parseOutput:
+    | ((text: string) => { ok: true; value: JsonValue } | { ok: false; error: string })
+    | undefined
   readonly modelSettings: AgentOptions['modelSettings']
   readonly app: Readonly<Record<string, unknown>>
   readonly snapshotEvery: number
@@ -137,10 +142,13 @@ export class Agent {
 
   constructor(options: AgentOptions) {
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(options.id))
-      throw new TypeError(`agent id '${options.id}' must match [A-Za-z0-9_-]{1,64} (it is part of NATS subjects)`)
+      throw new TypeError(
+        `agent id '${options.id}' must match [A-Za-z0-9_-]{1,64} (it is part of NATS subjects)`,
+      )
     const names = new Set<string>()
     for (const tool of options.tools ?? []) {
-      if (names.has(tool.name)) throw new TypeError(`agent '${options.id}': two tools are named '${tool.name}'`)
+      if (names.has(tool.name))
+        throw new TypeError(`agent '${options.id}': two tools are named '${tool.name}'`)
       names.add(tool.name)
     }
     this.id = options.id
@@ -170,16 +178,25 @@ export class Agent {
     return runtime.spawn(this.id, input, options)
   }
 
+  /** This agent as a tool another agent can call; each call is a durable child run. */
+  asTool(options: AsToolOptions = {}): Tool<{ input: string }, JsonValue> {
+    return asTool(this, options)
+  }
+
   /** @internal Resolves the model and tools once. */
   resolve(): Promise<ResolvedAgent> {
     this.resolved ??= resolveAgent(this.options)
     return this.resolved
   }
 
-  private async currentRuntime(): Promise<Runtime> {
+  /** @internal The runtime this agent runs in (its own in-memory one if none was given). */
+  async currentRuntime(): Promise<Runtime> {
     if (this.runtime) return this.runtime
     this.ownRuntime ??= (async () => {
-      const [{ createRuntime }, { createMemoryStore }] = await Promise.all([import('./runtime.ts'), import('@vel/store')])
+      const [{ createRuntime }, { createMemoryStore }] = await Promise.all([
+        import('./runtime.ts'),
+        import('@vel/store'),
+      ])
       const runtime = createRuntime({ store: createMemoryStore(), agents: [] })
       runtime.register(this)
       return runtime
@@ -189,8 +206,11 @@ export class Agent {
 }
 
 async function resolveModel(model: LanguageModel | ModelConfig, retry: ModelRetryPolicy | false | undefined) {
+  if (retry === false && isLanguageModel(model)) return model
   const providers = await import('@vel/providers')
-  const base = isLanguageModel(model) ? model : providers.createModel(model as Parameters<typeof providers.createModel>[0])
+  const base = isLanguageModel(model)
+    ? model
+    : providers.createModel(model as Parameters<typeof providers.createModel>[0])
   if (retry === false) return base
   const policy = retry ?? { maxAttempts: 3 }
   return providers.withRetry(base, {
@@ -223,7 +243,9 @@ function outputParser(output: AgentOptions['output']): Pick<ResolvedAgent, 'resp
       const parsed = parseToolInput(text)
       if (!parsed.ok) return { ok: false, error: `answer is not JSON: ${parsed.error}` }
       const checked = checker.validateInput(parsed.value)
-      return checked.ok ? { ok: true, value: parsed.value } : { ok: false, error: `answer does not match the output schema: ${checked.error}` }
+      return checked.ok
+        ? { ok: true, value: parsed.value }
+        : { ok: false, error: `answer does not match the output schema: ${checked.error}` }
     },
   }
 }
@@ -261,7 +283,12 @@ async function resolveAgent(options: AgentOptions): Promise<ResolvedAgent> {
   }
 }
 
-async function planCall(tools: ReadonlyMap<string, Tool>, call: ToolCallPart, runId: string, agentId: string): Promise<ToolPlan> {
+async function planCall(
+  tools: ReadonlyMap<string, Tool>,
+  call: ToolCallPart,
+  runId: string,
+  agentId: string,
+): Promise<ToolPlan> {
   const reject = (error: string): ToolPlan => ({ toolCallId: call.id, action: 'reject', error })
   const tool = tools.get(call.name)
   if (tool === undefined)
@@ -273,7 +300,11 @@ async function planCall(tools: ReadonlyMap<string, Tool>, call: ToolCallPart, ru
   const checked = tool.validateInput(call.input)
   if (!checked.ok) return reject(`Invalid arguments for '${call.name}': ${checked.error}`)
   if (tool.name === contactHumanToolName)
-    return { toolCallId: call.id, action: 'ask-human', question: String((checked.value as { question: string }).question) }
+    return {
+      toolCallId: call.id,
+      action: 'ask-human',
+      question: String((checked.value as { question: string }).question),
+    }
   let approval = false
   if (typeof tool.needsApproval === 'function') {
     try {
@@ -282,5 +313,11 @@ async function planCall(tools: ReadonlyMap<string, Tool>, call: ToolCallPart, ru
       approval = true // A failing policy check errs on the side of asking a human.
     }
   } else approval = tool.needsApproval
-  return { toolCallId: call.id, action: approval ? 'approve' : 'execute', sideEffects: tool.sideEffects }
+  if (approval) return { toolCallId: call.id, action: 'approve', sideEffects: tool.sideEffects }
+  return {
+    toolCallId: call.id,
+    action: 'execute',
+    sideEffects: tool.sideEffects,
+    ...(tool.final ? { final: true } : {}),
+  }
 }

@@ -19,6 +19,18 @@ export {
 export { agentMachine } from './agent-machine.ts'
 // buses
 export { type Bus, createInProcessBus, type HumanRequestMessage, type InProcessBus } from './bus.ts'
+// composition (Factor 10): pipelines of small agents
+export {
+  type AsToolOptions,
+  asTool,
+  type CompositeOptions,
+  handoff,
+  Limiter,
+  parallel,
+  route,
+  type Supervision,
+  sequence,
+} from './compose.ts'
 // runtime
 export {
   createRuntime,

@@ -1,13 +1,15 @@
 import {
   type AssistantMessage,
+  emptyUsage,
   type FinishReason,
   type JsonValue,
   type LanguageModel,
   type ModelRequest,
-  type ProviderMetadata,
   ProviderError,
+  type ProviderMetadata,
   parseToolInput,
   type ReasoningPart,
+  RunError,
   type RunEvent,
   type StreamPart,
   serializeError,
@@ -15,11 +17,10 @@ import {
   type ToolCallPart,
   type ToolPlan,
   type Usage,
-  emptyUsage,
 } from '@vel/core'
+import * as Cause from 'effect/Cause'
 import * as Effect from 'effect/Effect'
 import * as Exit from 'effect/Exit'
-import * as Cause from 'effect/Cause'
 
 type ModelOutcome = Extract<RunEvent, { type: 'model.responded' | 'model.failed' }>
 
@@ -44,8 +45,8 @@ interface Block {
   providerMetadata?: ProviderMetadata
 }
 
-const toProviderError = (model: LanguageModel, cause: unknown): ProviderError => {
-  if (ProviderError.isInstance(cause)) return cause
+const toProviderError = (model: LanguageModel, cause: unknown): ProviderError | RunError => {
+  if (ProviderError.isInstance(cause) || RunError.isInstance(cause)) return cause
   const message = cause instanceof Error ? cause.message : String(cause)
   return new ProviderError({ reason: 'invalid-response', message, provider: model.provider, cause })
 }
@@ -100,7 +101,8 @@ export async function executeModelCall(call: ModelCall): Promise<ModelOutcome> {
             call.emit([{ type: 'tool-input-start', toolCallId: part.id, toolName: part.toolName }])
             break
           case 'tool-input-delta':
-            if (openTools.has(part.id)) call.emit([{ type: 'tool-input-delta', toolCallId: part.id, inputTextDelta: part.delta }])
+            if (openTools.has(part.id))
+              call.emit([{ type: 'tool-input-delta', toolCallId: part.id, inputTextDelta: part.delta }])
             break
           case 'tool-call': {
             const parsed = parseToolInput(part.input)
@@ -181,8 +183,15 @@ function closeOpenBlocks(
   liveId: (id: string) => string,
 ): void {
   const parts: StreamPart[] = []
-  for (const [id, block] of blocks) parts.push({ type: block.kind === 'text' ? 'text-end' : 'reasoning-end', id: liveId(id) })
+  for (const [id, block] of blocks)
+    parts.push({ type: block.kind === 'text' ? 'text-end' : 'reasoning-end', id: liveId(id) })
   for (const [toolCallId, toolName] of openTools)
-    parts.push({ type: 'tool-input-error', toolCallId, toolName, input: null, errorText: 'tool input was not completed' })
+    parts.push({
+      type: 'tool-input-error',
+      toolCallId,
+      toolName,
+      input: null,
+      errorText: 'tool input was not completed',
+    })
   if (parts.length > 0) call.emit(parts)
 }

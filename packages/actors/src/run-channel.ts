@@ -80,7 +80,8 @@ export class RunChannel {
 /** The answer of an outcome, or the error it stands for. */
 export function answerOf(outcome: RunOutcome, runId: string): JsonValue {
   if (outcome.phase === 'completed') return outcome.answer
-  if (outcome.phase === 'cancelled') throw new RunError('cancelled', `run ${runId} was cancelled: ${outcome.reason}`, { runId })
+  if (outcome.phase === 'cancelled')
+    throw new RunError('cancelled', `run ${runId} was cancelled: ${outcome.reason}`, { runId })
   const reason = outcome.error.reason === 'budget-exceeded' ? 'budget-exceeded' : 'model-failed'
   throw new RunError(reason, `run ${runId} failed: ${outcome.error.message}`, { runId, cause: outcome.error })
 }

@@ -2,13 +2,13 @@ import {
   type Command,
   type Lease,
   messagesForModel,
-  type RunEvent,
   RunError,
+  type RunEvent,
   type RunState,
   runStateVersion,
   type SequencedPart,
-  type StreamPart,
   StoreError,
+  type StreamPart,
   step,
 } from '@vel/core'
 import { type Actor, createActor } from 'xstate'
@@ -42,7 +42,8 @@ export class DriverClosedError extends Error {
   }
 }
 
-const isTerminal = (state: RunState) => state.phase === 'completed' || state.phase === 'failed' || state.phase === 'cancelled'
+const isTerminal = (state: RunState) =>
+  state.phase === 'completed' || state.phase === 'failed' || state.phase === 'cancelled'
 
 /**
  * Holds one live run in this process: the agent actor, the write-ahead journal and the execution of
@@ -77,7 +78,7 @@ export class RunDriver {
     this.seq = seq
     this.lease = lease
     this.actor = createActor(agentMachine, {
-      input: { state, execute: (command, signal) => this.execute(command, signal) },
+      input: { state, execute: (command, state, signal) => this.execute(command, state, signal) },
     })
     this.actor.start()
   }
@@ -89,10 +90,13 @@ export class RunDriver {
   /** Starts executors for commands of a rehydrated run (model call, queued tools). */
   resume(commands: Command[]): void {
     this.armBudget()
-    const executable = commands.filter((command) => command.type === 'call-model' || command.type === 'call-tool')
+    const executable = commands.filter(
+      (command) => command.type === 'call-model' || command.type === 'call-tool',
+    )
     if (executable.length > 0) this.actor.send({ type: 'vel.execute', commands: executable })
     for (const command of commands) {
-      if (command.type === 'request-approval' || command.type === 'contact-human') this.publishRequest(command.request)
+      if (command.type === 'request-approval' || command.type === 'contact-human')
+        this.publishRequest(command.request)
     }
   }
 
@@ -164,7 +168,8 @@ export class RunDriver {
   }
 
   private publishRequest(request: import('@vel/core').HumanRequest): void {
-    if (request.expiresAt !== undefined) this.host.scheduleExpiry(this.runId, request.requestId, request.expiresAt)
+    if (request.expiresAt !== undefined)
+      this.host.scheduleExpiry(this.runId, request.requestId, request.expiresAt)
     this.host.bus
       .publishRequest({ runId: this.runId, agentId: this.agent.id, request })
       .catch((error: unknown) => this.host.report(error, this.runId))
@@ -181,14 +186,15 @@ export class RunDriver {
   }
 
   /** Runs a model or tool command (called by the actor's child executors). */
-  private async execute(command: Command, signal: AbortSignal): Promise<void> {
+  private async execute(command: Command, state: RunState, signal: AbortSignal): Promise<void> {
     if (this.closed || (this.draining && command.type === 'call-model')) return
     this.inflight += 1
     try {
-      if (command.type === 'call-model') await this.callModel(command, signal)
+      if (command.type === 'call-model') await this.callModel(command, state, signal)
       else if (command.type === 'call-tool') await this.callTool(command, signal)
     } catch (error) {
-      if (!(error instanceof DriverClosedError) && !RunError.isInstance(error)) this.host.report(error, this.runId)
+      if (!(error instanceof DriverClosedError) && !RunError.isInstance(error))
+        this.host.report(error, this.runId)
     } finally {
       this.inflight -= 1
       if (this.inflight === 0) this.afterIdle()
@@ -210,14 +216,18 @@ export class RunDriver {
     return this.queue as Promise<void>
   }
 
-  private async callModel(command: Extract<Command, { type: 'call-model' }>, signal: AbortSignal): Promise<void> {
+  private async callModel(
+    command: Extract<Command, { type: 'call-model' }>,
+    state: RunState,
+    signal: AbortSignal,
+  ): Promise<void> {
     const agent = this.agent
     const tools = command.tools && agent.specs.length > 0
     const outcome = await executeModelCall({
       model: agent.model,
       request: {
         ...agent.modelSettings,
-        messages: messagesForModel(this.state, agent.contexts),
+        messages: messagesForModel(state, agent.contexts),
         ...(tools ? { tools: agent.specs, toolChoice: 'auto' as const } : {}),
         ...(agent.responseFormat && !tools ? { responseFormat: agent.responseFormat } : {}),
       },
@@ -234,13 +244,20 @@ export class RunDriver {
     await this.dispatch(outcome)
   }
 
-  private async callTool(command: Extract<Command, { type: 'call-tool' }>, signal: AbortSignal): Promise<void> {
+  private async callTool(
+    command: Extract<Command, { type: 'call-tool' }>,
+    signal: AbortSignal,
+  ): Promise<void> {
     const tool = this.agent.tools.get(command.toolName)
     await this.dispatch({ type: 'tool.started', toolCallId: command.toolCallId, at: this.host.now() })
     if (this.closed || signal.aborted) return
     const outcome =
       tool === undefined
-        ? { type: 'tool.failed' as const, toolCallId: command.toolCallId, error: `Unknown tool '${command.toolName}'` }
+        ? {
+            type: 'tool.failed' as const,
+            toolCallId: command.toolCallId,
+            error: `Unknown tool '${command.toolName}'`,
+          }
         : await executeTool(
             tool,
             command.toolCallId,
@@ -251,6 +268,9 @@ export class RunDriver {
               agentId: this.agent.id,
               idempotencyKey: command.idempotencyKey,
               app: this.agent.app,
+              emit: (parts) => {
+                if (!this.closed && !signal.aborted) this.emit(parts)
+              },
             },
             { signal, defaultTimeoutMs: this.agent.toolTimeoutMs },
           )
@@ -265,7 +285,9 @@ export class RunDriver {
     if (max === undefined || this.budgetTimer !== undefined || isTerminal(this.state)) return
     const remaining = Math.max(0, startedAt + max - this.host.now())
     this.budgetTimer = setTimeout(() => {
-      this.dispatch({ type: 'budget.exhausted', budget: 'time', detail: `wall time over ${max} ms` }).catch(() => undefined)
+      this.dispatch({ type: 'budget.exhausted', budget: 'time', detail: `wall time over ${max} ms` }).catch(
+        () => undefined,
+      )
     }, remaining)
     this.budgetTimer.unref?.()
   }
@@ -305,7 +327,9 @@ export class RunDriver {
     if (this.closed) return
     if (reason === 'drained') await this.snapshot()
     this.close()
-    await this.host.store.releaseLease(this.lease).catch((error: unknown) => this.host.report(error, this.runId))
+    await this.host.store
+      .releaseLease(this.lease)
+      .catch((error: unknown) => this.host.report(error, this.runId))
     this.host.released(this, reason)
   }
 
@@ -321,7 +345,12 @@ export class RunDriver {
     this.close()
     this.host.channel(this.runId)?.finish({
       phase: 'failed',
-      error: { tag: 'RunError', reason: 'invalid-state', message: 'another worker took over this run', retryable: false },
+      error: {
+        tag: 'RunError',
+        reason: 'invalid-state',
+        message: 'another worker took over this run',
+        retryable: false,
+      },
     })
     this.host.released(this, 'abandoned')
   }

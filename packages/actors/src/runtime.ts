@@ -9,14 +9,14 @@ import {
   type Lease,
   type Message,
   messagesForModel,
-  type RunEvent,
   RunError,
+  type RunEvent,
   type RunInput,
   type RunRecord,
   type RunState,
   resumeCommands,
-  type StreamPart,
   type Store,
+  type StreamPart,
   step,
   toMessages,
 } from '@vel/core'
@@ -99,18 +99,31 @@ export interface Runtime {
   /** Index row, state and next model messages of any run, in memory or not. */
   get(runId: string): Promise<RunInfo>
   /** The run's journal (Factor 5: the event log is the state). */
-  journal(runId: string, options?: { readonly afterSeq?: number; readonly limit?: number }): Promise<JournalEntry[]>
+  journal(
+    runId: string,
+    options?: { readonly afterSeq?: number; readonly limit?: number },
+  ): Promise<JournalEntry[]>
   /**
    * The run's journal from `afterSeq`, then each new entry as it is appended, until the run ends.
    * Entries appended by this process arrive at once; a run owned by another process is polled.
    */
-  follow(runId: string, options?: { readonly afterSeq?: number; readonly pollMs?: number; readonly signal?: AbortSignal }): AsyncIterable<JournalEntry>
+  follow(
+    runId: string,
+    options?: { readonly afterSeq?: number; readonly pollMs?: number; readonly signal?: AbortSignal },
+  ): AsyncIterable<JournalEntry>
   /** A handle for any run; `parts()` shows what happens from now on. */
   handle(runId: string): RunHandle
   approve(runId: string, toolCallId: string, options?: DecisionOptions): Promise<void>
   deny(runId: string, toolCallId: string, options?: DecisionOptions): Promise<void>
-  respond(runId: string, requestId: string, answer: JsonValue, options?: { readonly by?: string }): Promise<void>
+  respond(
+    runId: string,
+    requestId: string,
+    answer: JsonValue,
+    options?: { readonly by?: string },
+  ): Promise<void>
   cancel(runId: string, reason?: string): Promise<void>
+  /** Whether this process holds the run in memory right now. */
+  isActive(runId: string): boolean
   /** Runs held in memory right now (waiting runs are not). */
   readonly activeRuns: number
   /** Stops taking work, lets running tools finish, stops model calls, leaves every run resumable. */
@@ -148,13 +161,22 @@ class VelRuntime implements Runtime, DriverHost {
     for (const agent of options.agents) this.register(agent)
   }
 
+  isActive(runId: string): boolean {
+    return this.drivers.get(runId)?.active === true
+  }
+
   get activeRuns(): number {
     return this.drivers.size
   }
 
   register(agent: Agent): void {
+    const known = this.agents.get(agent.id)
+    if (known !== undefined && known !== agent)
+      throw new TypeError(`two different agents are named '${agent.id}'`)
     this.agents.set(agent.id, agent)
     agent.attach(this)
+    for (const child of agent.options.children ?? [])
+      if (this.agents.get(child.id) !== child) this.register(child)
   }
 
   // DriverHost
@@ -180,9 +202,11 @@ class VelRuntime implements Runtime, DriverHost {
     const timer = setTimeout(
       () => {
         this.expiries.delete(key)
-        this.deny(runId, requestId, { reason: 'approval timed out', by: 'vel:timeout' }).catch((error: unknown) => {
-          if (!RunError.isInstance(error) || error.reason !== 'invalid-state') this.report(error, runId)
-        })
+        this.deny(runId, requestId, { reason: 'approval timed out', by: 'vel:timeout' }).catch(
+          (error: unknown) => {
+            if (!RunError.isInstance(error) || error.reason !== 'invalid-state') this.report(error, runId)
+          },
+        )
       },
       Math.max(0, expiresAt - this.now()),
     )
@@ -204,7 +228,8 @@ class VelRuntime implements Runtime, DriverHost {
 
   private async resolveAgent(agentId: string): Promise<ResolvedAgent> {
     const agent = this.agents.get(agentId)
-    if (agent === undefined) throw new RunError('not-found', `no agent '${agentId}' is registered in this runtime`)
+    if (agent === undefined)
+      throw new RunError('not-found', `no agent '${agentId}' is registered in this runtime`)
     return agent.resolve()
   }
 
@@ -279,13 +304,44 @@ class VelRuntime implements Runtime, DriverHost {
 
   private async acquire(runId: string): Promise<Lease> {
     const lease = await this.store.acquireLease(runId, this.ownerId, this.leaseTtlMs)
-    if (lease === undefined) throw new RunError('invalid-state', `run ${runId} is owned by another worker`, { runId })
+    if (lease === undefined)
+      throw new RunError('invalid-state', `run ${runId} is owned by another worker`, { runId })
     return lease
   }
 
   handle(runId: string): RunHandle {
     const channel = this.watch(runId, false)
+    // A run that already ended (or lives elsewhere) is settled from the store, not by a driver here.
+    if (!this.drivers.get(runId)?.active) void this.settleFromStore(runId, channel)
     return this.makeHandle(runId, channel)
+  }
+
+  private async settleFromStore(runId: string, channel: RunChannel): Promise<void> {
+    try {
+      const record = await this.store.getRun(runId)
+      if (record === undefined) {
+        channel.finish({
+          phase: 'failed',
+          error: { tag: 'RunError', reason: 'not-found', message: `no run ${runId}`, retryable: false },
+        })
+        this.channels.delete(runId)
+      } else if (record.status === 'completed') channel.finish({ phase: 'completed', answer: record.answer })
+      else if (record.status === 'failed')
+        channel.finish({
+          phase: 'failed',
+          error: record.error ?? { tag: 'RunError', reason: 'unknown', message: 'failed', retryable: false },
+        })
+      else if (record.status === 'cancelled') channel.finish({ phase: 'cancelled', reason: 'cancelled' })
+      if (
+        record &&
+        record.status !== 'running' &&
+        record.status !== 'waiting' &&
+        this.channels.get(runId) === channel
+      )
+        this.channels.delete(runId)
+    } catch (error) {
+      this.report(error, runId)
+    }
   }
 
   private makeHandle(runId: string, channel: RunChannel): RunHandle {
@@ -337,15 +393,25 @@ class VelRuntime implements Runtime, DriverHost {
     const lease = await this.acquire(runId)
     try {
       const { state, seq } = await this.load(runId)
-      if (state.phase === 'idle' || state.phase === 'completed' || state.phase === 'failed' || state.phase === 'cancelled')
+      if (
+        state.phase === 'idle' ||
+        state.phase === 'completed' ||
+        state.phase === 'failed' ||
+        state.phase === 'cancelled'
+      )
         throw new RunError('invalid-state', `run ${runId} is ${state.phase}`, { runId })
       const driver = new RunDriver(this, agent, state, seq, lease, runId)
       this.adopt(driver)
       // Calls that started without a result: re-run (safe tools) or resolve as unknown (unsafe).
       const commands = resumeCommands(state)
-      for (const toolCallId of interruptedToolCalls(state)) await driver.dispatch({ type: 'tool.interrupted', toolCallId })
+      for (const toolCallId of interruptedToolCalls(state))
+        await driver.dispatch({ type: 'tool.interrupted', toolCallId })
       // Human requests are published again only when resuming, not when an answer brings the run back.
-      driver.resume(republish ? commands : commands.filter((command) => command.type === 'call-model' || command.type === 'call-tool'))
+      driver.resume(
+        republish
+          ? commands
+          : commands.filter((command) => command.type === 'call-model' || command.type === 'call-tool'),
+      )
       return driver
     } catch (error) {
       await this.store.releaseLease(lease).catch(() => undefined)
@@ -363,12 +429,19 @@ class VelRuntime implements Runtime, DriverHost {
     const resumed: string[] = []
     let cursor: string | undefined
     do {
-      const page = await this.store.listRuns({ status: ['running', 'waiting'] }, cursor === undefined ? { limit: 200 } : { cursor, limit: 200 })
+      const page = await this.store.listRuns(
+        { status: ['running', 'waiting'] },
+        cursor === undefined ? { limit: 200 } : { cursor, limit: 200 },
+      )
       for (const record of page.items) {
         if (this.drivers.has(record.runId) || !this.agents.has(record.agentId)) continue
         if (record.status === 'waiting') {
-          for (const request of record.pending as unknown as Array<{ requestId: string; expiresAt?: number }>) {
-            if (request.expiresAt !== undefined) this.scheduleExpiry(record.runId, request.requestId, request.expiresAt)
+          for (const request of record.pending as unknown as Array<{
+            requestId: string
+            expiresAt?: number
+          }>) {
+            if (request.expiresAt !== undefined)
+              this.scheduleExpiry(record.runId, request.requestId, request.expiresAt)
           }
           continue
         }
@@ -378,7 +451,8 @@ class VelRuntime implements Runtime, DriverHost {
           await this.rehydrate(record.runId, true)
           resumed.push(record.runId)
         } catch (error) {
-          if (!RunError.isInstance(error) || error.reason !== 'invalid-state') this.report(error, record.runId)
+          if (!RunError.isInstance(error) || error.reason !== 'invalid-state')
+            this.report(error, record.runId)
         }
       }
       cursor = page.nextCursor
@@ -393,10 +467,17 @@ class VelRuntime implements Runtime, DriverHost {
     const agent = this.agents.get(record.agentId)
     const resolved = agent ? await agent.resolve() : undefined
     const ended = current.phase === 'completed' || current.phase === 'failed' || current.phase === 'cancelled'
-    return { record, state: current, nextMessages: ended ? [] : messagesForModel(current, resolved?.contexts) }
+    return {
+      record,
+      state: current,
+      nextMessages: ended ? [] : messagesForModel(current, resolved?.contexts),
+    }
   }
 
-  journal(runId: string, options: { readonly afterSeq?: number; readonly limit?: number } = {}): Promise<JournalEntry[]> {
+  journal(
+    runId: string,
+    options: { readonly afterSeq?: number; readonly limit?: number } = {},
+  ): Promise<JournalEntry[]> {
     return this.store.read(runId, options)
   }
 
@@ -417,7 +498,8 @@ class VelRuntime implements Runtime, DriverHost {
     const onAbort = () => waker()
     options.signal?.addEventListener('abort', onAbort)
     try {
-      if ((await this.store.getRun(runId)) === undefined) throw new RunError('not-found', `no run ${runId}`, { runId })
+      if ((await this.store.getRun(runId)) === undefined)
+        throw new RunError('not-found', `no run ${runId}`, { runId })
       while (!options.signal?.aborted) {
         if (dirty) {
           dirty = false
@@ -427,7 +509,11 @@ class VelRuntime implements Runtime, DriverHost {
             yield entry
           }
           const record = await this.store.getRun(runId)
-          const ended = record === undefined || record.status === 'completed' || record.status === 'failed' || record.status === 'cancelled'
+          const ended =
+            record === undefined ||
+            record.status === 'completed' ||
+            record.status === 'failed' ||
+            record.status === 'cancelled'
           if (ended && (await this.store.lastSeq(runId)) <= afterSeq) return
           continue
         }
@@ -452,8 +538,15 @@ class VelRuntime implements Runtime, DriverHost {
     }
   }
 
-  /** Delivers an event from a caller: to the live driver, or to a run rehydrated for it. */
+  /**
+   * Delivers an event from a caller: to the live driver, or to a run rehydrated for it. An answer
+   * for a request raised deeper in a tree of runs (agents used as tools) goes to the run that asked.
+   */
   private async deliver(runId: string, event: RunEvent): Promise<void> {
+    if (event.type === 'approval.decided' || event.type === 'human.responded') {
+      const requestId = event.type === 'approval.decided' ? event.toolCallId : event.requestId
+      runId = (await this.findRequester(runId, requestId)) ?? runId
+    }
     for (let attempt = 0; attempt < 3; attempt++) {
       const driver = await this.rehydrate(runId, false)
       try {
@@ -467,6 +560,24 @@ class VelRuntime implements Runtime, DriverHost {
     throw new RunError('invalid-state', `run ${runId} kept changing hands; try again`, { runId })
   }
 
+  /** The run in the tree under `runId` whose state waits on `requestId` (breadth first). */
+  private async findRequester(runId: string, requestId: string): Promise<string | undefined> {
+    const queue = [runId]
+    for (let visited = 0; queue.length > 0 && visited < 1000; visited++) {
+      const current = queue.shift() as string
+      const live = this.drivers.get(current)
+      const state = live?.active ? live.state : (await this.load(current).catch(() => undefined))?.state
+      if (state?.toolCalls.some((call) => call.toolCallId === requestId && call.status !== 'done'))
+        return current
+      const children = await this.store.listRuns(
+        { parentRunId: current, status: ['running', 'waiting'] },
+        { limit: 100 },
+      )
+      for (const child of children.items) queue.push(child.runId)
+    }
+    return undefined
+  }
+
   approve(runId: string, toolCallId: string, options: DecisionOptions = {}): Promise<void> {
     return this.deliver(runId, { type: 'approval.decided', toolCallId, approved: true, ...options })
   }
@@ -475,7 +586,12 @@ class VelRuntime implements Runtime, DriverHost {
     return this.deliver(runId, { type: 'approval.decided', toolCallId, approved: false, ...options })
   }
 
-  respond(runId: string, requestId: string, answer: JsonValue, options: { readonly by?: string } = {}): Promise<void> {
+  respond(
+    runId: string,
+    requestId: string,
+    answer: JsonValue,
+    options: { readonly by?: string } = {},
+  ): Promise<void> {
     return this.deliver(runId, { type: 'human.responded', requestId, answer, ...options })
   }
 

@@ -1,4 +1,4 @@
-import { type JsonValue, type RunEvent, type Tool, ToolError, type ToolContext } from '@vel/core'
+import { type JsonValue, type RunEvent, type Tool, type ToolContext, ToolError } from '@vel/core'
 import * as Cause from 'effect/Cause'
 import * as Duration from 'effect/Duration'
 import * as Effect from 'effect/Effect'
@@ -29,7 +29,9 @@ export function executeTool(
   })
   const decoded = tool.validateInput(input)
   if (!decoded.ok)
-    return Promise.resolve(failed(new ToolError('invalid-input', tool.name, `Invalid arguments: ${decoded.error}`)))
+    return Promise.resolve(
+      failed(new ToolError('invalid-input', tool.name, `Invalid arguments: ${decoded.error}`)),
+    )
 
   const attempt = Effect.tryPromise({
     try: async (signal) => tool.handler(decoded.value, { ...context, toolCallId, signal }),
@@ -41,7 +43,8 @@ export function executeTool(
   const timeoutMs = tool.timeoutMs ?? options.defaultTimeoutMs
   const timed = Effect.timeoutFail(attempt, {
     duration: Duration.millis(timeoutMs),
-    onTimeout: () => new ToolError('timeout', tool.name, `Tool '${tool.name}' timed out after ${timeoutMs} ms`),
+    onTimeout: () =>
+      new ToolError('timeout', tool.name, `Tool '${tool.name}' timed out after ${timeoutMs} ms`),
   })
   const retry = tool.retry
   const program =
@@ -60,13 +63,21 @@ export function executeTool(
       const output = tool.validateOutput(exit.value)
       return output.ok
         ? { type: 'tool.succeeded', toolCallId, output: output.value }
-        : failed(new ToolError('invalid-output', tool.name, `Tool '${tool.name}' returned an invalid result: ${output.error}`))
+        : failed(
+            new ToolError(
+              'invalid-output',
+              tool.name,
+              `Tool '${tool.name}' returned an invalid result: ${output.error}`,
+            ),
+          )
     }
     if (Cause.isInterruptedOnly(exit.cause))
       return failed(new ToolError('aborted', tool.name, `Tool '${tool.name}' was aborted`))
     const error = Cause.squash(exit.cause)
     return failed(
-      ToolError.isInstance(error) ? error : new ToolError('execution', tool.name, `Tool '${tool.name}' failed: ${messageOf(error)}`),
+      ToolError.isInstance(error)
+        ? error
+        : new ToolError('execution', tool.name, `Tool '${tool.name}' failed: ${messageOf(error)}`),
     )
   })
 }

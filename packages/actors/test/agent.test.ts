@@ -8,10 +8,13 @@ import { addTool, collect, partTypes, scripted, stepsOf } from './support.ts'
 const adder = () =>
   scripted((request) => {
     const results = request.messages.flatMap((message: Message) =>
-      message.role === 'tool' ? message.content.map((part) => ('output' in part ? Number(part.output) : 0)) : [],
+      message.role === 'tool'
+        ? message.content.map((part) => ('output' in part ? Number(part.output) : 0))
+        : [],
     )
     const n = results.length
-    if (n < stepsOf(request)) return { toolCalls: [{ id: `call_${n + 1}`, name: 'add', input: { a: n + 1, b: n + 1 } }] }
+    if (n < stepsOf(request))
+      return { toolCalls: [{ id: `call_${n + 1}`, name: 'add', input: { a: n + 1, b: n + 1 } }] }
     return { text: `sum=${results.reduce((sum, value) => sum + value, 0)}` }
   })
 
@@ -19,9 +22,21 @@ const runtimeWith = (...agents: Agent[]) => createRuntime({ store: createMemoryS
 
 describe('Agent.run and Agent.stream', () => {
   it('answers text-only with a well-formed stream', async () => {
-    const agent = new Agent({ id: 'hello', model: scripted(() => ({ text: 'Hello there' })), policies: { retry: false } })
+    const agent = new Agent({
+      id: 'hello',
+      model: scripted(() => ({ text: 'Hello there' })),
+      policies: { retry: false },
+    })
     const parts = await collect(agent.stream('hi'))
-    expect(partTypes(parts)).toEqual(['start', 'start-step', 'text-start', 'text-delta', 'text-end', 'finish-step', 'finish'])
+    expect(partTypes(parts)).toEqual([
+      'start',
+      'start-step',
+      'text-start',
+      'text-delta',
+      'text-end',
+      'finish-step',
+      'finish',
+    ])
     expect(await agent.run('hi')).toBe('Hello there')
   })
 
@@ -113,7 +128,10 @@ describe('Agent.run and Agent.stream', () => {
       role: 'tool',
       content: [
         { toolCallId: 'f', error: "Tool 'flaky' failed: disk full" },
-        { toolCallId: 'bad', error: expect.stringMatching(/^Invalid arguments for 'add': .*\/a: must be number/) },
+        {
+          toolCallId: 'bad',
+          error: expect.stringMatching(/^Invalid arguments for 'add': .*\/a: must be number/),
+        },
         { toolCallId: 'ghost', error: "Unknown tool 'nope'. Available tools: add, flaky." },
       ],
     })
@@ -138,7 +156,12 @@ describe('Agent.run and Agent.stream', () => {
         ? { text: 'summary' }
         : { toolCalls: [{ id: `c${requests.length}`, name: 'add', input: { a: 1, b: 1 } }] }
     })
-    const agent = new Agent({ id: 'limited', model, tools: [addTool], policies: { maxSteps: 2, retry: false } })
+    const agent = new Agent({
+      id: 'limited',
+      model,
+      tools: [addTool],
+      policies: { maxSteps: 2, retry: false },
+    })
     const parts = await collect(agent.stream('loop forever'))
     expect(requests).toHaveLength(3)
     expect(requests[2]?.tools).toBeUndefined()
@@ -150,9 +173,17 @@ describe('Agent.run and Agent.stream', () => {
       toolCalls: [{ id: 'c', name: 'add', input: { a: 1, b: 1 } }],
       usage: { inputTokens: 600, outputTokens: 600, reasoningTokens: 0, cachedInputTokens: 0 },
     }))
-    const agent = new Agent({ id: 'budget', model, tools: [addTool], policies: { budget: { maxTokens: 1000 }, retry: false } })
+    const agent = new Agent({
+      id: 'budget',
+      model,
+      tools: [addTool],
+      policies: { budget: { maxTokens: 1000 }, retry: false },
+    })
     const parts = await collect(agent.stream('go'))
-    expect(parts).toContainEqual({ type: 'error', errorText: 'budget-exceeded: token budget of 1000 exceeded' })
+    expect(parts).toContainEqual({
+      type: 'error',
+      errorText: 'budget-exceeded: token budget of 1000 exceeded',
+    })
     await expect(agent.run('go')).rejects.toMatchObject({ reason: 'budget-exceeded' })
   })
 
@@ -178,13 +209,20 @@ describe('Agent.run and Agent.stream', () => {
   })
 
   it('keeps session history across runs', async () => {
-    const model = scripted((request) => ({ text: `I have seen ${request.messages.filter((m) => m.role === 'user').length} user messages` }))
+    const model = scripted((request) => ({
+      text: `I have seen ${request.messages.filter((m) => m.role === 'user').length} user messages`,
+    }))
     const agent = new Agent({ id: 'memory', model, instructions: 'Count.', policies: { retry: false } })
     const runtime = runtimeWith(agent)
     expect(await agent.run('one', { sessionId: 's' })).toBe('I have seen 1 user messages')
     expect(await agent.run('two', { sessionId: 's' })).toBe('I have seen 2 user messages')
     const session = await runtime.store.getSession('s')
-    expect(session?.messages.map((message) => message.role)).toEqual(['user', 'assistant', 'user', 'assistant'])
+    expect(session?.messages.map((message) => message.role)).toEqual([
+      'user',
+      'assistant',
+      'user',
+      'assistant',
+    ])
   })
 })
 
@@ -204,7 +242,12 @@ describe('humans in the loop', () => {
     )
 
   it('approval granted: the run passivates, then finishes after approve', async () => {
-    const agent = new Agent({ id: 'payer', model: chargeModel(500), tools: [charge], policies: { retry: false } })
+    const agent = new Agent({
+      id: 'payer',
+      model: chargeModel(500),
+      tools: [charge],
+      policies: { retry: false },
+    })
     const runtime = runtimeWith(agent)
     const handle = await agent.start('pay')
     const parts = handle.parts()[Symbol.asyncIterator]()
@@ -216,20 +259,37 @@ describe('humans in the loop', () => {
     }
     await expect.poll(() => runtime.activeRuns).toBe(0)
     expect((await runtime.store.getRun(handle.runId))?.status).toBe('waiting')
-    expect((await runtime.get(handle.runId)).record.pending).toMatchObject([{ requestId: 'pay', kind: 'approval' }])
+    expect((await runtime.get(handle.runId)).record.pending).toMatchObject([
+      { requestId: 'pay', kind: 'approval' },
+    ])
     await handle.approve('pay', { by: 'ana' })
-    expect(await handle.result).toBe('result: [{"type":"tool-result","toolCallId":"pay","toolName":"charge","output":{"charged":500}}]')
+    expect(await handle.result).toBe(
+      'result: [{"type":"tool-result","toolCallId":"pay","toolName":"charge","output":{"charged":500}}]',
+    )
     const journal = await runtime.journal(handle.runId)
-    expect(journal.find((entry) => entry.type === 'approval.decided')?.data).toMatchObject({ approved: true, by: 'ana' })
+    expect(journal.find((entry) => entry.type === 'approval.decided')?.data).toMatchObject({
+      approved: true,
+      by: 'ana',
+    })
   })
 
   it('a small charge needs no approval (predicate)', async () => {
-    const agent = new Agent({ id: 'small', model: chargeModel(50), tools: [charge], policies: { retry: false } })
+    const agent = new Agent({
+      id: 'small',
+      model: chargeModel(50),
+      tools: [charge],
+      policies: { retry: false },
+    })
     expect(await agent.run('pay')).toContain('"charged":50')
   })
 
   it('approval denied: a denied result, and the stream shows it', async () => {
-    const agent = new Agent({ id: 'denied', model: chargeModel(500), tools: [charge], policies: { retry: false } })
+    const agent = new Agent({
+      id: 'denied',
+      model: chargeModel(500),
+      tools: [charge],
+      policies: { retry: false },
+    })
     const runtime = runtimeWith(agent)
     runtime.bus
     const handle = await agent.start('pay')
@@ -256,7 +316,9 @@ describe('humans in the loop', () => {
   it('contactHuman: asks, passivates, and the answer is the tool result', async () => {
     const model = scripted((request) =>
       request.messages.at(-1)?.role === 'tool'
-        ? { text: `ok, ${JSON.stringify((request.messages.at(-1)?.content[0] as { output: unknown }).output)}` }
+        ? {
+            text: `ok, ${JSON.stringify((request.messages.at(-1)?.content[0] as { output: unknown }).output)}`,
+          }
         : { toolCalls: [{ id: 'q', name: 'contactHuman', input: { question: 'Which colour?' } }] },
     )
     const agent = new Agent({ id: 'asker', model, tools: [contactHuman], policies: { retry: false } })
@@ -269,12 +331,19 @@ describe('humans in the loop', () => {
   })
 
   it('approving a run that is not waiting is a typed error and changes nothing', async () => {
-    const agent = new Agent({ id: 'plain', model: scripted(() => ({ text: 'x' })), policies: { retry: false } })
+    const agent = new Agent({
+      id: 'plain',
+      model: scripted(() => ({ text: 'x' })),
+      policies: { retry: false },
+    })
     const runtime = runtimeWith(agent)
     const handle = await agent.start('hi')
     await handle.result
     const before = await runtime.journal(handle.runId)
-    await expect(handle.approve('nothing')).rejects.toMatchObject({ _tag: 'RunError', reason: 'invalid-state' })
+    await expect(handle.approve('nothing')).rejects.toMatchObject({
+      _tag: 'RunError',
+      reason: 'invalid-state',
+    })
     expect(await runtime.journal(handle.runId)).toEqual(before)
   })
 })
@@ -330,7 +399,11 @@ describe('cancellation', () => {
     await running
     await handle.cancel()
     const all = await parts
-    expect(all).toContainEqual({ type: 'tool-output-error', toolCallId: 's', errorText: 'Cancelled before it finished.' })
+    expect(all).toContainEqual({
+      type: 'tool-output-error',
+      toolCallId: 's',
+      errorText: 'Cancelled before it finished.',
+    })
     expect(partTypes(all).slice(-2)).toEqual(['abort', 'finish'])
     await expect.poll(() => toolAborted).toBe(true)
   })
@@ -341,7 +414,15 @@ describe('runtime inspection', () => {
     const agent = new Agent({
       id: 'inspect',
       model: scripted(() => ({ toolCalls: [{ id: 'p', name: 'charge', input: {} }] })),
-      tools: [defineTool({ name: 'charge', description: 'd', input: { type: 'object' }, handler: () => 1, needsApproval: true })],
+      tools: [
+        defineTool({
+          name: 'charge',
+          description: 'd',
+          input: { type: 'object' },
+          handler: () => 1,
+          needsApproval: true,
+        }),
+      ],
       instructions: 'You are careful.',
       policies: { retry: false },
     })
@@ -358,11 +439,18 @@ describe('runtime inspection', () => {
 
   it('spawning an unknown agent is a typed error', async () => {
     const runtime = createRuntime({ store: createMemoryStore(), agents: [] })
-    await expect(runtime.spawn('ghost', 'hi')).rejects.toMatchObject({ _tag: 'RunError', reason: 'not-found' })
+    await expect(runtime.spawn('ghost', 'hi')).rejects.toMatchObject({
+      _tag: 'RunError',
+      reason: 'not-found',
+    })
   })
 
   it('an idempotency key returns the first run instead of starting another', async () => {
-    const agent = new Agent({ id: 'once', model: scripted(() => ({ text: 'x' })), policies: { retry: false } })
+    const agent = new Agent({
+      id: 'once',
+      model: scripted(() => ({ text: 'x' })),
+      policies: { retry: false },
+    })
     const runtime = runtimeWith(agent)
     const first = await runtime.spawn('once', 'hi', { idempotencyKey: 'k1' })
     await first.result
@@ -374,7 +462,9 @@ describe('runtime inspection', () => {
   it('10,000 concurrent runs in one process complete correctly', async () => {
     const agent = new Agent({ id: 'many', model: adder(), tools: [addTool], policies: { retry: false } })
     runtimeWith(agent)
-    const answers = await Promise.all(Array.from({ length: 10_000 }, (_, index) => agent.run('steps=2', { sessionId: `s${index}` })))
+    const answers = await Promise.all(
+      Array.from({ length: 10_000 }, (_, index) => agent.run('steps=2', { sessionId: `s${index}` })),
+    )
     expect(answers.every((answer) => answer === 'sum=6')).toBe(true)
   })
 })

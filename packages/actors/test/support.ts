@@ -12,7 +12,9 @@ import {
 /** The benchmark's model: a pure function of the conversation (see shared/BENCHMARKS.md). */
 export const countToolResults = (messages: ReadonlyArray<Message>): number[] =>
   messages.flatMap((message) =>
-    message.role === 'tool' ? message.content.map((part) => ('output' in part ? Number(part.output) : Number.NaN)) : [],
+    message.role === 'tool'
+      ? message.content.map((part) => ('output' in part ? Number(part.output) : Number.NaN))
+      : [],
   )
 
 export const addTool = defineTool({

@@ -35,8 +35,8 @@ export const defaultRunPolicy: RunPolicy = { maxSteps: 20, maxErrorChars: 1000, 
 
 /** What the edge decided about one tool call before the reducer sees it. */
 export type ToolPlan =
-  /** Run the handler. */
-  | { readonly toolCallId: string; readonly action: 'execute'; readonly sideEffects: SideEffects }
+  /** Run the handler. `final`: its output ends the run as the answer (a handoff). */
+  | { readonly toolCallId: string; readonly action: 'execute'; readonly sideEffects: SideEffects; readonly final?: boolean }
   /** Ask a human to approve, then run. */
   | { readonly toolCallId: string; readonly action: 'approve'; readonly sideEffects: SideEffects }
   /** The built-in `contactHuman` tool: its result is the human's answer. */
@@ -53,6 +53,8 @@ export interface ToolCallState {
   /** `queued`: to run; `running`: `tool.started` journaled; `approval`/`question`: waiting for a human. */
   readonly status: 'queued' | 'running' | 'approval' | 'question' | 'done'
   readonly result?: ToolResultPart
+  /** A handoff: a successful result ends the run with the output as the answer. */
+  readonly final?: boolean
 }
 
 /** A request to a human that the run is waiting on. `requestId` is the tool call id. */

@@ -241,7 +241,7 @@ function modelResponded(state: RunState, event: Extract<RunEvent, { type: 'model
           input: call.input,
         })
         commands.push(callTool(state, base))
-        return { ...base, sideEffects: plan.sideEffects, status: 'queued' }
+        return { ...base, sideEffects: plan.sideEffects, status: 'queued', ...(plan.final ? { final: true } : {}) }
       case 'approve': {
         const timeout = state.policy.approvalTimeoutMs
         const request: HumanRequest = {
@@ -313,6 +313,23 @@ function afterResolution(state: RunState, parts: StreamPart[]): Result {
     return [{ ...state, phase: acting ? 'acting' : 'waiting' }, parts.length > 0 ? [emit(parts)] : []]
   }
   const results = state.toolCalls.map((call) => call.result as ToolResultPart)
+  const handoff = state.toolCalls.find((call) => call.final && call.result && 'output' in call.result)
+  if (handoff?.result && 'output' in handoff.result) {
+    // Control passed to another agent: its answer is this run's answer.
+    const answer = handoff.result.output
+    parts.push({ type: 'finish-step' }, { type: 'finish', finishReason: 'stop' })
+    return [
+      {
+        ...state,
+        phase: 'completed',
+        answer,
+        toolCalls: [],
+        pending: [],
+        messages: [...state.messages, { role: 'tool', content: results }],
+      },
+      [emit(parts), { type: 'finish', phase: 'completed', answer, error: null }],
+    ]
+  }
   const finalizing = state.finalizing || state.step >= state.policy.maxSteps
   parts.push({ type: 'finish-step' }, { type: 'start-step' })
   return [

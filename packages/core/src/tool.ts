@@ -6,6 +6,7 @@ import * as Schema from 'effect/Schema'
 import { ToolError } from './errors.ts'
 import type { JsonObject, JsonValue } from './json.ts'
 import type { ToolSpec } from './language-model.ts'
+import type { StreamPart } from './stream-parts.ts'
 
 /** What a tool may do to the world, which decides whether it is safe to run again after a crash. */
 export type SideEffects = 'none' | 'idempotent' | 'unsafe'
@@ -32,6 +33,8 @@ export interface ToolContext {
   readonly signal: AbortSignal
   /** Whatever the application injected into the agent or runtime (`context` option). */
   readonly app: Readonly<Record<string, unknown>>
+  /** Adds parts to the run's live stream (agents used as tools forward their child's parts). */
+  readonly emit?: (parts: ReadonlyArray<StreamPart>) => void
 }
 
 /** A schema given as JSON Schema, or as an Effect Schema from which JSON Schema is derived. */
@@ -64,6 +67,8 @@ export interface ToolOptions<InputSchema extends AnySchema | JsonObject, Output>
     | ((input: Decoded<InputSchema>, context: ApprovalContext) => boolean | Promise<boolean>)
   /** Default `unsafe`: never re-run after a crash unless declared otherwise. */
   readonly sideEffects?: SideEffects | undefined
+  /** A handoff: when the tool succeeds, its output is the run's answer and the run ends. */
+  readonly final?: boolean | undefined
 }
 
 /** What an approval predicate receives. */
@@ -90,6 +95,8 @@ export interface Tool<Input = any, Output = any> {
   readonly retry: ToolRetry | undefined
   readonly needsApproval: boolean | ((input: Input, context: ApprovalContext) => boolean | Promise<boolean>)
   readonly sideEffects: SideEffects
+  /** A handoff: a successful call ends the run with the tool's output as the answer. */
+  readonly final: boolean
   /** Validates (and, for Effect Schemas, decodes) model arguments. Never throws. */
   validateInput(input: unknown): Validation<Input>
   /** Validates handler output and converts it to JSON. Never throws. */
@@ -223,6 +230,7 @@ export function defineTool<InputSchema extends AnySchema | JsonObject, Output>(
     retry: options.retry,
     needsApproval: options.needsApproval ?? false,
     sideEffects: options.sideEffects ?? 'unsafe',
+    final: options.final ?? false,
     spec: { name: options.name, description: options.description, inputSchema: input.jsonSchema },
     validateInput: input.validate,
     validateOutput: (value) => {

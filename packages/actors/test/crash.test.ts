@@ -1,0 +1,120 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, describe, expect, it } from 'vitest'
+
+const worker = fileURLToPath(new URL('./crash-worker.ts', import.meta.url))
+const dir = mkdtempSync(join(tmpdir(), 'vel-crash-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+interface Outcome {
+  answer: unknown
+  journal: Array<{ type: string; toolCallId?: string; error?: string }>
+}
+
+function start(options: Record<string, string>): {
+  child: ChildProcess
+  output: Promise<string>
+  killpoint: Promise<void>
+} {
+  const child = spawn(process.execPath, ['--import', 'tsx', worker, JSON.stringify(options)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stdout = ''
+  let stderr = ''
+  let reached: () => void
+  const killpoint = new Promise<void>((resolve) => {
+    reached = resolve
+  })
+  child.stdout?.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString()
+    if (stdout.includes('KILLPOINT')) reached()
+  })
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString()
+  })
+  const output = new Promise<string>((resolve, reject) => {
+    child.on('exit', (code, signal) => {
+      if (code === 0 || signal === 'SIGKILL') resolve(stdout)
+      else reject(new Error(`worker exited with ${code ?? signal}: ${stderr}`))
+    })
+  })
+  return { child, output, killpoint }
+}
+
+async function crashThenContinue(killAt: string, sideEffects: string, then: 'recover' | 'approve') {
+  const name = `${killAt}-${sideEffects}`
+  const options = {
+    db: join(dir, `${name}.db`),
+    log: join(dir, `${name}.log`),
+    sideEffects,
+    runId: `run-${name}`,
+    killAt,
+  }
+  const first = start({ ...options, mode: 'run' })
+  await Promise.race([
+    first.killpoint,
+    first.output.then(() => Promise.reject(new Error('worker finished before the kill point'))),
+  ])
+  first.child.kill('SIGKILL')
+  await first.output
+  const second = start({ ...options, mode: then })
+  const stdout = await second.output
+  const line = stdout.split('\n').find((candidate) => candidate.startsWith('RESULT '))
+  if (line === undefined) throw new Error(`no result from the second process: ${stdout}`)
+  const outcome = JSON.parse(line.slice('RESULT '.length)) as Outcome
+  const log = readFileSync(options.log, 'utf8').trim().split('\n')
+  return { outcome, log, runId: options.runId }
+}
+
+const everyAddOnce = (runId: string) => [
+  `${runId}:call_1 add(1,1)`,
+  `${runId}:call_2 add(2,2)`,
+  `${runId}:call_3 add(3,3)`,
+]
+
+describe('crash and resume with real processes (SQLite, SIGKILL)', () => {
+  it('killed during a model call: the call is made again, no tool runs twice', async () => {
+    const { outcome, log, runId } = await crashThenContinue('model', 'unsafe', 'recover')
+    expect(outcome.answer).toBe('sum=12')
+    expect(log).toEqual(everyAddOnce(runId))
+  })
+
+  it('killed after a tool result was journaled: the tool is not run again', async () => {
+    const { outcome, log, runId } = await crashThenContinue('tool-result', 'unsafe', 'recover')
+    expect(outcome.answer).toBe('sum=12')
+    expect(log).toEqual(everyAddOnce(runId))
+  })
+
+  it('killed mid-tool, unsafe: not run again, and the model is told the outcome is unknown', async () => {
+    const { outcome, log, runId } = await crashThenContinue('tool-started', 'unsafe', 'recover')
+    expect(log).toEqual(everyAddOnce(runId))
+    expect(outcome.journal).toContainEqual({ type: 'tool.interrupted', toolCallId: 'call_2' })
+    const model = outcome.journal.filter((event) => event.type === 'model.responded')
+    expect(model).toHaveLength(4)
+    // call_2 has no numeric result, so the sum counts 2 + 6.
+    expect(outcome.answer).toBe('sum=8')
+  })
+
+  it('killed mid-tool, idempotent: re-run with the same idempotency key', async () => {
+    const { outcome, log, runId } = await crashThenContinue('tool-started', 'idempotent', 'recover')
+    expect(outcome.answer).toBe('sum=12')
+    expect(log).toEqual([
+      `${runId}:call_1 add(1,1)`,
+      `${runId}:call_2 add(2,2)`,
+      `${runId}:call_2 add(2,2)`,
+      `${runId}:call_3 add(3,3)`,
+    ])
+  })
+
+  it('killed while waiting for approval: a second process approves and finishes the run', async () => {
+    const { outcome, log, runId } = await crashThenContinue('approval', 'unsafe', 'approve')
+    expect(outcome.answer).toBe('sum=12')
+    expect(log).toEqual(everyAddOnce(runId))
+    expect(outcome.journal).toContainEqual(
+      expect.objectContaining({ type: 'approval.decided', approved: true, by: 'second-process' }),
+    )
+  })
+})
