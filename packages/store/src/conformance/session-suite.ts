@@ -65,6 +65,8 @@ export const sessionSuite = (harness: () => Harness): void => {
         other.appendSession(sessionId, [user('from b')], 0),
       ])
       expect(outcomes.filter((outcome) => outcome.status === 'fulfilled')).toHaveLength(1)
+      const lost = outcomes.find((outcome) => outcome.status === 'rejected')
+      expect(lost?.status === 'rejected' && lost.reason).toMatchObject({ reason: 'conflict' })
       const session = await other.getSession(sessionId)
       expect(session?.version).toBe(1)
       expect(session?.messages).toHaveLength(1)

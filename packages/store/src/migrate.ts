@@ -1,0 +1,43 @@
+import { StoreError } from '@vel/core'
+import { type Kysely, type Migration, Migrator } from 'kysely'
+import { toStoreError } from './map-error.ts'
+
+/**
+ * Brings the schema to the latest migration through Kysely's `Migrator`. A database that has run
+ * migrations this code does not know is newer than the code: `schema-too-new`, nothing changes.
+ */
+export async function migrateToLatest(
+  // biome-ignore lint/suspicious/noExplicitAny: migrations run against an unknown schema
+  db: Kysely<any>,
+  migrations: Readonly<Record<string, Migration>>,
+  schema?: string,
+): Promise<void> {
+  const executed = await executedMigrations(db, schema)
+  const unknown = executed.filter((name) => !(name in migrations))
+  if (unknown.length > 0)
+    throw new StoreError(
+      'schema-too-new',
+      `the database schema is newer than this code (unknown migrations: ${unknown.join(', ')}); upgrade @vel/store`,
+    )
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => ({ ...migrations }) },
+    ...(schema === undefined ? {} : { migrationTableSchema: schema }),
+  })
+  const { error } = await migrator.migrateToLatest()
+  if (error !== undefined) throw toStoreError(error, 'migrate')
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: the migration table is not part of the typed schema
+async function executedMigrations(db: Kysely<any>, schema: string | undefined): Promise<string[]> {
+  const scoped = schema === undefined ? db : db.withSchema(schema)
+  try {
+    const rows = await scoped.selectFrom('kysely_migration').select('name').execute()
+    return rows.map((row: { name: string }) => row.name)
+  } catch (error) {
+    const mapped = toStoreError(error, 'migrate')
+    // No migration table yet: a fresh database.
+    if (/schema missing/.test(mapped.message)) return []
+    throw mapped
+  }
+}

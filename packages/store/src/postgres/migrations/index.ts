@@ -1,0 +1,7 @@
+import type { Migration } from 'kysely'
+import { initial } from './0001-initial.ts'
+
+/** Postgres migrations by name; names sort in the order they run. */
+export const postgresMigrations: Readonly<Record<string, Migration>> = {
+  '0001-initial': initial,
+}

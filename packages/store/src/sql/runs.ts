@@ -1,0 +1,144 @@
+import {
+  type JsonObject,
+  type JsonValue,
+  type NewRun,
+  type Page,
+  type RunFilter,
+  type RunPatch,
+  type RunRecord,
+  type RunStatus,
+  type SerializedError,
+  StoreError,
+} from '@vel/core'
+import type { Selectable } from 'kysely'
+import { decodeJson, encodeJson, toNumber } from '../codec.ts'
+import { decodeCursor, encodeCursor } from '../cursor.ts'
+import { checkPatch, newRunRecord } from '../run-record.ts'
+import { checkId, filterStatuses, pageSize } from '../validate.ts'
+import type { SqlContext } from './context.ts'
+import type { RunsTable } from './schema.ts'
+
+const toRunRecord = (row: Selectable<RunsTable>): RunRecord => {
+  const where = `run ${row.run_id}`
+  return {
+    runId: row.run_id,
+    agentId: row.agent_id,
+    sessionId: row.session_id,
+    parentRunId: row.parent_run_id,
+    idempotencyKey: row.idempotency_key,
+    status: row.status as RunStatus,
+    pending: decodeJson<JsonValue[]>(row.pending, where),
+    answer: decodeJson<JsonValue>(row.answer, where),
+    error: decodeJson<SerializedError | null>(row.error, where),
+    metadata: decodeJson<JsonObject>(row.metadata, where),
+    createdAt: toNumber(row.created_at),
+    updatedAt: toNumber(row.updated_at),
+  }
+}
+
+/** The runs index through Kysely, shared by SQLite and Postgres. */
+export const createSqlRuns = (context: SqlContext) => {
+  const { db } = context
+  return {
+    async createRun(run: NewRun): Promise<RunRecord> {
+      const record = newRunRecord(run, context.now())
+      // The primary key and the unique (agent_id, idempotency_key) index turn duplicates into conflicts.
+      await db
+        .insertInto('runs')
+        .values({
+          run_id: record.runId,
+          agent_id: record.agentId,
+          session_id: record.sessionId,
+          parent_run_id: record.parentRunId,
+          idempotency_key: record.idempotencyKey,
+          status: record.status,
+          pending: '[]',
+          answer: 'null',
+          error: 'null',
+          metadata: encodeJson(record.metadata, 'metadata'),
+          created_at: record.createdAt,
+          updated_at: record.updatedAt,
+        })
+        .execute()
+      return record
+    },
+
+    async getRun(runId: string): Promise<RunRecord | undefined> {
+      const row = await db
+        .selectFrom('runs')
+        .selectAll()
+        .where('run_id', '=', checkId('runId', runId))
+        .executeTakeFirst()
+      return row === undefined ? undefined : toRunRecord(row)
+    },
+
+    async findRunByIdempotencyKey(agentId: string, idempotencyKey: string): Promise<RunRecord | undefined> {
+      const row = await db
+        .selectFrom('runs')
+        .selectAll()
+        .where('agent_id', '=', checkId('agentId', agentId))
+        .where('idempotency_key', '=', checkId('idempotencyKey', idempotencyKey))
+        .executeTakeFirst()
+      return row === undefined ? undefined : toRunRecord(row)
+    },
+
+    async updateRun(runId: string, patch: RunPatch): Promise<RunRecord> {
+      checkId('runId', runId)
+      const checked = checkPatch(patch)
+      const row = await db
+        .updateTable('runs')
+        .set({
+          updated_at: context.now(),
+          ...(checked.status === undefined ? {} : { status: checked.status }),
+          ...(checked.pending === undefined ? {} : { pending: encodeJson(checked.pending, 'pending') }),
+          ...(checked.answer === undefined ? {} : { answer: encodeJson(checked.answer, 'answer') }),
+          ...(checked.error === undefined ? {} : { error: encodeJson(checked.error, 'error') }),
+          ...(checked.metadata === undefined ? {} : { metadata: encodeJson(checked.metadata, 'metadata') }),
+        })
+        .where('run_id', '=', runId)
+        .returningAll()
+        .executeTakeFirst()
+      if (row === undefined) throw new StoreError('not-found', `run ${runId} not found`)
+      return toRunRecord(row)
+    },
+
+    async listRuns(
+      filter: RunFilter = {},
+      page: { readonly cursor?: string; readonly limit?: number } = {},
+    ): Promise<Page<RunRecord>> {
+      const statuses = filterStatuses(filter)
+      const limit = pageSize(page.limit)
+      const cursor = page.cursor === undefined ? undefined : decodeCursor(page.cursor)
+      if (statuses !== undefined && statuses.length === 0) return { items: [] }
+      let query = db.selectFrom('runs').selectAll()
+      if (statuses !== undefined) query = query.where('status', 'in', statuses)
+      if (filter.agentId !== undefined) query = query.where('agent_id', '=', filter.agentId)
+      if (filter.sessionId !== undefined) query = query.where('session_id', '=', filter.sessionId)
+      if (filter.parentRunId !== undefined) query = query.where('parent_run_id', '=', filter.parentRunId)
+      if (cursor !== undefined)
+        query = query.where((eb) =>
+          eb.or([
+            eb('created_at', '<', cursor.createdAt),
+            eb.and([eb('created_at', '=', cursor.createdAt), eb('run_id', '<', cursor.runId)]),
+          ]),
+        )
+      // One extra row tells whether another page follows.
+      const rows = await query
+        .orderBy('created_at', 'desc')
+        .orderBy('run_id', 'desc')
+        .limit(limit + 1)
+        .execute()
+      const items = rows.slice(0, limit).map(toRunRecord)
+      const last = items[items.length - 1]
+      return rows.length > limit && last !== undefined ? { items, nextCursor: encodeCursor(last) } : { items }
+    },
+
+    async deleteRun(runId: string): Promise<void> {
+      checkId('runId', runId)
+      await context.transaction(async (trx) => {
+        for (const table of ['journal', 'snapshots', 'leases', 'runs'] as const)
+          await trx.deleteFrom(table).where('run_id', '=', runId).execute()
+      })
+    },
+  }
+}

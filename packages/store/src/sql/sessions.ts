@@ -1,0 +1,89 @@
+import { type Message, type SessionRecord, StoreError } from '@vel/core'
+import type { Kysely } from 'kysely'
+import { decodeJson, encodeJson, toNumber } from '../codec.ts'
+import { checkId, checkSeq } from '../validate.ts'
+import type { SqlContext } from './context.ts'
+import type { Database } from './schema.ts'
+
+/**
+ * Sessions through Kysely, shared by SQLite and Postgres. Messages are rows, so an append writes
+ * only the new ones; `version` counts writes (appends and replaces), not messages.
+ */
+export const createSqlSessions = (context: SqlContext) => {
+  const write = async (
+    sessionId: string,
+    messages: ReadonlyArray<Message>,
+    expectedVersion: number | undefined,
+    replace: boolean,
+  ): Promise<number> => {
+    checkId('sessionId', sessionId)
+    if (expectedVersion !== undefined) checkSeq('expectedVersion', expectedVersion)
+    if (!Array.isArray(messages)) throw new StoreError('invalid-argument', 'messages must be an array')
+    const texts = messages.map((message, index) => encodeJson(message, `message ${index}`))
+    const time = context.now()
+    return context.transaction(async (trx: Kysely<Database>) => {
+      // The insert (a write first, so SQLite takes its write lock up front) makes sure the head row
+      // exists; the conditional update then locks it, so concurrent writers serialize on it.
+      await trx
+        .insertInto('sessions')
+        .values({ session_id: sessionId, version: 0, message_count: 0, updated_at: time })
+        .onConflict((conflict) => conflict.column('session_id').doNothing())
+        .execute()
+      let update = trx
+        .updateTable('sessions')
+        .set((eb) => ({
+          version: eb('version', '+', 1),
+          message_count: replace ? texts.length : eb('message_count', '+', texts.length),
+          updated_at: time,
+        }))
+        .where('session_id', '=', sessionId)
+      if (expectedVersion !== undefined) update = update.where('version', '=', expectedVersion)
+      const head = await update.returning(['version', 'message_count']).executeTakeFirst()
+      if (head === undefined)
+        throw new StoreError('conflict', `session ${sessionId} is not at version ${expectedVersion}`)
+      if (replace) await trx.deleteFrom('session_messages').where('session_id', '=', sessionId).execute()
+      const first = toNumber(head.message_count) - texts.length
+      if (texts.length > 0)
+        await trx
+          .insertInto('session_messages')
+          .values(
+            texts.map((message, index) => ({ session_id: sessionId, position: first + index, message })),
+          )
+          .execute()
+      return toNumber(head.version)
+    })
+  }
+
+  return {
+    async getSession(sessionId: string): Promise<SessionRecord | undefined> {
+      checkId('sessionId', sessionId)
+      const head = await context.db
+        .selectFrom('sessions')
+        .selectAll()
+        .where('session_id', '=', sessionId)
+        .executeTakeFirst()
+      if (head === undefined) return undefined
+      const rows = await context.db
+        .selectFrom('session_messages')
+        .select(['position', 'message'])
+        .where('session_id', '=', sessionId)
+        .orderBy('position')
+        .execute()
+      const messages = rows.map((row) =>
+        decodeJson<Message>(row.message, `session ${sessionId} message #${toNumber(row.position)}`),
+      )
+      return { sessionId, messages, version: toNumber(head.version), updatedAt: toNumber(head.updated_at) }
+    },
+    appendSession: (sessionId: string, messages: ReadonlyArray<Message>, expectedVersion?: number) =>
+      write(sessionId, messages, expectedVersion, false),
+    replaceSession: (sessionId: string, messages: ReadonlyArray<Message>, expectedVersion: number) =>
+      write(sessionId, messages, checkSeq('expectedVersion', expectedVersion), true),
+    async deleteSession(sessionId: string): Promise<void> {
+      checkId('sessionId', sessionId)
+      await context.transaction(async (trx) => {
+        await trx.deleteFrom('session_messages').where('session_id', '=', sessionId).execute()
+        await trx.deleteFrom('sessions').where('session_id', '=', sessionId).execute()
+      })
+    },
+  }
+}

@@ -1,0 +1,58 @@
+import { type Store, StoreError } from '@vel/core'
+import { toStoreError } from '../map-error.ts'
+import type { SqlContext } from './context.ts'
+import { createSqlJournal } from './journal.ts'
+import { createSqlLeases } from './leases.ts'
+import { createSqlRuns } from './runs.ts'
+import { createSqlSessions } from './sessions.ts'
+
+/** What a dialect adds to the shared SQL operations. */
+export interface SqlStoreParts {
+  readonly migrate: () => Promise<void>
+  /** Releases the connection(s); called once. */
+  readonly destroy: () => Promise<void>
+  /** Replacements for shared operations (SQLite's prepared hot path). */
+  readonly overrides?: Partial<Pick<Store, 'append' | 'read' | 'lastSeq' | 'putSnapshot'>>
+}
+
+type Operations = Omit<Store, 'migrate' | 'close'>
+
+/**
+ * Assembles a `Store` from the shared Kysely operations: every call fails with `closed` after
+ * `close()`, and every driver error leaves as a `StoreError`.
+ */
+export function createSqlStore(context: SqlContext, parts: SqlStoreParts): Store {
+  let closed = false
+  const operations: Operations = {
+    ...createSqlJournal(context),
+    ...createSqlRuns(context),
+    ...createSqlLeases(context),
+    ...createSqlSessions(context),
+    ...parts.overrides,
+  }
+  const guard =
+    <A extends unknown[], R>(action: string, body: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      if (closed) throw new StoreError('closed', `${action}: the store is closed`)
+      try {
+        return await body(...args)
+      } catch (error) {
+        throw toStoreError(error, action)
+      }
+    }
+  const guarded = Object.fromEntries(
+    Object.entries(operations).map(([name, body]) => [
+      name,
+      guard(name, body as (...args: unknown[]) => Promise<unknown>),
+    ]),
+  ) as unknown as Operations
+  return {
+    ...guarded,
+    migrate: guard('migrate', parts.migrate),
+    async close() {
+      if (closed) return
+      closed = true
+      await parts.destroy()
+    },
+  }
+}

@@ -1,0 +1,105 @@
+import { type JournalEntry, type JournalEntryInput, type JsonValue, type Lease, StoreError } from '@vel/core'
+import type { Selectable } from 'kysely'
+import { encodeJson } from '../codec.ts'
+import type { JournalRow } from '../sql/journal.ts'
+import { conflictError, fencedError, journalRows, toJournalEntry, toSnapshot } from '../sql/journal.ts'
+import type { JournalTable } from '../sql/schema.ts'
+import { checkId, checkPositive, checkSeq } from '../validate.ts'
+import type { SqliteConnection, SqliteStatement } from './driver.ts'
+
+/** The journal operations SQLite runs as prepared statements, synchronously, on the store's connection. */
+export interface SqliteHotPath {
+  append(
+    runId: string,
+    entries: ReadonlyArray<JournalEntryInput>,
+    expectedSeq: number,
+    lease: Pick<Lease, 'ownerId' | 'epoch'> | undefined,
+  ): number
+  read(runId: string, afterSeq: number, limit: number | undefined): JournalEntry[]
+  lastSeq(runId: string): number
+  putSnapshot(runId: string, seq: number, state: JsonValue, schemaVersion: number): void
+}
+
+/**
+ * Prepares the hot path lazily (the tables exist only after `migrate()`). Each write is one
+ * `BEGIN IMMEDIATE` transaction, so check-and-insert is atomic even across processes.
+ */
+export function createSqliteHotPath(connection: SqliteConnection, now: () => number): SqliteHotPath {
+  let prepared: ReturnType<typeof prepare> | undefined
+  const statements = () => {
+    prepared ??= prepare(connection)
+    return prepared
+  }
+
+  const appendTransaction = (
+    rows: JournalRow[],
+    runId: string,
+    expectedSeq: number,
+    lease: Pick<Lease, 'ownerId' | 'epoch'> | undefined,
+  ): number => {
+    const { lastSeq, leaseOf, insert } = statements()
+    if (lease !== undefined) {
+      const current = leaseOf.get(runId) as { owner_id: string | null; epoch: number } | undefined
+      if (current?.owner_id !== lease.ownerId || current.epoch !== lease.epoch)
+        throw fencedError(runId, lease)
+    }
+    const last = lastSeq.get(runId) as number
+    if (last !== expectedSeq) throw conflictError(runId, last, expectedSeq)
+    for (const row of rows) insert.run(row.run_id, row.seq, row.type, row.at, row.data)
+    return last + rows.length
+  }
+  const snapshotTransaction = (runId: string, seq: number, text: string, schemaVersion: number): void => {
+    const { lastSeq, upsertSnapshot } = statements()
+    if (seq > (lastSeq.get(runId) as number))
+      throw new StoreError('invalid-argument', `run ${runId}: snapshot seq ${seq} is past the journal`)
+    upsertSnapshot.run(runId, seq, schemaVersion, now(), text)
+  }
+  let appendImmediate: ((...args: Parameters<typeof appendTransaction>) => number) | undefined
+  let snapshotImmediate: ((...args: Parameters<typeof snapshotTransaction>) => void) | undefined
+
+  return {
+    append(runId, entries, expectedSeq, lease) {
+      const rows = journalRows(runId, entries, expectedSeq, now())
+      appendImmediate ??= connection.transaction(appendTransaction).immediate
+      return appendImmediate(rows, runId, expectedSeq, lease)
+    },
+    read(runId, afterSeq, limit) {
+      checkId('runId', runId)
+      checkSeq('afterSeq', afterSeq)
+      // LIMIT -1 is SQLite for "no limit".
+      const rows = statements().read.all(
+        runId,
+        afterSeq,
+        limit === undefined ? -1 : checkPositive('limit', limit),
+      )
+      return (rows as Selectable<JournalTable>[]).map(toJournalEntry)
+    },
+    lastSeq: (runId) => statements().lastSeq.get(checkId('runId', runId)) as number,
+    putSnapshot(runId, seq, state, schemaVersion) {
+      checkId('runId', runId)
+      checkSeq('seq', seq)
+      checkSeq('schemaVersion', schemaVersion)
+      const text = encodeJson(state, 'snapshot state')
+      snapshotImmediate ??= connection.transaction(snapshotTransaction).immediate
+      snapshotImmediate(runId, seq, text, schemaVersion)
+    },
+  }
+}
+
+// Kept apart so the SQL is easy to compare with the Kysely versions in ../sql/journal.ts.
+const prepare = (connection: SqliteConnection) => ({
+  lastSeq: connection.prepare('select coalesce(max(seq), 0) from journal where run_id = ?').pluck(),
+  leaseOf: connection.prepare('select owner_id, epoch from leases where run_id = ?'),
+  insert: connection.prepare('insert into journal (run_id, seq, type, at, data) values (?, ?, ?, ?, ?)'),
+  read: connection.prepare(
+    'select run_id, seq, type, at, data from journal where run_id = ? and seq > ? order by seq limit ?',
+  ),
+  upsertSnapshot: connection.prepare(
+    `insert into snapshots (run_id, seq, schema_version, at, state) values (?, ?, ?, ?, ?)
+     on conflict (run_id) do update set seq = excluded.seq, schema_version = excluded.schema_version,
+       at = excluded.at, state = excluded.state
+     where excluded.seq >= snapshots.seq`,
+  ),
+})
+
+export type { SqliteStatement }

@@ -1,0 +1,108 @@
+import { resolve } from 'node:path'
+import type { Store } from '@vel/core'
+import Database from 'better-sqlite3'
+import { Kysely, SqliteDialect } from 'kysely'
+import { createGate, type Gate } from '../gate.ts'
+import { toStoreError } from '../map-error.ts'
+import { migrateToLatest } from '../migrate.ts'
+import type { Database as Schema } from '../sql/schema.ts'
+import { createSqlStore } from '../sql/sql-store.ts'
+import type { SqliteConnection } from './driver.ts'
+import { createSqliteHotPath } from './hot-path.ts'
+import { sqliteMigrations } from './migrations/index.ts'
+
+/** Options of `createSqliteStore`. */
+export interface SqliteStoreOptions {
+  /** The database file (`:memory:` for a private in-memory database). */
+  readonly filename: string
+  /** `NORMAL` (default) survives a process crash; `FULL` also survives power loss, at a cost per commit. */
+  readonly synchronous?: 'NORMAL' | 'FULL'
+  /** How long a write waits for another connection's lock before `unavailable` (default 5000 ms). */
+  readonly busyTimeoutMs?: number
+  /** The clock for timestamps and lease expiry (epoch ms); defaults to `Date.now`. */
+  readonly now?: () => number
+}
+
+/**
+ * A `Store` on one SQLite file through better-sqlite3 in WAL mode. Migrations and most operations
+ * go through Kysely; the journal hot path (append, read, lastSeq, putSnapshot) uses prepared
+ * statements on the same connection (see docs/decisions/0020-store.md).
+ */
+export function createSqliteStore(options: SqliteStoreOptions): Store {
+  const now = options.now ?? Date.now
+  let connection: Database.Database
+  try {
+    connection = new Database(options.filename)
+    connection.pragma('journal_mode = WAL')
+    connection.pragma(`synchronous = ${options.synchronous === 'FULL' ? 'FULL' : 'NORMAL'}`)
+    connection.pragma(`busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000))}`)
+  } catch (error) {
+    throw toStoreError(error, `open ${options.filename}`)
+  }
+  const db = new Kysely<Schema>({
+    dialect: new SqliteDialect({ database: connection }),
+  })
+  const shared = gateFor(options.filename)
+  const gate = shared.gate
+  const hot = createSqliteHotPath(connection satisfies SqliteConnection, now)
+  // A synchronous statement must not run inside an open Kysely transaction on the same connection,
+  // nor wait (blocking the event loop) on another connection of this process that holds the lock.
+  const whenIdle = async (): Promise<void> => {
+    for (let idle = gate.idle(); idle !== undefined; idle = gate.idle()) await idle
+  }
+  const context = {
+    db,
+    dialect: 'sqlite' as const,
+    now,
+    transaction: <T>(body: (trx: Kysely<Schema>) => Promise<T>) =>
+      gate.run(() => db.transaction().execute(body)),
+  }
+  return createSqlStore(context, {
+    migrate: () => gate.run(() => migrateToLatest(db, sqliteMigrations)),
+    destroy: async () => {
+      await whenIdle()
+      shared.release()
+      await db.destroy()
+    },
+    overrides: {
+      async append(runId, entries, expectedSeq, appendOptions) {
+        await whenIdle()
+        return hot.append(runId, entries, expectedSeq, appendOptions?.lease)
+      },
+      async read(runId, readOptions = {}) {
+        await whenIdle()
+        return hot.read(runId, readOptions.afterSeq ?? 0, readOptions.limit)
+      },
+      async lastSeq(runId) {
+        await whenIdle()
+        return hot.lastSeq(runId)
+      },
+      async putSnapshot(runId, seq, state, schemaVersion) {
+        await whenIdle()
+        hot.putSnapshot(runId, seq, state, schemaVersion)
+      },
+    },
+  })
+}
+
+// One gate per file for all stores of this process: a Kysely transaction spans several awaits, and
+// another connection of the same process waiting on its lock would block the event loop it needs.
+const gates = new Map<string, { gate: Gate; users: number }>()
+
+const gateFor = (filename: string): { gate: Gate; release: () => void } => {
+  if (filename === '' || filename === ':memory:') return { gate: createGate(), release: () => undefined }
+  const key = resolve(filename)
+  const entry = gates.get(key) ?? { gate: createGate(), users: 0 }
+  entry.users += 1
+  gates.set(key, entry)
+  let released = false
+  return {
+    gate: entry.gate,
+    release: () => {
+      if (released) return
+      released = true
+      entry.users -= 1
+      if (entry.users === 0) gates.delete(key)
+    },
+  }
+}
