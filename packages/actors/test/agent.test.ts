@@ -314,13 +314,12 @@ describe('humans in the loop', () => {
   })
 
   it('contactHuman: asks, passivates, and the answer is the tool result', async () => {
-    const model = scripted((request) =>
-      request.messages.at(-1)?.role === 'tool'
-        ? {
-            text: `ok, ${JSON.stringify((request.messages.at(-1)?.content[0] as { output: unknown }).output)}`,
-          }
-        : { toolCalls: [{ id: 'q', name: 'contactHuman', input: { question: 'Which colour?' } }] },
-    )
+    const model = scripted((request) => {
+      const last = request.messages.at(-1)
+      return last?.role === 'tool'
+        ? { text: `ok, ${JSON.stringify((last.content[0] as { output: unknown }).output)}` }
+        : { toolCalls: [{ id: 'q', name: 'contactHuman', input: { question: 'Which colour?' } }] }
+    })
     const agent = new Agent({ id: 'asker', model, tools: [contactHuman], policies: { retry: false } })
     const runtime = runtimeWith(agent)
     const handle = await agent.start('paint it')
