@@ -7,6 +7,8 @@ import { postgresUrl } from './services.ts'
 export interface PostgresScratch {
   readonly url: string
   readonly schema: string
+  /** Another schema name, dropped with the scratch schema. */
+  another(): string
   /** Runs SQL as the test's admin connection (for corrupting rows and checking state). */
   query(text: string, values?: unknown[]): Promise<pg.QueryResult>
 }
@@ -14,6 +16,7 @@ export interface PostgresScratch {
 /** Registers an `afterAll` that drops the scratch schema; the schema itself is created by `migrate()`. */
 export function createPostgresScratch(purpose: string): PostgresScratch {
   const schema = `vel_test_${purpose}_${randomBytes(5).toString('hex')}`
+  const schemas = [schema]
   let admin: pg.Pool | undefined
   const pool = () => {
     admin ??= new pg.Pool({ connectionString: postgresUrl, max: 2 })
@@ -21,8 +24,18 @@ export function createPostgresScratch(purpose: string): PostgresScratch {
   }
   afterAll(async () => {
     if (admin === undefined) return
-    await admin.query(`drop schema if exists ${schema} cascade`)
+    for (const name of schemas) await admin.query(`drop schema if exists ${name} cascade`)
     await admin.end()
   })
-  return { url: postgresUrl, schema, query: (text, values) => pool().query(text, values) }
+  return {
+    url: postgresUrl,
+    schema,
+    another: () => {
+      const name = `${schema}_${schemas.length}`
+      schemas.push(name)
+      pool()
+      return name
+    },
+    query: (text, values) => pool().query(text, values),
+  }
 }

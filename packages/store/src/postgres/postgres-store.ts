@@ -1,5 +1,5 @@
 import type { Store } from '@vel/core'
-import { Kysely, PostgresDialect, type PostgresPool, sql } from 'kysely'
+import { Kysely, PostgresDialect, type PostgresPool } from 'kysely'
 import pg from 'pg'
 import { migrateToLatest } from '../migrate.ts'
 import type { Database } from '../sql/schema.ts'
@@ -51,10 +51,8 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
   return createSqlStore(
     { db, dialect: 'postgres', now, transaction: (body) => db.transaction().execute(body) },
     {
-      async migrate() {
-        if (schema !== undefined) await sql`create schema if not exists ${sql.id(schema)}`.execute(base)
-        await migrateToLatest(db, postgresMigrations, schema)
-      },
+      // Kysely's Migrator creates the schema (tolerating a concurrent creator) before its tables.
+      migrate: () => migrateToLatest(db, postgresMigrations, schema),
       destroy: () => base.destroy(),
     },
   )

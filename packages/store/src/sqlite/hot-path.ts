@@ -2,7 +2,7 @@ import { type JournalEntry, type JournalEntryInput, type JsonValue, type Lease, 
 import type { Selectable } from 'kysely'
 import { encodeJson } from '../codec.ts'
 import type { JournalRow } from '../sql/journal.ts'
-import { conflictError, fencedError, journalRows, toJournalEntry, toSnapshot } from '../sql/journal.ts'
+import { conflictError, fencedError, journalRows, toJournalEntry } from '../sql/journal.ts'
 import type { JournalTable } from '../sql/schema.ts'
 import { checkId, checkPositive, checkSeq } from '../validate.ts'
 import type { SqliteConnection, SqliteStatement } from './driver.ts'

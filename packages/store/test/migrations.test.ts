@@ -1,0 +1,100 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import { Kysely, Migrator, NO_MIGRATIONS, SqliteDialect } from 'kysely'
+import { afterAll, describe, expect, it } from 'vitest'
+import { createSqliteStore, sqliteMigrations } from '../src/index.ts'
+import { expectStoreError } from '../src/testing.ts'
+
+const directory = mkdtempSync(join(tmpdir(), 'vel-store-migrations-'))
+afterAll(() => rmSync(directory, { recursive: true, force: true }))
+let files = 0
+const newFile = () => join(directory, `m${++files}.db`)
+
+const tables = (filename: string): string[] => {
+  const database = new Database(filename, { readonly: true })
+  try {
+    return database
+      .prepare(
+        "select name from sqlite_master where type = 'table' and name not like 'kysely%' order by name",
+      )
+      .pluck()
+      .all() as string[]
+  } finally {
+    database.close()
+  }
+}
+
+describe('SQLite migrations', () => {
+  it('fail every operation with unavailable until migrate() is called', async () => {
+    const store = createSqliteStore({ filename: newFile() })
+    const error = await expectStoreError(store.append('run', [{ type: 'e', data: 1 }], 0), 'unavailable')
+    expect(error.message).toContain('migrate()')
+    await expectStoreError(store.getRun('run'), 'unavailable')
+    await store.close()
+  })
+
+  it('are idempotent and keep data', async () => {
+    const filename = newFile()
+    const store = createSqliteStore({ filename })
+    await store.migrate()
+    await store.append('run', [{ type: 'e', data: 1 }], 0)
+    await store.migrate()
+    await store.close()
+    const reopened = createSqliteStore({ filename })
+    await reopened.migrate()
+    expect(await reopened.lastSeq('run')).toBe(1)
+    await reopened.close()
+    expect(tables(filename)).toEqual([
+      'journal',
+      'leases',
+      'runs',
+      'session_messages',
+      'sessions',
+      'snapshots',
+    ])
+  })
+
+  it('refuse a database migrated by newer code with schema-too-new, changing nothing', async () => {
+    const filename = newFile()
+    const store = createSqliteStore({ filename })
+    await store.migrate()
+    await store.append('run', [{ type: 'e', data: 1 }], 0)
+    const database = new Database(filename)
+    database
+      .prepare("insert into kysely_migration (name, timestamp) values ('9999-from-the-future', 'x')")
+      .run()
+    database.close()
+    const error = await expectStoreError(store.migrate(), 'schema-too-new')
+    expect(error.message).toContain('9999-from-the-future')
+    expect(await store.lastSeq('run')).toBe(1)
+    await store.close()
+  })
+
+  it('have a down that removes every table', async () => {
+    const filename = newFile()
+    const store = createSqliteStore({ filename })
+    await store.migrate()
+    await store.close()
+    const db = new Kysely({ dialect: new SqliteDialect({ database: new Database(filename) }) })
+    const migrator = new Migrator({ db, provider: { getMigrations: async () => ({ ...sqliteMigrations }) } })
+    const { error } = await migrator.migrateTo(NO_MIGRATIONS)
+    await db.destroy()
+    expect(error).toBeUndefined()
+    expect(tables(filename)).toEqual([])
+  })
+
+  it('report a file that is not a database as corrupted', async () => {
+    const filename = newFile()
+    writeFileSync(filename, 'this is not a SQLite database, just text that is long enough '.repeat(20))
+    let thrown: unknown
+    try {
+      const store = createSqliteStore({ filename })
+      await store.migrate()
+    } catch (error) {
+      thrown = error
+    }
+    expect(thrown).toMatchObject({ _tag: 'StoreError', reason: 'corrupted' })
+  })
+})
