@@ -52,7 +52,7 @@ const toProviderError = (model: LanguageModel, cause: unknown): ProviderError | 
 }
 
 /**
- * One model call as an Effect program: stream the response, forward text live, assemble the
+ * One model call: stream the response, forward text live, assemble the
  * assistant message (keeping provider metadata), parse tool arguments and plan each call. The
  * outcome is an event; stream blocks left open by a failure are closed so the stream stays well
  * formed.
@@ -67,76 +67,80 @@ export async function executeModelCall(call: ModelCall): Promise<ModelOutcome> {
   let responseMetadata: ProviderMetadata | undefined
   const liveId = (id: string) => `${call.step}-${id}`
 
-  const consume = Effect.tryPromise({
-    try: async (signal) => {
-      for await (const part of call.model.stream(call.request, { signal })) {
-        switch (part.type) {
-          case 'text-start':
-          case 'reasoning-start': {
-            const block: Block = { kind: part.type === 'text-start' ? 'text' : 'reasoning', text: '' }
-            blocks.set(part.id, block)
-            content.push(block)
-            call.emit([{ type: part.type, id: liveId(part.id) }])
-            break
-          }
-          case 'text-delta':
-          case 'reasoning-delta': {
-            const block = blocks.get(part.id)
-            if (block === undefined) break
-            block.text += part.delta
-            call.emit([{ type: part.type, id: liveId(part.id), delta: part.delta }])
-            break
-          }
-          case 'text-end':
-          case 'reasoning-end': {
-            const block = blocks.get(part.id)
-            if (block === undefined) break
-            if (part.providerMetadata) block.providerMetadata = part.providerMetadata
-            blocks.delete(part.id)
-            call.emit([{ type: part.type, id: liveId(part.id) }])
-            break
-          }
-          case 'tool-input-start':
-            openTools.set(part.id, part.toolName)
-            call.emit([{ type: 'tool-input-start', toolCallId: part.id, toolName: part.toolName }])
-            break
-          case 'tool-input-delta':
-            if (openTools.has(part.id))
-              call.emit([{ type: 'tool-input-delta', toolCallId: part.id, inputTextDelta: part.delta }])
-            break
-          case 'tool-call': {
-            const parsed = parseToolInput(part.input)
-            const toolCall: ToolCallPart = {
-              type: 'tool-call',
-              id: part.toolCallId,
-              name: part.toolName,
-              input: parsed.ok ? parsed.value : part.input,
-              ...(part.providerMetadata ? { providerMetadata: part.providerMetadata } : {}),
-            }
-            toolCalls.push(toolCall)
-            content.push(toolCall)
-            openTools.delete(part.toolCallId)
-            break
-          }
-          case 'finish':
-            usage = part.usage
-            finishReason = part.finishReason
-            responseMetadata = part.providerMetadata
-            break
-          default:
-            break
+  // Plain async iteration: retries and timeouts of model calls are the provider layer's Effect
+  // schedule (withRetry); here an Effect fiber per call would only add cost on the hot path.
+  const consume = async (signal: AbortSignal) => {
+    for await (const part of call.model.stream(call.request, { signal })) {
+      switch (part.type) {
+        case 'text-start':
+        case 'reasoning-start': {
+          const block: Block = { kind: part.type === 'text-start' ? 'text' : 'reasoning', text: '' }
+          blocks.set(part.id, block)
+          content.push(block)
+          call.emit([{ type: part.type, id: liveId(part.id) }])
+          break
         }
+        case 'text-delta':
+        case 'reasoning-delta': {
+          const block = blocks.get(part.id)
+          if (block === undefined) break
+          block.text += part.delta
+          call.emit([{ type: part.type, id: liveId(part.id), delta: part.delta }])
+          break
+        }
+        case 'text-end':
+        case 'reasoning-end': {
+          const block = blocks.get(part.id)
+          if (block === undefined) break
+          if (part.providerMetadata) block.providerMetadata = part.providerMetadata
+          blocks.delete(part.id)
+          call.emit([{ type: part.type, id: liveId(part.id) }])
+          break
+        }
+        case 'tool-input-start':
+          openTools.set(part.id, part.toolName)
+          call.emit([{ type: 'tool-input-start', toolCallId: part.id, toolName: part.toolName }])
+          break
+        case 'tool-input-delta':
+          if (openTools.has(part.id))
+            call.emit([{ type: 'tool-input-delta', toolCallId: part.id, inputTextDelta: part.delta }])
+          break
+        case 'tool-call': {
+          const parsed = parseToolInput(part.input)
+          const toolCall: ToolCallPart = {
+            type: 'tool-call',
+            id: part.toolCallId,
+            name: part.toolName,
+            input: parsed.ok ? parsed.value : part.input,
+            ...(part.providerMetadata ? { providerMetadata: part.providerMetadata } : {}),
+          }
+          toolCalls.push(toolCall)
+          content.push(toolCall)
+          openTools.delete(part.toolCallId)
+          break
+        }
+        case 'finish':
+          usage = part.usage
+          finishReason = part.finishReason
+          responseMetadata = part.providerMetadata
+          break
+        default:
+          break
       }
-    },
-    catch: (cause) => toProviderError(call.model, cause),
-  })
+    }
+  }
 
-  const exit = await Effect.runPromiseExit(consume, { signal: call.signal })
+  let failure: unknown
+  try {
+    await consume(call.signal)
+  } catch (cause) {
+    failure = cause
+  }
   closeOpenBlocks(call, blocks, openTools, liveId)
-  if (Exit.isFailure(exit)) {
-    const error = Cause.isInterruptedOnly(exit.cause)
+  if (failure !== undefined || call.signal.aborted) {
+    const error = call.signal.aborted
       ? new ProviderError({ reason: 'aborted', message: 'model call aborted', provider: call.model.provider })
-      : toProviderError(call.model, Cause.squash(exit.cause))
+      : toProviderError(call.model, failure)
     return { type: 'model.failed', error: serializeError(error) }
   }
 
