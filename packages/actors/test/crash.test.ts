@@ -118,3 +118,33 @@ describe('crash and resume with real processes (SQLite, SIGKILL)', () => {
     )
   })
 })
+
+describe('a pipeline killed mid-way (SQLite, SIGKILL)', () => {
+  it('resumes the whole tree: stage one is not re-run, stage two continues, the answer is right', async () => {
+    const pipelineWorker = fileURLToPath(new URL('./pipeline-worker.ts', import.meta.url))
+    const options = { db: join(dir, 'pipeline.db'), log: join(dir, 'pipeline.log'), runId: 'pipeline-run' }
+    const run = (mode: string) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', pipelineWorker, JSON.stringify({ ...options, mode })], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      })
+      let stdout = ''
+      const killpoint = new Promise<void>((resolve) =>
+        child.stdout?.on('data', (chunk: Buffer) => {
+          stdout += chunk.toString()
+          if (stdout.includes('KILLPOINT')) resolve()
+        }),
+      )
+      const exited = new Promise<string>((resolve) => child.on('exit', () => resolve(stdout)))
+      return { child, killpoint, exited }
+    }
+    const first = run('run')
+    await first.killpoint
+    first.child.kill('SIGKILL')
+    await first.exited
+    const output = await run('recover').exited
+    const line = output.split('\n').find((candidate) => candidate.startsWith('RESULT '))
+    expect(JSON.parse(line?.slice('RESULT '.length) ?? '{}')).toEqual({ answer: 'final(draft(notes(otters)))' })
+    // research ran once; write was interrupted and ran again in the new process; review once.
+    expect(readFileSync(options.log, 'utf8').trim().split('\n')).toEqual(['research', 'write', 'write', 'review'])
+  })
+})
