@@ -57,9 +57,46 @@ export function createSqliteHotPath(connection: SqliteConnection, now: () => num
   let appendImmediate: ((...args: Parameters<typeof appendTransaction>) => number) | undefined
   let snapshotImmediate: ((...args: Parameters<typeof snapshotTransaction>) => void) | undefined
 
+  // One entry (the common step) is one conditional insert: a single statement takes the write lock
+  // before it reads, so check-and-insert is atomic without BEGIN/COMMIT round trips.
+  const appendOne = (
+    row: JournalRow,
+    expectedSeq: number,
+    lease: Pick<Lease, 'ownerId' | 'epoch'> | undefined,
+  ): number => {
+    const { insertIfHead, insertIfHeadAndLease } = statements()
+    const { run_id: runId, seq, type, at, data } = row
+    const result =
+      lease === undefined
+        ? insertIfHead.run(runId, seq, type, at, data, runId, expectedSeq)
+        : insertIfHeadAndLease.run(
+            runId,
+            seq,
+            type,
+            at,
+            data,
+            runId,
+            expectedSeq,
+            runId,
+            lease.ownerId,
+            lease.epoch,
+          )
+    if (result.changes === 1) return seq
+    // Nothing written: say why (a lease that is not current wins over a moved journal).
+    if (lease !== undefined) {
+      const current = statements().leaseOf.get(runId) as
+        | { owner_id: string | null; epoch: number }
+        | undefined
+      if (current?.owner_id !== lease.ownerId || current.epoch !== lease.epoch)
+        throw fencedError(runId, lease)
+    }
+    throw conflictError(runId, statements().lastSeq.get(runId) as number, expectedSeq)
+  }
+
   return {
     append(runId, entries, expectedSeq, lease) {
       const rows = journalRows(runId, entries, expectedSeq, now())
+      if (rows.length === 1) return appendOne(rows[0]!, expectedSeq, lease)
       appendImmediate ??= connection.transaction(appendTransaction).immediate
       return appendImmediate(rows, runId, expectedSeq, lease)
     },
@@ -91,6 +128,15 @@ const prepare = (connection: SqliteConnection) => ({
   lastSeq: connection.prepare('select coalesce(max(seq), 0) from journal where run_id = ?').pluck(),
   leaseOf: connection.prepare('select owner_id, epoch from leases where run_id = ?'),
   insert: connection.prepare('insert into journal (run_id, seq, type, at, data) values (?, ?, ?, ?, ?)'),
+  insertIfHead: connection.prepare(
+    `insert into journal (run_id, seq, type, at, data) select ?, ?, ?, ?, ?
+     where (select coalesce(max(seq), 0) from journal where run_id = ?) = ?`,
+  ),
+  insertIfHeadAndLease: connection.prepare(
+    `insert into journal (run_id, seq, type, at, data) select ?, ?, ?, ?, ?
+     where (select coalesce(max(seq), 0) from journal where run_id = ?) = ?
+       and exists (select 1 from leases where run_id = ? and owner_id = ? and epoch = ?)`,
+  ),
   read: connection.prepare(
     'select run_id, seq, type, at, data from journal where run_id = ? and seq > ? order by seq limit ?',
   ),

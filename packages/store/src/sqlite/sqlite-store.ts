@@ -47,8 +47,10 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   const hot = createSqliteHotPath(connection satisfies SqliteConnection, now)
   // A synchronous statement must not run inside an open Kysely transaction on the same connection,
   // nor wait (blocking the event loop) on another connection of this process that holds the lock.
-  const whenIdle = async (): Promise<void> => {
-    for (let idle = gate.idle(); idle !== undefined; idle = gate.idle()) await idle
+  const whenIdle = <T>(body: () => T): Promise<T> => {
+    const busy = gate.idle()
+    if (busy === undefined) return Promise.resolve(body())
+    return busy.then(() => whenIdle(body))
   }
   const context = {
     db,
@@ -60,27 +62,19 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   return createSqlStore(context, {
     migrate: () => gate.run(() => migrateToLatest(db, sqliteMigrations)),
     destroy: async () => {
-      await whenIdle()
+      await whenIdle(() => undefined)
       shared.release()
       await db.destroy()
     },
+    // While no Kysely transaction is open (the usual case) the hot path runs without extra ticks.
     overrides: {
-      async append(runId, entries, expectedSeq, appendOptions) {
-        await whenIdle()
-        return hot.append(runId, entries, expectedSeq, appendOptions?.lease)
-      },
-      async read(runId, readOptions = {}) {
-        await whenIdle()
-        return hot.read(runId, readOptions.afterSeq ?? 0, readOptions.limit)
-      },
-      async lastSeq(runId) {
-        await whenIdle()
-        return hot.lastSeq(runId)
-      },
-      async putSnapshot(runId, seq, state, schemaVersion) {
-        await whenIdle()
-        hot.putSnapshot(runId, seq, state, schemaVersion)
-      },
+      append: (runId, entries, expectedSeq, appendOptions) =>
+        whenIdle(() => hot.append(runId, entries, expectedSeq, appendOptions?.lease)),
+      read: (runId, readOptions = {}) =>
+        whenIdle(() => hot.read(runId, readOptions.afterSeq ?? 0, readOptions.limit)),
+      lastSeq: (runId) => whenIdle(() => hot.lastSeq(runId)),
+      putSnapshot: (runId, seq, state, schemaVersion) =>
+        whenIdle(() => hot.putSnapshot(runId, seq, state, schemaVersion)),
     },
   })
 }
