@@ -1,5 +1,5 @@
 import { type Command, type RunEvent, type RunState, step } from '@vel/core'
-import { type AnyActorRef, assign, enqueueActions, fromPromise, setup } from 'xstate'
+import { type AnyActorRef, assign, enqueueActions, fromPromise, setup, stopChild } from 'xstate'
 
 /** What an executor child actor receives: the command and a way to report events back. */
 export interface ExecutorInput {
@@ -66,7 +66,12 @@ export const agentMachine = setup({
   id: 'agent',
   context: ({ input }) => ({ state: input.state, commands: [], execute: input.execute }),
   initial: 'routing',
-  on: { 'vel.execute': { actions: ['apply', 'spawnExecutors'] } },
+  on: {
+    'vel.execute': { actions: ['apply', 'spawnExecutors'] },
+    // A finished executor is removed at once: children kept around make every later event slower.
+    'xstate.done.actor.*': { actions: stopChild(({ event }) => (event as unknown as { actorId: string }).actorId) },
+    'xstate.error.actor.*': { actions: stopChild(({ event }) => (event as unknown as { actorId: string }).actorId) },
+  },
   states: {
     // Entered after every event and on rehydration: go to the state that mirrors the phase.
     routing: {
