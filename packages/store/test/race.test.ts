@@ -48,6 +48,6 @@ describe('SQLite appends from two processes', () => {
     for (const [index, name] of ['a', 'b'].entries())
       for (const [last, count] of acks[index]!)
         for (let seq = last - count + 1; seq <= last; seq++)
-          expect((entries[seq - 1]?.data as { writer: string }).writer).toBe(name)
+          expect(entries[seq - 1]?.data).toMatchObject({ writer: name })
   }, 60_000)
 })
