@@ -23,6 +23,14 @@ export interface ExecuteEvent {
 const isRunEvent = (event: { type: string }): event is RunEvent =>
   !event.type.startsWith('xstate.') && event.type !== 'vel.execute'
 
+const phases = ['idle', 'thinking', 'acting', 'waiting', 'completed', 'failed', 'cancelled'] as const
+
+/** Eventless transitions from `current` to the state named like the run's phase, when it changed. */
+const follow = (current: string) =>
+  phases
+    .filter((phase) => phase !== current)
+    .map((phase) => ({ guard: { type: 'phaseIs' as const, params: { phase } }, target: `#agent.${phase}` }))
+
 /**
  * The agent actor. Its context is the run state; every run event goes through the pure `step`
  * reducer, and the machine's state mirrors the resulting phase (nothing here decides what the
@@ -67,32 +75,25 @@ export const agentMachine = setup({
   context: ({ input }) => ({ state: input.state, commands: [], execute: input.execute }),
   initial: 'routing',
   on: {
+    // Every run event goes through the reducer without leaving the current state; the state then
+    // follows the phase through the eventless transitions below (only when the phase changed).
+    '*': { guard: 'isRunEvent', actions: ['apply', 'spawnExecutors'] },
     'vel.execute': { actions: ['apply', 'spawnExecutors'] },
     // A finished executor is removed at once: children kept around make every later event slower.
-    'xstate.done.actor.*': { actions: stopChild(({ event }) => (event as unknown as { actorId: string }).actorId) },
-    'xstate.error.actor.*': { actions: stopChild(({ event }) => (event as unknown as { actorId: string }).actorId) },
+    'xstate.done.actor.*': {
+      actions: stopChild(({ event }) => (event as unknown as { actorId: string }).actorId),
+    },
+    'xstate.error.actor.*': {
+      actions: stopChild(({ event }) => (event as unknown as { actorId: string }).actorId),
+    },
   },
   states: {
-    // Entered after every event and on rehydration: go to the state that mirrors the phase.
-    routing: {
-      always: [
-        { guard: { type: 'phaseIs', params: { phase: 'thinking' } }, target: 'thinking' },
-        { guard: { type: 'phaseIs', params: { phase: 'acting' } }, target: 'acting' },
-        { guard: { type: 'phaseIs', params: { phase: 'waiting' } }, target: 'waiting' },
-        { guard: { type: 'phaseIs', params: { phase: 'completed' } }, target: 'completed' },
-        { guard: { type: 'phaseIs', params: { phase: 'failed' } }, target: 'failed' },
-        { guard: { type: 'phaseIs', params: { phase: 'cancelled' } }, target: 'cancelled' },
-        { target: 'idle' },
-      ],
-    },
-    idle: { on: { '*': { guard: 'isRunEvent', target: 'routing', actions: ['apply', 'spawnExecutors'] } } },
-    thinking: {
-      on: { '*': { guard: 'isRunEvent', target: 'routing', actions: ['apply', 'spawnExecutors'] } },
-    },
-    acting: { on: { '*': { guard: 'isRunEvent', target: 'routing', actions: ['apply', 'spawnExecutors'] } } },
-    waiting: {
-      on: { '*': { guard: 'isRunEvent', target: 'routing', actions: ['apply', 'spawnExecutors'] } },
-    },
+    // Entered on start and on rehydration: go to the state that mirrors the phase.
+    routing: { always: follow('routing') },
+    idle: { always: follow('idle') },
+    thinking: { always: follow('thinking') },
+    acting: { always: follow('acting') },
+    waiting: { always: follow('waiting') },
     completed: { type: 'final' },
     failed: { type: 'final' },
     cancelled: { type: 'final' },

@@ -9,10 +9,17 @@ type ToolOutcome = Extract<RunEvent, { type: 'tool.succeeded' | 'tool.failed' }>
 
 const messageOf = (cause: unknown): string => (cause instanceof Error ? cause.message : String(cause))
 
+const isPromiseLike = (value: unknown): value is PromiseLike<unknown> =>
+  typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function'
+
 /**
- * One tool call as an Effect program: decode the input, run the handler with the run's abort
- * signal, a per-attempt timeout and (only for `none`/`idempotent` tools) retries with exponential
- * backoff, then check the output. Every failure becomes a `tool.failed` event the model reads.
+ * One tool call: decode the input, run the handler with an abort signal, a per-attempt timeout
+ * and (only for `none`/`idempotent` tools) retries with exponential backoff as an Effect schedule,
+ * then check the output. Every failure becomes a `tool.failed` event the model reads.
+ *
+ * The first attempt is called directly: a handler that returns a plain value has nothing to time
+ * out, abort or wait for, so it costs no Effect fiber; a promise or a throw continues as an Effect
+ * program (timeout, interruption, retries) from that first attempt.
  */
 export function executeTool(
   tool: Tool,
@@ -20,25 +27,63 @@ export function executeTool(
   input: JsonValue,
   context: Omit<ToolContext, 'signal' | 'toolCallId'>,
   options: { readonly signal: AbortSignal; readonly defaultTimeoutMs: number },
-): Promise<ToolOutcome> {
+): Promise<ToolOutcome> | ToolOutcome {
   const failed = (error: ToolError): ToolOutcome => ({
     type: 'tool.failed',
     toolCallId,
     error: error.message,
     reason: error.reason,
   })
+  const toToolError = (cause: unknown): ToolError =>
+    ToolError.isInstance(cause)
+      ? cause
+      : new ToolError('execution', tool.name, `Tool '${tool.name}' failed: ${messageOf(cause)}`, { cause })
+  const succeeded = (value: unknown): ToolOutcome => {
+    const output = tool.validateOutput(value)
+    return output.ok
+      ? { type: 'tool.succeeded', toolCallId, output: output.value }
+      : failed(
+          new ToolError(
+            'invalid-output',
+            tool.name,
+            `Tool '${tool.name}' returned an invalid result: ${output.error}`,
+          ),
+        )
+  }
   const decoded = tool.validateInput(input)
   if (!decoded.ok)
-    return Promise.resolve(
-      failed(new ToolError('invalid-input', tool.name, `Invalid arguments: ${decoded.error}`)),
-    )
+    return failed(new ToolError('invalid-input', tool.name, `Invalid arguments: ${decoded.error}`))
 
-  const attempt = Effect.tryPromise({
-    try: async (signal) => tool.handler(decoded.value, { ...context, toolCallId, signal }),
-    catch: (cause) =>
-      ToolError.isInstance(cause)
-        ? cause
-        : new ToolError('execution', tool.name, `Tool '${tool.name}' failed: ${messageOf(cause)}`, { cause }),
+  const firstAbort = new AbortController()
+  const onAbort = () => firstAbort.abort(options.signal.reason)
+  if (options.signal.aborted)
+    return failed(new ToolError('aborted', tool.name, `Tool '${tool.name}' was aborted`))
+  options.signal.addEventListener('abort', onAbort, { once: true })
+  let first: unknown
+  let firstError: { cause: unknown } | undefined
+  try {
+    first = tool.handler(decoded.value, { ...context, toolCallId, signal: firstAbort.signal })
+  } catch (cause) {
+    firstError = { cause }
+  }
+  if (firstError === undefined && !isPromiseLike(first)) {
+    options.signal.removeEventListener('abort', onAbort)
+    return succeeded(first)
+  }
+
+  let attempts = 0
+  const attempt = Effect.suspend(() => {
+    attempts += 1
+    if (attempts === 1) {
+      if (firstError !== undefined) return Effect.fail(toToolError(firstError.cause))
+      return Effect.tryPromise({ try: () => Promise.resolve(first), catch: toToolError }).pipe(
+        Effect.onInterrupt(() => Effect.sync(() => firstAbort.abort())),
+      )
+    }
+    return Effect.tryPromise({
+      try: async (signal) => tool.handler(decoded.value, { ...context, toolCallId, signal }),
+      catch: toToolError,
+    })
   })
   const timeoutMs = tool.timeoutMs ?? options.defaultTimeoutMs
   const timed = Effect.timeoutFail(attempt, {
@@ -59,25 +104,10 @@ export function executeTool(
       : timed
 
   return Effect.runPromiseExit(program, { signal: options.signal }).then((exit): ToolOutcome => {
-    if (Exit.isSuccess(exit)) {
-      const output = tool.validateOutput(exit.value)
-      return output.ok
-        ? { type: 'tool.succeeded', toolCallId, output: output.value }
-        : failed(
-            new ToolError(
-              'invalid-output',
-              tool.name,
-              `Tool '${tool.name}' returned an invalid result: ${output.error}`,
-            ),
-          )
-    }
+    options.signal.removeEventListener('abort', onAbort)
+    if (Exit.isSuccess(exit)) return succeeded(exit.value)
     if (Cause.isInterruptedOnly(exit.cause))
       return failed(new ToolError('aborted', tool.name, `Tool '${tool.name}' was aborted`))
-    const error = Cause.squash(exit.cause)
-    return failed(
-      ToolError.isInstance(error)
-        ? error
-        : new ToolError('execution', tool.name, `Tool '${tool.name}' failed: ${messageOf(error)}`),
-    )
+    return failed(toToolError(Cause.squash(exit.cause)))
   })
 }

@@ -124,9 +124,13 @@ describe('a pipeline killed mid-way (SQLite, SIGKILL)', () => {
     const pipelineWorker = fileURLToPath(new URL('./pipeline-worker.ts', import.meta.url))
     const options = { db: join(dir, 'pipeline.db'), log: join(dir, 'pipeline.log'), runId: 'pipeline-run' }
     const run = (mode: string) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', pipelineWorker, JSON.stringify({ ...options, mode })], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      })
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', pipelineWorker, JSON.stringify({ ...options, mode })],
+        {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      )
       let stdout = ''
       const killpoint = new Promise<void>((resolve) =>
         child.stdout?.on('data', (chunk: Buffer) => {
@@ -143,8 +147,15 @@ describe('a pipeline killed mid-way (SQLite, SIGKILL)', () => {
     await first.exited
     const output = await run('recover').exited
     const line = output.split('\n').find((candidate) => candidate.startsWith('RESULT '))
-    expect(JSON.parse(line?.slice('RESULT '.length) ?? '{}')).toEqual({ answer: 'final(draft(notes(otters)))' })
+    expect(JSON.parse(line?.slice('RESULT '.length) ?? '{}')).toEqual({
+      answer: 'final(draft(notes(otters)))',
+    })
     // research ran once; write was interrupted and ran again in the new process; review once.
-    expect(readFileSync(options.log, 'utf8').trim().split('\n')).toEqual(['research', 'write', 'write', 'review'])
+    expect(readFileSync(options.log, 'utf8').trim().split('\n')).toEqual([
+      'research',
+      'write',
+      'write',
+      'review',
+    ])
   })
 })

@@ -8,7 +8,12 @@ import { createSqliteStore } from '@vel/store'
 import { Agent, createRuntime, sequence } from '../src/index.ts'
 import { scripted } from './support.ts'
 
-const { db, log, mode, runId } = JSON.parse(process.argv[2] ?? '{}') as { db: string; log: string; mode: string; runId: string }
+const { db, log, mode, runId } = JSON.parse(process.argv[2] ?? '{}') as {
+  db: string
+  log: string
+  mode: string
+  runId: string
+}
 
 const lastUser = (messages: ReadonlyArray<Message>) => {
   const user = [...messages].reverse().find((message) => message.role === 'user')
@@ -30,7 +35,11 @@ const stage = (id: string, transform: (text: string) => string, killInside = fal
   })
 
 const pipeline = sequence(
-  [stage('research', (t) => `notes(${t})`), stage('write', (t) => `draft(${t})`, true), stage('review', (t) => `final(${t})`)],
+  [
+    stage('research', (t) => `notes(${t})`),
+    stage('write', (t) => `draft(${t})`, true),
+    stage('review', (t) => `final(${t})`),
+  ],
   { id: 'pipeline' },
 )
 const store = createSqliteStore({ filename: db })
