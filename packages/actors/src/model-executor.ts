@@ -18,9 +18,6 @@ import {
   type ToolPlan,
   type Usage,
 } from '@vel/core'
-import * as Cause from 'effect/Cause'
-import * as Effect from 'effect/Effect'
-import * as Exit from 'effect/Exit'
 
 type ModelOutcome = Extract<RunEvent, { type: 'model.responded' | 'model.failed' }>
 
