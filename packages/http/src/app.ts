@@ -1,0 +1,73 @@
+import type { Runtime } from '@vel/actors'
+import { Hono } from 'hono'
+import { type AuthOptions, createGuard } from './auth.ts'
+import { defaultMaxBodyBytes } from './decode.ts'
+import type { HttpEnv, RouteDeps } from './deps.ts'
+import { problemResponse } from './errors.ts'
+import { createOpenApiDocument } from './openapi.ts'
+import { actionRoutes } from './routes/actions.ts'
+import { chatRoutes } from './routes/chat.ts'
+import { runRoutes } from './routes/runs.ts'
+
+/** Options of `createHttpApp`. */
+export interface HttpAppOptions {
+  /** The runtime whose agents and runs the API serves. */
+  readonly runtime: Runtime
+  /** Bearer tokens or a verifier; without it the API is open (for local development only). */
+  readonly auth?: AuthOptions
+  readonly limits?: {
+    /** Largest accepted request body; larger ones get 413. Default 1 MiB. */
+    readonly maxBodyBytes?: number
+  }
+  /** Called with errors answered as 500 (default `console.error`). */
+  readonly onError?: (error: unknown) => void
+}
+
+const open = new Set(['/healthz', '/openapi.json'])
+
+/**
+ * The Vel HTTP API as a Hono app: Web-standard `Request -> Response`, so it runs on Node (see
+ * `serve`), Bun, Deno and edge runtimes, and tests call `app.request` with no socket.
+ */
+export function createHttpApp(options: HttpAppOptions): Hono<HttpEnv> {
+  const guard = createGuard(options.auth)
+  const deps: RouteDeps = {
+    runtime: options.runtime,
+    guard,
+    maxBodyBytes: options.limits?.maxBodyBytes ?? defaultMaxBodyBytes,
+  }
+  const report = options.onError ?? ((error: unknown) => console.error('[vel/http]', error))
+  const openapi = createOpenApiDocument({ bearerAuth: options.auth !== undefined })
+  const app = new Hono<HttpEnv>()
+
+  app.onError((error) => {
+    const response = problemResponse(error)
+    if (response.status >= 500) report(error)
+    return response
+  })
+  app.notFound((c) =>
+    c.json(
+      {
+        type: 'about:blank',
+        title: 'Not Found',
+        status: 404,
+        detail: `no route ${c.req.method} ${c.req.path}`,
+      },
+      404,
+      {
+        'content-type': 'application/problem+json',
+      },
+    ),
+  )
+  app.use(async (c, next) => {
+    c.set('principal', open.has(c.req.path) ? undefined : await guard.authenticate(c.req.raw))
+    await next()
+  })
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }))
+  app.get('/openapi.json', (c) => c.json(openapi))
+  app.route('/', runRoutes(deps))
+  app.route('/', actionRoutes(deps))
+  app.route('/', chatRoutes(deps))
+  return app
+}

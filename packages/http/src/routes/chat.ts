@@ -1,0 +1,110 @@
+import type { RunInfo } from '@vel/actors'
+import { TransportError } from '@vel/core'
+import { Hono } from 'hono'
+import { approvalResponses, messageText } from '../chat-messages.ts'
+import { decidedBy, type HttpEnv, type RouteDeps, readBody, starterMetadata } from '../deps.ts'
+import { InvalidFieldError } from '../errors.ts'
+import { runFrames } from '../run-stream.ts'
+import * as Schemas from '../schemas.ts'
+import { uiMessageStream } from '../sse.ts'
+
+/**
+ * `POST /agents/:agentId/chat`: the AI SDK's chat endpoint. The chat `id` is the Vel session; the
+ * last message is the input. A new user message starts a run (or answers the question a waiting run
+ * asked); an assistant message carrying approval responses decides the waiting run's approvals and
+ * streams its continuation. Vel keeps the conversation itself, so earlier messages are not re-read.
+ */
+export function chatRoutes(deps: RouteDeps): Hono<HttpEnv> {
+  const { runtime } = deps
+  const app = new Hono<HttpEnv>()
+
+  /** The newest run of this chat that waits for a human, if the caller may act on it. */
+  const waitingRun = async (agentId: string, sessionId: string, c: Parameters<typeof readBody>[1]) => {
+    const page = await runtime.store.listRuns(
+      { agentId, sessionId, status: ['running', 'waiting'] },
+      { limit: 20 },
+    )
+    for (const record of page.items) {
+      const info = await runtime.get(record.runId)
+      if (info.state.phase !== 'waiting') continue
+      await deps.guard.authorize(c.get('principal'), info.record)
+      return info
+    }
+    return undefined
+  }
+
+  /** Applies `act` to a waiting run and streams what follows, as a continuation of the message. */
+  const continueRun = async (c: Parameters<typeof readBody>[1], run: RunInfo, act: () => Promise<void>) => {
+    const runId = run.record.runId
+    const seq = await runtime.store.lastSeq(runId)
+    await act()
+    const after = { seq, index: Number.MAX_SAFE_INTEGER }
+    return uiMessageStream(
+      c,
+      (signal) => runFrames(runtime, runId, { after, continuation: true, untilPause: true, signal }),
+      { 'x-vel-run-id': runId },
+    )
+  }
+
+  app.post('/agents/:agentId/chat', async (c) => {
+    const agentId = c.req.param('agentId')
+    const body = await readBody(deps, c, Schemas.ChatBody)
+    const principal = c.get('principal')
+    const index = body.messages.length - 1
+    const last = body.messages[index] as (typeof body.messages)[number]
+    const waiting = await waitingRun(agentId, body.id, c)
+    const pending = waiting?.state.pending ?? []
+
+    if (last.role === 'assistant') {
+      const ids = new Set(pending.filter((request) => request.kind === 'approval').map((r) => r.requestId))
+      const decisions = approvalResponses(last).filter((response) => ids.has(response.approvalId))
+      if (waiting === undefined || decisions.length === 0)
+        throw new TransportError('invalid-state', `no run of chat ${body.id} waits for these approvals`)
+      return continueRun(c, waiting, async () => {
+        for (const decision of decisions) {
+          const options = {
+            ...decidedBy(principal),
+            ...(decision.reason === undefined ? {} : { reason: decision.reason }),
+          }
+          if (decision.approved) await runtime.approve(waiting.record.runId, decision.approvalId, options)
+          else await runtime.deny(waiting.record.runId, decision.approvalId, options)
+        }
+      })
+    }
+
+    if (last.role !== 'user')
+      throw new InvalidFieldError([
+        { field: `messages.${index}.role`, message: 'the last message must be from the user' },
+      ])
+    const text = messageText(last)
+    if (text === '')
+      throw new InvalidFieldError([
+        { field: `messages.${index}.parts`, message: 'the last message has no text' },
+      ])
+
+    if (waiting !== undefined) {
+      const question = pending.find((request) => request.kind === 'question')
+      const approvals = pending.filter((request) => request.kind === 'approval').map((r) => r.requestId)
+      if (question === undefined || approvals.length > 0)
+        throw new TransportError(
+          'invalid-state',
+          `run ${waiting.record.runId} of chat ${body.id} waits for approval of ${approvals.join(', ')}`,
+        )
+      // The user's reply answers the question the run asked.
+      return continueRun(c, waiting, () =>
+        runtime.respond(waiting.record.runId, question.requestId, text, decidedBy(principal)),
+      )
+    }
+
+    const handle = await runtime.spawn(agentId, text, {
+      sessionId: body.id,
+      metadata: starterMetadata(principal),
+      stream: false,
+    })
+    return uiMessageStream(c, (signal) => runFrames(runtime, handle.runId, { untilPause: true, signal }), {
+      'x-vel-run-id': handle.runId,
+    })
+  })
+
+  return app
+}

@@ -1,0 +1,35 @@
+import { decode } from './decode.ts'
+import { StartRunCamel, StartRunSnake } from './schemas.ts'
+
+/** A start-run request in one spelling, whichever the client used. */
+export interface StartRunRequest {
+  readonly agentId: string
+  readonly message: string
+  readonly sessionId?: string
+}
+
+/**
+ * Normalizes the Python Vel body (`{ agent_id, input: { message }, session_id? }`) and the camelCase
+ * one (`{ agentId, input, sessionId }`). The spelling is chosen by the keys present, so a 400 names
+ * the field of the form the client meant rather than a union's every branch.
+ */
+export function startRunRequest(body: unknown): StartRunRequest {
+  const record = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {}
+  const snake = 'agent_id' in record || 'session_id' in record
+  const message = (input: string | { readonly message: string }) =>
+    typeof input === 'string' ? input : input.message
+  if (snake) {
+    const parsed = decode(StartRunSnake, body)
+    return {
+      agentId: parsed.agent_id,
+      message: message(parsed.input),
+      ...(parsed.session_id === undefined ? {} : { sessionId: parsed.session_id }),
+    }
+  }
+  const parsed = decode(StartRunCamel, body)
+  return {
+    agentId: parsed.agentId,
+    message: message(parsed.input),
+    ...(parsed.sessionId === undefined ? {} : { sessionId: parsed.sessionId }),
+  }
+}

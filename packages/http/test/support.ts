@@ -1,0 +1,224 @@
+import { Agent, contactHuman, createRuntime, type Runtime } from '@vel/actors'
+import {
+  defineTool,
+  type LanguageModel,
+  type Message,
+  type ModelPart,
+  type ModelRequest,
+  type StreamPart,
+} from '@vel/core'
+import { createMemoryStore } from '@vel/store'
+import { createHttpApp, type HttpAppOptions } from '../src/index.ts'
+
+/** What one scripted model turn answers. */
+export interface Turn {
+  readonly text?: string
+  readonly toolCalls?: ReadonlyArray<{ readonly id: string; readonly name: string; readonly input: unknown }>
+}
+
+/**
+ * A model computed from each request: local to these tests until `@vel/providers/testing` lands.
+ * Text streams in word-sized deltas, tool input in one delta, like a real provider.
+ */
+export function scriptedModel(respond: (request: ModelRequest) => Turn): LanguageModel {
+  return {
+    provider: 'scripted',
+    modelId: 'scripted',
+    async *stream(request): AsyncGenerator<ModelPart> {
+      const turn = respond(request)
+      if (turn.text !== undefined) {
+        yield { type: 'text-start', id: 't' }
+        for (const word of turn.text.split(/(?<= )/)) yield { type: 'text-delta', id: 't', delta: word }
+        yield { type: 'text-end', id: 't' }
+      }
+      for (const call of turn.toolCalls ?? []) {
+        const input = JSON.stringify(call.input)
+        yield { type: 'tool-input-start', id: call.id, toolName: call.name }
+        yield { type: 'tool-input-delta', id: call.id, delta: input }
+        yield { type: 'tool-input-end', id: call.id }
+        yield { type: 'tool-call', toolCallId: call.id, toolName: call.name, input }
+      }
+      yield {
+        type: 'finish',
+        finishReason: turn.toolCalls?.length ? 'tool-calls' : 'stop',
+        usage: { inputTokens: 10, outputTokens: 5, reasoningTokens: 0, cachedInputTokens: 0 },
+      }
+    },
+  }
+}
+
+const textOf = (message: Message | undefined): string =>
+  message === undefined || typeof message.content === 'string'
+    ? ((message?.content as string | undefined) ?? '')
+    : message.content.map((part) => ('text' in part ? part.text : '')).join('')
+
+/** The tool results the model is answering, if the last message is a tool message. */
+const toolResults = (request: ModelRequest) => {
+  const last = request.messages.at(-1)
+  return last?.role === 'tool' ? last.content : undefined
+}
+
+/** `echo`: answers `You said: <message>` (and how many user turns the session has). */
+export const echoAgent = new Agent({
+  id: 'echo',
+  model: scriptedModel((request) => {
+    const users = request.messages.filter((message) => message.role === 'user')
+    return { text: `You said: ${textOf(users.at(-1))} (turn ${users.length})` }
+  }),
+  policies: { retry: false },
+})
+
+/** Transfers made by the `banker` agent's tool, for assertions. */
+export const transfers: number[] = []
+
+/** `banker`: `balance` runs at once; `transfer` needs a human's approval. */
+export const bankerAgent = new Agent({
+  id: 'banker',
+  model: scriptedModel((request) => {
+    const results = toolResults(request)
+    if (results !== undefined)
+      return {
+        text: results
+          .map((result) =>
+            'output' in result ? `Done: ${JSON.stringify(result.output)}` : `Failed: ${result.error}`,
+          )
+          .join(' '),
+      }
+    const text = textOf(request.messages.at(-1))
+    const id = `call-${request.messages.length}`
+    if (text.includes('transfer')) return { toolCalls: [{ id, name: 'transfer', input: { amount: 10 } }] }
+    if (text.includes('balance')) return { toolCalls: [{ id, name: 'balance', input: {} }] }
+    return { text: 'How can I help?' }
+  }),
+  tools: [
+    defineTool({
+      name: 'balance',
+      description: 'The balance.',
+      input: { type: 'object', properties: {}, additionalProperties: false },
+      handler: () => ({ balance: 100 }),
+      sideEffects: 'none',
+    }),
+    defineTool({
+      name: 'transfer',
+      description: 'Moves money.',
+      input: {
+        type: 'object',
+        properties: { amount: { type: 'number' } },
+        required: ['amount'],
+        additionalProperties: false,
+      },
+      handler: ({ amount }: { amount: number }) => {
+        transfers.push(amount)
+        return { transferred: amount }
+      },
+      needsApproval: true,
+      sideEffects: 'unsafe',
+    }),
+  ],
+  policies: { retry: false },
+})
+
+/** `asker`: asks a human which account to use, then answers with it. */
+export const askerAgent = new Agent({
+  id: 'asker',
+  model: scriptedModel((request) => {
+    const results = toolResults(request)
+    if (results !== undefined)
+      return { text: `Using ${results.map((r) => ('output' in r ? String(r.output) : r.error)).join()}` }
+    return {
+      toolCalls: [
+        { id: `ask-${request.messages.length}`, name: 'contactHuman', input: { question: 'Which account?' } },
+      ],
+    }
+  }),
+  tools: [contactHuman],
+  policies: { retry: false },
+})
+
+/** A promise the test resolves. */
+export function gate(): { promise: Promise<void>; open: () => void } {
+  let open!: () => void
+  const promise = new Promise<void>((resolve) => {
+    open = resolve
+  })
+  return { promise, open }
+}
+
+/** Gates of the `stepper` agent's `wait` tool, one per call, opened by the test. */
+export const stepperGates: Array<ReturnType<typeof gate>> = []
+
+/** `stepper`: calls `wait` three times (each blocks until the test opens its gate), then answers. */
+export const stepperAgent = new Agent({
+  id: 'stepper',
+  model: scriptedModel((request) => {
+    const calls = request.messages.filter((message) => message.role === 'tool').length
+    if (calls >= 3) return { text: `Finished after ${calls} waits.` }
+    return { text: `Step ${calls + 1}.`, toolCalls: [{ id: `wait-${calls + 1}`, name: 'wait', input: {} }] }
+  }),
+  tools: [
+    defineTool({
+      name: 'wait',
+      description: 'Waits for the test.',
+      input: { type: 'object', properties: {}, additionalProperties: false },
+      handler: async () => {
+        const next = gate()
+        stepperGates.push(next)
+        await next.promise
+        return 'waited'
+      },
+      sideEffects: 'idempotent',
+    }),
+  ],
+  policies: { retry: false },
+})
+
+/** A fresh runtime over a memory store with the test agents, and an app over it. */
+export function setup(options: Omit<HttpAppOptions, 'runtime'> = {}): {
+  runtime: Runtime
+  app: ReturnType<typeof createHttpApp>
+} {
+  const runtime = createRuntime({
+    store: createMemoryStore(),
+    agents: [echoAgent, bankerAgent, askerAgent, stepperAgent],
+    onError: () => undefined,
+  })
+  return { runtime, app: createHttpApp({ ...options, runtime }) }
+}
+
+/** One SSE event. */
+export interface SseEvent {
+  readonly id: string | undefined
+  readonly data: string
+}
+
+/** Parses a complete SSE text into events (enough of the spec for our frames). */
+export function parseSse(text: string): SseEvent[] {
+  return text
+    .split(/\r?\n\r?\n/)
+    .filter((block) => block.trim() !== '')
+    .map((block) => {
+      let id: string | undefined
+      const data: string[] = []
+      for (const line of block.split(/\r?\n/)) {
+        if (line.startsWith('id:')) id = line.slice(3).trim()
+        else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''))
+      }
+      return { id, data: data.join('\n') }
+    })
+}
+
+/** The stream parts of SSE events, checking that `[DONE]` comes last and once. */
+export function partsOf(events: ReadonlyArray<SseEvent>): StreamPart[] {
+  const done = events.findIndex((event) => event.data === '[DONE]')
+  if (done !== events.length - 1) throw new Error(`[DONE] at ${done} of ${events.length} events`)
+  return events.slice(0, -1).map((event) => JSON.parse(event.data) as StreamPart)
+}
+
+/** JSON request init with an optional bearer token. */
+export function post(body: unknown, token?: string): RequestInit {
+  return {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(body),
+  }
+}
