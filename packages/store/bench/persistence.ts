@@ -11,6 +11,7 @@ import pg from 'pg'
 import { createGate } from '../src/gate.ts'
 import { createMemoryStore, createPostgresStore, createSqliteStore } from '../src/index.ts'
 import { migrateToLatest } from '../src/migrate.ts'
+import { journalRows } from '../src/sql/journal.ts'
 import type { Database as Schema } from '../src/sql/schema.ts'
 import { createSqlStore } from '../src/sql/sql-store.ts'
 import { sqliteMigrations } from '../src/sqlite/migrations/index.ts'
@@ -107,7 +108,27 @@ function kyselyOnlySqlite(filename: string): Store {
       now: Date.now,
       transaction: (body) => gate.run(() => db.transaction().execute(body)),
     },
-    { migrate: () => gate.run(() => migrateToLatest(db, sqliteMigrations)), destroy: () => db.destroy() },
+    {
+      migrate: () => gate.run(() => migrateToLatest(db, sqliteMigrations)),
+      destroy: () => db.destroy(),
+      overrides: {
+        // What append looks like through Kysely: read the head and insert in one transaction.
+        append: (runId, entries, expectedSeq) =>
+          gate.run(() =>
+            db.transaction().execute(async (trx) => {
+              const rows = journalRows(runId, entries, expectedSeq, Date.now())
+              const head = await trx
+                .selectFrom('journal')
+                .select((eb) => eb.fn.max('seq').as('seq'))
+                .where('run_id', '=', runId)
+                .executeTakeFirst()
+              if ((head?.seq ?? 0) !== expectedSeq) throw new Error('conflict')
+              await trx.insertInto('journal').values(rows).execute()
+              return expectedSeq + rows.length
+            }),
+          ),
+      },
+    },
   )
 }
 

@@ -4,6 +4,7 @@ import pg from 'pg'
 import { migrateToLatest } from '../migrate.ts'
 import type { Database } from '../sql/schema.ts'
 import { createSqlStore } from '../sql/sql-store.ts'
+import { appendPostgres } from './append.ts'
 import { postgresMigrations } from './migrations/index.ts'
 
 /** Options of `createPostgresStore`: a connection string (the store owns its pool) or your pool. */
@@ -27,8 +28,8 @@ export type PostgresStoreOptions = (
 
 /**
  * A `Store` on Postgres through pg and Kysely. Everything goes through Kysely; the journal append
- * is one transaction that reads the head and inserts, and the (run_id, seq) primary key turns a
- * concurrent writer into a `conflict`.
+ * is one conditional insert, and the (run_id, seq) primary key turns a concurrent writer into a
+ * `conflict`.
  */
 export function createPostgresStore(options: PostgresStoreOptions): Store {
   const now = options.now ?? Date.now
@@ -54,6 +55,10 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
       // Kysely's Migrator creates the schema (tolerating a concurrent creator) before its tables.
       migrate: () => migrateToLatest(db, postgresMigrations, schema),
       destroy: () => base.destroy(),
+      overrides: {
+        append: (runId, entries, expectedSeq, appendOptions) =>
+          appendPostgres(db, schema, now, runId, entries, expectedSeq, appendOptions?.lease),
+      },
     },
   )
 }

@@ -79,33 +79,11 @@ const lastSeqOf = async (db: KyselyType<Database>, runId: string): Promise<numbe
   return row?.seq == null ? 0 : toNumber(row.seq)
 }
 
-/** Journal and snapshot operations through Kysely (Postgres; SQLite has a prepared hot path). */
+/**
+ * Journal reads and snapshots through Kysely (Postgres; SQLite has a prepared hot path). Each
+ * dialect brings its own `append`: `src/postgres/append.ts`, `src/sqlite/hot-path.ts`.
+ */
 export const createSqlJournal = (context: SqlContext) => ({
-  async append(
-    runId: string,
-    entries: ReadonlyArray<JournalEntryInput>,
-    expectedSeq: number,
-    options?: { readonly lease?: Pick<Lease, 'ownerId' | 'epoch'> },
-  ): Promise<number> {
-    const rows = journalRows(runId, entries, expectedSeq, context.now())
-    const lease = options?.lease
-    // A concurrent writer inserting the same seq hits the primary key: that is a conflict too.
-    return context.transaction(async (trx) => {
-      if (lease !== undefined) {
-        let query = trx.selectFrom('leases').select(['owner_id', 'epoch']).where('run_id', '=', runId)
-        // Holding the lease row shared keeps a takeover from committing while we append.
-        if (context.dialect === 'postgres') query = query.forShare()
-        const current = await query.executeTakeFirst()
-        if (current?.owner_id !== lease.ownerId || current.epoch !== lease.epoch)
-          throw fencedError(runId, lease)
-      }
-      const last = await lastSeqOf(trx, runId)
-      if (last !== expectedSeq) throw conflictError(runId, last, expectedSeq)
-      if (rows.length > 0) await trx.insertInto('journal').values(rows).execute()
-      return last + rows.length
-    })
-  },
-
   async read(runId: string, options: { readonly afterSeq?: number; readonly limit?: number } = {}) {
     checkId('runId', runId)
     const afterSeq = checkSeq('afterSeq', options.afterSeq ?? 0)

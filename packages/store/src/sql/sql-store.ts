@@ -11,8 +11,8 @@ export interface SqlStoreParts {
   readonly migrate: () => Promise<void>
   /** Releases the connection(s); called once. */
   readonly destroy: () => Promise<void>
-  /** Replacements for shared operations (SQLite's prepared hot path). */
-  readonly overrides?: Partial<Pick<Store, 'append' | 'read' | 'lastSeq' | 'putSnapshot'>>
+  /** The dialect's append, and replacements for shared operations (SQLite's prepared hot path). */
+  readonly overrides: Pick<Store, 'append'> & Partial<Pick<Store, 'read' | 'lastSeq' | 'putSnapshot'>>
 }
 
 type Operations = Omit<Store, 'migrate' | 'close'>
