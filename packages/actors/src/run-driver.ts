@@ -339,6 +339,16 @@ export class RunDriver {
     this.actor.stop()
   }
 
+  /** Shutdown after the grace period: abort what still runs, write nothing more, release the lease. */
+  async halt(): Promise<void> {
+    if (this.closed) return
+    this.close()
+    await this.host.store
+      .releaseLease(this.lease)
+      .catch((error: unknown) => this.host.report(error, this.runId))
+    this.host.released(this, 'drained')
+  }
+
   /** Another worker owns the run now: stop without writing anything. */
   abandon(): void {
     if (this.closed) return

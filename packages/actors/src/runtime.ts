@@ -126,8 +126,11 @@ export interface Runtime {
   isActive(runId: string): boolean
   /** Runs held in memory right now (waiting runs are not). */
   readonly activeRuns: number
-  /** Stops taking work, lets running tools finish, stops model calls, leaves every run resumable. */
-  shutdown(): Promise<void>
+  /**
+   * Stops taking work, stops model calls, lets running tools finish (for up to `graceMs`, default
+   * 10 s, then aborts them) and releases every run, resumable by `recover()` here or elsewhere.
+   */
+  shutdown(options?: { readonly graceMs?: number }): Promise<void>
 }
 
 /** Creates a runtime. */
@@ -392,14 +395,32 @@ class VelRuntime implements Runtime, DriverHost {
     const agent = await this.resolveAgent(record.agentId)
     const lease = await this.acquire(runId)
     try {
-      const { state, seq } = await this.load(runId)
-      if (
-        state.phase === 'idle' ||
-        state.phase === 'completed' ||
-        state.phase === 'failed' ||
-        state.phase === 'cancelled'
-      )
+      const { record, state, seq } = await this.load(runId)
+      if (state.phase === 'completed' || state.phase === 'failed' || state.phase === 'cancelled') {
+        // The process died between journaling the end and updating the index: finish the bookkeeping.
+        if (record.status === 'running' || record.status === 'waiting') {
+          await this.store.updateRun(runId, {
+            status: state.phase,
+            answer: state.answer,
+            error: state.error,
+            pending: [],
+          })
+          if (state.sessionId !== null && state.phase === 'completed')
+            await this.store.appendSession(state.sessionId, state.messages.slice(state.priorCount))
+          this.channels
+            .get(runId)
+            ?.finish(
+              state.phase === 'completed'
+                ? { phase: 'completed', answer: state.answer }
+                : state.phase === 'failed' && state.error
+                  ? { phase: 'failed', error: state.error }
+                  : { phase: 'cancelled', reason: 'cancelled' },
+            )
+        }
         throw new RunError('invalid-state', `run ${runId} is ${state.phase}`, { runId })
+      }
+      if (state.phase === 'idle')
+        throw new RunError('corrupted', `run ${runId} has no run.started in its journal`, { runId })
       const driver = new RunDriver(this, agent, state, seq, lease, runId)
       this.adopt(driver)
       // Calls that started without a result: re-run (safe tools) or resolve as unknown (unsafe).
@@ -599,11 +620,19 @@ class VelRuntime implements Runtime, DriverHost {
     return this.deliver(runId, { type: 'run.cancelled', ...(reason === undefined ? {} : { reason }) })
   }
 
-  async shutdown(): Promise<void> {
+  async shutdown(options: { readonly graceMs?: number } = {}): Promise<void> {
     this.stopped = true
     for (const timer of this.expiries.values()) clearTimeout(timer)
     this.expiries.clear()
-    await Promise.all([...this.drivers.values()].map((driver) => driver.drain()))
+    const drivers = [...this.drivers.values()]
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const grace = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, options.graceMs ?? 10_000)
+    })
+    await Promise.race([Promise.all(drivers.map((driver) => driver.drain())), grace])
+    clearTimeout(timer)
+    // Tools still running after the grace period are aborted; their runs resume elsewhere.
+    await Promise.all(drivers.filter((driver) => driver.active).map((driver) => driver.halt()))
     if (this.renewTimer !== undefined) clearInterval(this.renewTimer)
     this.renewTimer = undefined
   }
