@@ -8,7 +8,12 @@ export class InvalidFieldError extends TransportError {
   readonly issues: ReadonlyArray<{ readonly field: string; readonly message: string }>
 
   constructor(issues: ReadonlyArray<{ readonly field: string; readonly message: string }>) {
-    const first = issues[0] ?? { field: '', message: 'invalid request' }
+    // The deepest path is the most specific (a union reports each branch; the closest one is deepest).
+    const depth = (field: string) => (field === '' ? 0 : field.split('.').length)
+    const first = issues.reduce<{ readonly field: string; readonly message: string } | undefined>(
+      (best, issue) => (best === undefined || depth(issue.field) > depth(best.field) ? issue : best),
+      undefined,
+    ) ?? { field: '', message: 'invalid request' }
     super('schema-mismatch', first.field === '' ? first.message : `${first.field}: ${first.message}`)
     this.name = 'InvalidFieldError'
     this.field = first.field

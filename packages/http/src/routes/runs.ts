@@ -106,9 +106,13 @@ export function runRoutes(deps: RouteDeps): Hono<HttpEnv> {
   app.get('/runs/:runId', async (c) => {
     await accessibleRun(deps, c, c.req.param('runId'))
     const { record, state } = await runtime.get(c.req.param('runId'))
+    const { answer: _answer, error: _error, ...summary } = runSummary(record)
+    const status = statusOf(state)
     const detail: typeof Schemas.RunDetail.Type = {
-      ...runSummary(record),
-      status: statusOf(state),
+      ...summary,
+      status,
+      ...(status === 'completed' ? { answer: state.answer } : {}),
+      ...(state.error === null ? {} : { error: state.error }),
       pending: state.pending as typeof Schemas.RunSummary.Type.pending,
       usage: state.usage,
       step: state.step,
