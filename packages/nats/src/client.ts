@@ -1,0 +1,260 @@
+import { randomUUID } from 'node:crypto'
+import { jetstream } from '@nats-io/jetstream'
+import {
+  headers as createHeaders,
+  type Msg,
+  type NatsConnection,
+  NoRespondersError,
+  type Subscription,
+  TimeoutError,
+} from '@nats-io/transport-node'
+import type { HumanRequestMessage } from '@vel/actors'
+import { type JsonObject, type JsonValue, type RunInput, type StreamPart, TransportError } from '@vel/core'
+import { decodePayload, encodeJson, errorFromReply } from './codec.ts'
+import { EventEnvelopeSchema, type HumanReply, HumanRequestSchema, TriggerReplySchema } from './schemas.ts'
+import { createSubjects, velHeaders } from './subjects.ts'
+import { ensureTriggerStream } from './trigger-stream.ts'
+
+/** Options of `createNatsClient`. */
+export interface NatsClientOptions {
+  /** Subject prefix; default `vel`. */
+  readonly prefix?: string
+  /** Request timeout; default 10 s. */
+  readonly timeoutMs?: number
+  /** How long parts of a triggered run are kept for a later `events()` call; default 60 s. */
+  readonly bufferMs?: number
+}
+
+/** Options of `trigger`. */
+export interface TriggerOptions {
+  /** Id of the new run; default a random UUID chosen by the client. */
+  readonly runId?: string
+  readonly sessionId?: string
+  /** A second trigger with the same key returns the first run. */
+  readonly idempotencyKey?: string
+  readonly metadata?: JsonObject
+  /** Publish to the JetStream trigger stream instead (kept until a worker takes it). */
+  readonly durable?: boolean
+}
+
+/** A gap in a run's parts (a core NATS message was lost): replay the journal after `journalSeq`. */
+export interface PartsGap {
+  readonly runId: string
+  readonly expectedSeq: number
+  readonly receivedSeq: number
+  readonly journalSeq: number
+}
+
+/** Options of `events`. */
+export interface EventsOptions {
+  /** Stops iterating. */
+  readonly signal?: AbortSignal
+  /** Called on a gap; default: the iterator throws a `TransportError` (`unavailable`). */
+  readonly onGap?: (gap: PartsGap) => void
+}
+
+/** Talks to Vel workers over NATS from any Node process. */
+export interface NatsClient {
+  /**
+   * Starts a run; resolves with its id once a worker stored it (or, `durable`, once JetStream
+   * stored the trigger). Parts published from then on are kept for `events(runId)`.
+   */
+  trigger(agentId: string, input: RunInput, options?: TriggerOptions): Promise<{ runId: string }>
+  /** The run's stream parts, in order, ending after `finish`. */
+  events(runId: string, options?: EventsOptions): AsyncIterable<StreamPart>
+  /** Approval and question requests of one run, or of every run (`'*'`), until the signal aborts. */
+  requests(runId: string, options?: { readonly signal?: AbortSignal }): AsyncIterable<HumanRequestMessage>
+  approve(runId: string, toolCallId: string, options?: { reason?: string; by?: string }): Promise<void>
+  deny(runId: string, toolCallId: string, options?: { reason?: string; by?: string }): Promise<void>
+  /** Answers a question (`contactHuman`). */
+  respond(runId: string, requestId: string, answer: JsonValue, options?: { by?: string }): Promise<void>
+  cancel(runId: string, reason?: string): Promise<void>
+  /** Drops buffered subscriptions; leaves the connection open. */
+  close(): void
+}
+
+/** A subscription's messages as an async queue that ends when the subscription does. */
+class Inbox {
+  private readonly queue: Msg[] = []
+  private wake: (() => void) | undefined
+  private ended = false
+  readonly subscription: Subscription
+  constructor(connection: NatsConnection, subject: string) {
+    this.subscription = connection.subscribe(subject, {
+      callback: (error, message) => {
+        if (error) this.end()
+        else this.queue.push(message)
+        this.wake?.()
+      },
+    })
+    void this.subscription.closed.then(() => this.end())
+  }
+  end(): void {
+    this.ended = true
+    this.wake?.()
+  }
+  async next(signal?: AbortSignal): Promise<Msg | undefined> {
+    while (this.queue.length === 0) {
+      if (this.ended || signal?.aborted) return undefined
+      const aborted = () => this.wake?.()
+      signal?.addEventListener('abort', aborted, { once: true })
+      await new Promise<void>((resolve) => {
+        this.wake = resolve
+      })
+      signal?.removeEventListener('abort', aborted)
+      this.wake = undefined
+    }
+    return this.queue.shift()
+  }
+  close(): void {
+    this.subscription.unsubscribe()
+    this.end()
+  }
+}
+
+/** Creates a client. Use a connection with `maxReconnectAttempts: -1` for long-lived processes. */
+export function createNatsClient(connection: NatsConnection, options: NatsClientOptions = {}): NatsClient {
+  const subjects = createSubjects(options.prefix)
+  const timeout = options.timeoutMs ?? 10_000
+  const buffers = new Map<string, { inbox: Inbox; timer: ReturnType<typeof setTimeout> }>()
+  let streamReady: Promise<unknown> | undefined
+
+  const request = async (subject: string, payload: unknown): Promise<unknown> => {
+    let reply: Msg
+    try {
+      reply = await connection.request(subject, encodeJson(payload), { timeout })
+    } catch (error) {
+      if (error instanceof NoRespondersError || (error as { code?: string }).code === '503')
+        throw new TransportError('unavailable', `no worker listens on ${subject}`, { cause: error })
+      if (error instanceof TimeoutError)
+        throw new TransportError('timeout', `no reply on ${subject} within ${timeout} ms`, { cause: error })
+      throw new TransportError('unavailable', String(error), { cause: error })
+    }
+    const value: unknown = reply.json()
+    const failure = errorFromReply(value)
+    if (failure) throw failure
+    return value
+  }
+
+  const control = async (runId: string, payload: HumanReply): Promise<void> => {
+    await request(subjects.humanReply(runId), payload)
+  }
+
+  return {
+    async trigger(agentId, input, triggerOptions = {}) {
+      const runId = triggerOptions.runId ?? randomUUID()
+      const payload = {
+        input,
+        runId,
+        ...(triggerOptions.sessionId === undefined ? {} : { sessionId: triggerOptions.sessionId }),
+        ...(triggerOptions.idempotencyKey === undefined
+          ? {}
+          : { idempotencyKey: triggerOptions.idempotencyKey }),
+        ...(triggerOptions.metadata === undefined ? {} : { metadata: triggerOptions.metadata }),
+      }
+      // Subscribe before the run can emit anything, so `events()` sees its first part.
+      if (!buffers.has(runId)) {
+        const inbox = new Inbox(connection, subjects.runEvents(runId))
+        const timer = setTimeout(() => {
+          buffers.delete(runId)
+          inbox.close()
+        }, options.bufferMs ?? 60_000)
+        timer.unref?.()
+        buffers.set(runId, { inbox, timer })
+      }
+      await connection.flush()
+      try {
+        if (triggerOptions.durable) {
+          streamReady ??= ensureTriggerStream(connection, { prefix: subjects.prefix })
+          await streamReady
+          const headers = createHeaders()
+          headers.set('Nats-Msg-Id', triggerOptions.idempotencyKey ?? runId)
+          await jetstream(connection).publish(subjects.durableTrigger(agentId), encodeJson(payload), {
+            headers,
+            timeout,
+          })
+          return { runId }
+        }
+        const reply = await request(subjects.agentRun(agentId), payload)
+        const decoded = decodePayload(TriggerReplySchema, encodeJson(reply))
+        if (decoded.runId !== runId) {
+          // An idempotent retry answered with an earlier run: follow that one.
+          const buffer = buffers.get(runId)
+          if (buffer) clearTimeout(buffer.timer)
+          buffer?.inbox.close()
+          buffers.delete(runId)
+        }
+        return decoded
+      } catch (error) {
+        const buffer = buffers.get(runId)
+        if (buffer) clearTimeout(buffer.timer)
+        buffer?.inbox.close()
+        buffers.delete(runId)
+        throw error
+      }
+    },
+
+    async *events(runId, eventsOptions = {}) {
+      const buffered = buffers.get(runId)
+      if (buffered) {
+        clearTimeout(buffered.timer)
+        buffers.delete(runId)
+      }
+      const inbox = buffered?.inbox ?? new Inbox(connection, subjects.runEvents(runId))
+      let lastSeq = 0
+      try {
+        while (true) {
+          const message = await inbox.next(eventsOptions.signal)
+          if (message === undefined) return
+          const envelope = decodePayload(EventEnvelopeSchema, message.data)
+          const seq = Number(message.headers?.get(velHeaders.seq) ?? envelope.seq)
+          // Seq restarts at 1 when another actor (rehydrated, or on another worker) emits.
+          if (seq !== 1 && lastSeq !== 0 && seq !== lastSeq + 1) {
+            const gap = { runId, expectedSeq: lastSeq + 1, receivedSeq: seq, journalSeq: envelope.journalSeq }
+            if (eventsOptions.onGap) eventsOptions.onGap(gap)
+            else
+              throw new TransportError(
+                'unavailable',
+                `parts of run ${runId} were lost (expected seq ${gap.expectedSeq}, got ${seq}); replay the journal after ${gap.journalSeq}`,
+              )
+          }
+          lastSeq = seq
+          const part = envelope.part as unknown as StreamPart
+          yield part
+          if (part.type === 'finish') return
+        }
+      } finally {
+        inbox.close()
+      }
+    },
+
+    async *requests(runId, requestOptions = {}) {
+      const inbox = new Inbox(connection, runId === '*' ? subjects.runHumanAll : subjects.runHuman(runId))
+      try {
+        while (true) {
+          const message = await inbox.next(requestOptions.signal)
+          if (message === undefined) return
+          yield decodePayload(HumanRequestSchema, message.data) as unknown as HumanRequestMessage
+        }
+      } finally {
+        inbox.close()
+      }
+    },
+
+    approve: (runId, toolCallId, decision = {}) =>
+      control(runId, { type: 'approve', toolCallId, ...decision }),
+    deny: (runId, toolCallId, decision = {}) => control(runId, { type: 'deny', toolCallId, ...decision }),
+    respond: (runId, requestId, answer, by = {}) =>
+      control(runId, { type: 'respond', requestId, answer, ...by }),
+    async cancel(runId, reason) {
+      await request(subjects.runCancel(runId), reason === undefined ? {} : { reason })
+    },
+    close() {
+      for (const { inbox, timer } of buffers.values()) {
+        clearTimeout(timer)
+        inbox.close()
+      }
+      buffers.clear()
+    },
+  }
+}
