@@ -1,0 +1,85 @@
+import { assertWellFormedStream, type StreamPart } from '@vel/core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type RunningServer, serve } from '../src/index.ts'
+import { parseSse, partsOf, post, type SseEvent, setup, stepperGates } from './support.ts'
+
+let server: RunningServer
+const { runtime } = setup()
+
+beforeAll(async () => {
+  server = await serve({ runtime, port: 0 })
+})
+afterAll(async () => {
+  await server.close()
+})
+
+/** Reads SSE events off a live response until `stop` says so (or the stream ends). */
+async function readUntil(response: Response, stop: (event: SseEvent) => boolean): Promise<SseEvent[]> {
+  const reader = (response.body as ReadableStream<Uint8Array>)
+    .pipeThrough(new TextDecoderStream())
+    .getReader()
+  const events: SseEvent[] = []
+  let buffer = ''
+  while (true) {
+    const { done, value } = await reader.read()
+    if (done) return events
+    buffer += value
+    const end = buffer.lastIndexOf('\n\n')
+    if (end < 0) continue
+    for (const event of parseSse(buffer.slice(0, end + 2))) {
+      events.push(event)
+      if (stop(event)) {
+        await reader.cancel()
+        return events
+      }
+    }
+    buffer = buffer.slice(end + 2)
+  }
+}
+
+/** Opens the `wait` tool's gate number `index` (0-based) once the tool has reached it. */
+async function openGate(index: number): Promise<void> {
+  for (let attempt = 0; attempt < 500 && stepperGates.length <= index; attempt++)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  stepperGates[index]?.open()
+}
+
+describe('GET /runs/:runId/stream with Last-Event-ID', () => {
+  it('resumes after a dropped connection with nothing lost and nothing repeated', async () => {
+    const base = stepperGates.length
+    const started = await fetch(`${server.url}/runs`, post({ agentId: 'stepper', input: 'go' }))
+    const { runId } = (await started.json()) as { runId: string }
+
+    // First connection: read until the first tool call is under way, then drop it.
+    const first = await fetch(`${server.url}/runs/${runId}/stream`)
+    const seen = await readUntil(first, (event) => event.data.includes('"tool-input-available"'))
+    expect(seen.at(-1)?.data).toContain('wait-1')
+    const lastEventId = seen.at(-1)?.id ?? ''
+
+    // The run moves on while nobody listens.
+    await openGate(base)
+    await openGate(base + 1)
+
+    const second = await fetch(`${server.url}/runs/${runId}/stream`, {
+      headers: { 'last-event-id': lastEventId },
+    })
+    const rest = readUntil(second, () => false)
+    await openGate(base + 2)
+    const resumed = await rest
+
+    const union: StreamPart[] = [
+      ...seen.map((event) => JSON.parse(event.data) as StreamPart),
+      ...partsOf(resumed),
+    ]
+    assertWellFormedStream(union)
+    const ids = [...seen, ...resumed.slice(0, -1)].map((event) => event.id)
+    expect(new Set(ids).size).toBe(ids.length)
+
+    const whole = partsOf(parseSse(await (await fetch(`${server.url}/runs/${runId}/stream`)).text()))
+    expect(union).toEqual(whole)
+    expect(whole.filter((part) => part.type === 'tool-output-available')).toHaveLength(3)
+    expect(whole.at(-1)).toEqual({ type: 'finish', finishReason: 'stop' })
+    const answer = whole.flatMap((part) => (part.type === 'text-delta' ? [part.delta] : [])).at(-1)
+    expect(answer).toBe('Finished after 3 waits.')
+  })
+})
