@@ -44,9 +44,13 @@ export function toStoreError(error: unknown, action: string): StoreError {
       return fail('unavailable', 'cannot use the database', false)
     if (code.startsWith('22')) return fail('invalid-argument', 'value rejected by the database')
   }
-  if (/not open|after calling end on the pool|pool is ended|driver has already been destroyed/i.test(text))
+  if (
+    /connection is not open|after calling end on the pool|pool is ended|driver has already been destroyed/i.test(
+      text,
+    )
+  )
     return fail('closed', 'the connection is closed')
-  if (/Connection terminated|timeout exceeded when trying to connect/i.test(text))
+  if (/Connection terminated|timeout exceeded when trying to connect|Cannot open database/i.test(text))
     return fail('unavailable', 'cannot reach the database')
   return fail('unavailable', 'database error', false)
 }

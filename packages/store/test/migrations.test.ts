@@ -85,6 +85,29 @@ describe('SQLite migrations', () => {
     expect(tables(filename)).toEqual([])
   })
 
+  it('leave the file in WAL mode with either synchronous setting', async () => {
+    const settings = async (synchronous?: 'NORMAL' | 'FULL') => {
+      const filename = newFile()
+      const store = createSqliteStore(synchronous === undefined ? { filename } : { filename, synchronous })
+      await store.migrate()
+      await store.close()
+      const database = new Database(filename)
+      try {
+        return database.pragma('journal_mode', { simple: true })
+      } finally {
+        database.close()
+      }
+    }
+    expect(await settings()).toBe('wal')
+    expect(await settings('FULL')).toBe('wal')
+  })
+
+  it('report a missing directory as unavailable', () => {
+    expect(() => createSqliteStore({ filename: join(directory, 'missing', 'x.db') })).toThrow(
+      expect.objectContaining({ _tag: 'StoreError', reason: 'unavailable' }),
+    )
+  })
+
   it('report a file that is not a database as corrupted', async () => {
     const filename = newFile()
     writeFileSync(filename, 'this is not a SQLite database, just text that is long enough '.repeat(20))

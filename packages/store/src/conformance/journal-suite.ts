@@ -114,17 +114,22 @@ export const journalSuite = (harness: () => Harness): void => {
       expect(first).toBeDefined()
       expect(await store.append(runId, [event(1)], 0, { lease: first! })).toBe(1)
       advance(1001)
+      // Expired but not taken over: nobody else can have written, so the epoch still counts.
+      expect(await store.getLease(runId)).toBeUndefined()
+      expect(await store.append(runId, [event(2)], 1, { lease: first! })).toBe(2)
       const second = await store.acquireLease(runId, 'w2', 1000)
       expect(second?.epoch).toBe(first!.epoch + 1)
-      await expectStoreError(store.append(runId, [event(2)], 1, { lease: first! }), 'fenced')
+      await expectStoreError(store.append(runId, [event(3)], 2, { lease: first! }), 'fenced')
       await expectStoreError(
-        store.append(runId, [event(2)], 1, { lease: { ...second!, epoch: 1 } }),
+        store.append(runId, [event(3)], 2, { lease: { ...second!, epoch: first!.epoch } }),
         'fenced',
       )
-      expect(await store.append(runId, [event(2)], 1, { lease: second! })).toBe(2)
+      await expectStoreError(store.append(runId, [event(3), event(4)], 2, { lease: first! }), 'fenced')
+      expect(await store.append(runId, [event(3)], 2, { lease: second! })).toBe(3)
+      expect(await store.append(runId, [event(4), event(5)], 3, { lease: second! })).toBe(5)
       await store.releaseLease(second!)
-      await expectStoreError(store.append(runId, [event(3)], 2, { lease: second! }), 'fenced')
-      expect(await store.lastSeq(runId)).toBe(2)
+      await expectStoreError(store.append(runId, [event(6)], 5, { lease: second! }), 'fenced')
+      expect(await store.lastSeq(runId)).toBe(5)
     })
 
     it('round-trips a 1 MB payload and unicode exactly', async () => {

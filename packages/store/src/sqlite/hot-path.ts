@@ -5,7 +5,7 @@ import type { JournalRow } from '../sql/journal.ts'
 import { conflictError, fencedError, journalRows, toJournalEntry } from '../sql/journal.ts'
 import type { JournalTable } from '../sql/schema.ts'
 import { checkId, checkPositive, checkSeq } from '../validate.ts'
-import type { SqliteConnection, SqliteStatement } from './driver.ts'
+import type { SqliteConnection } from './driver.ts'
 
 /** The journal operations SQLite runs as prepared statements, synchronously, on the store's connection. */
 export interface SqliteHotPath {
@@ -147,5 +147,3 @@ const prepare = (connection: SqliteConnection) => ({
      where excluded.seq >= snapshots.seq`,
   ),
 })
-
-export type { SqliteStatement }
