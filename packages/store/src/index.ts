@@ -6,14 +6,14 @@
  * `testing.ts`).
  */
 
+// errors
 export { toStoreError } from './map-error.ts'
 // memory
 export { createMemoryState, type MemoryState } from './memory-state.ts'
 export { createMemoryStore, type MemoryStoreOptions } from './memory-store.ts'
-// migrations and errors
+// SQL stores, their Kysely migrations (one folder per dialect) and table types
 export { migrateToLatest } from './migrate.ts'
 export { postgresMigrations } from './postgres/migrations/index.ts'
-// SQL stores
 export { createPostgresStore, type PostgresStoreOptions } from './postgres/postgres-store.ts'
 export type { Database as StoreDatabase } from './sql/schema.ts'
 export { sqliteMigrations } from './sqlite/migrations/index.ts'
