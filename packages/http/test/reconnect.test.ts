@@ -15,15 +15,14 @@ afterAll(async () => {
 
 /** Reads SSE events off a live response until `stop` says so (or the stream ends). */
 async function readUntil(response: Response, stop: (event: SseEvent) => boolean): Promise<SseEvent[]> {
-  const reader = (response.body as ReadableStream<Uint8Array>)
-    .pipeThrough(new TextDecoderStream())
-    .getReader()
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader()
+  const decoder = new TextDecoder()
   const events: SseEvent[] = []
   let buffer = ''
   while (true) {
     const { done, value } = await reader.read()
     if (done) return events
-    buffer += value
+    buffer += decoder.decode(value, { stream: true })
     const end = buffer.lastIndexOf('\n\n')
     if (end < 0) continue
     for (const event of parseSse(buffer.slice(0, end + 2))) {
