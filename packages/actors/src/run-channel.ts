@@ -22,7 +22,7 @@ const deferred = <T>() => {
  */
 export class RunChannel {
   readonly outcome = deferred<RunOutcome>()
-  private readonly buffer: SequencedPart[] | undefined
+  private buffer: SequencedPart[] | undefined
   private readonly listeners = new Set<(part: SequencedPart) => void>()
   private done = false
 
@@ -35,6 +35,11 @@ export class RunChannel {
       this.buffer?.push(part)
       for (const listener of this.listeners) listener(part)
     }
+  }
+
+  /** Forgets buffered parts (a passivated run must not hold its stream in memory). */
+  trim(): void {
+    if (this.buffer !== undefined) this.buffer = []
   }
 
   finish(outcome: RunOutcome): void {

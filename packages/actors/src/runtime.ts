@@ -133,6 +133,42 @@ export interface Runtime {
   shutdown(options?: { readonly graceMs?: number }): Promise<void>
 }
 
+/**
+ * The channels of runs watched in this process. A passivated run's channel is held weakly: it
+ * lives as long as a handle does, so runs that nobody in this process awaits hold no memory.
+ */
+class ChannelTable {
+  private readonly live = new Map<string, RunChannel>()
+  private readonly parked = new Map<string, WeakRef<RunChannel>>()
+  private readonly registry = new FinalizationRegistry<string>((runId) => {
+    if (this.parked.get(runId)?.deref() === undefined) this.parked.delete(runId)
+  })
+
+  get(runId: string): RunChannel | undefined {
+    return this.live.get(runId) ?? this.parked.get(runId)?.deref()
+  }
+
+  set(runId: string, channel: RunChannel): void {
+    this.parked.delete(runId)
+    this.live.set(runId, channel)
+  }
+
+  delete(runId: string): void {
+    this.live.delete(runId)
+    this.parked.delete(runId)
+  }
+
+  /** Holds the channel weakly and drops its buffered parts. */
+  park(runId: string): void {
+    const channel = this.live.get(runId)
+    if (channel === undefined) return
+    channel.trim()
+    this.live.delete(runId)
+    this.parked.set(runId, new WeakRef(channel))
+    this.registry.register(channel, runId)
+  }
+}
+
 /** Creates a runtime. */
 export function createRuntime(options: RuntimeOptions): Runtime {
   return new VelRuntime(options)
@@ -146,7 +182,7 @@ class VelRuntime implements Runtime, DriverHost {
   private readonly leaseTtlMs: number
   private readonly agents = new Map<string, Agent>()
   private readonly drivers = new Map<string, RunDriver>()
-  private readonly channels = new Map<string, RunChannel>()
+  private readonly channels = new ChannelTable()
   private readonly rehydrating = new Map<string, Promise<RunDriver>>()
   private readonly expiries = new Map<string, ReturnType<typeof setTimeout>>()
   private readonly followers = new Map<string, Set<() => void>>()
@@ -189,6 +225,7 @@ class VelRuntime implements Runtime, DriverHost {
   released(driver: RunDriver, reason: 'finished' | 'passivated' | 'abandoned' | 'drained'): void {
     if (this.drivers.get(driver.runId) === driver) this.drivers.delete(driver.runId)
     if (reason === 'finished' || reason === 'abandoned') this.channels.delete(driver.runId)
+    else this.channels.park(driver.runId)
     if (reason === 'finished') this.clearExpiries(driver.runId)
     if (this.drivers.size === 0 && this.renewTimer !== undefined) {
       clearInterval(this.renewTimer)
@@ -335,6 +372,7 @@ class VelRuntime implements Runtime, DriverHost {
           error: record.error ?? { tag: 'RunError', reason: 'unknown', message: 'failed', retryable: false },
         })
       else if (record.status === 'cancelled') channel.finish({ phase: 'cancelled', reason: 'cancelled' })
+      else if (!this.drivers.get(runId)?.active) this.channels.park(runId)
       if (
         record &&
         record.status !== 'running' &&
