@@ -1,50 +1,38 @@
 import { Agent, contactHuman, createRuntime, type Runtime } from '@vel/actors'
 import {
   defineTool,
+  type JsonValue,
   type LanguageModel,
   type Message,
-  type ModelPart,
   type ModelRequest,
   type StreamPart,
 } from '@vel/core'
+import { createScriptedModel } from '@vel/providers/testing'
 import { createMemoryStore } from '@vel/store'
 import { createHttpApp, type HttpAppOptions } from '../src/index.ts'
 
 /** What one scripted model turn answers. */
 export interface Turn {
   readonly text?: string
-  readonly toolCalls?: ReadonlyArray<{ readonly id: string; readonly name: string; readonly input: unknown }>
+  readonly toolCalls?: ReadonlyArray<{
+    readonly id: string
+    readonly name: string
+    readonly input: JsonValue
+  }>
 }
 
-/**
- * A model computed from each request: local to these tests until `@vel/providers/testing` lands.
- * Text streams in word-sized deltas, tool input in one delta, like a real provider.
- */
+/** The shared scripted model, answering from each request; text streams in word-sized deltas. */
 export function scriptedModel(respond: (request: ModelRequest) => Turn): LanguageModel {
-  return {
-    provider: 'scripted',
-    modelId: 'scripted',
-    async *stream(request): AsyncGenerator<ModelPart> {
+  return createScriptedModel({
+    usage: { inputTokens: 10, outputTokens: 5 },
+    respond: (request) => {
       const turn = respond(request)
-      if (turn.text !== undefined) {
-        yield { type: 'text-start', id: 't' }
-        for (const word of turn.text.split(/(?<= )/)) yield { type: 'text-delta', id: 't', delta: word }
-        yield { type: 'text-end', id: 't' }
-      }
-      for (const call of turn.toolCalls ?? []) {
-        const input = JSON.stringify(call.input)
-        yield { type: 'tool-input-start', id: call.id, toolName: call.name }
-        yield { type: 'tool-input-delta', id: call.id, delta: input }
-        yield { type: 'tool-input-end', id: call.id }
-        yield { type: 'tool-call', toolCallId: call.id, toolName: call.name, input }
-      }
-      yield {
-        type: 'finish',
-        finishReason: turn.toolCalls?.length ? 'tool-calls' : 'stop',
-        usage: { inputTokens: 10, outputTokens: 5, reasoningTokens: 0, cachedInputTokens: 0 },
+      return {
+        ...(turn.text === undefined ? {} : { text: turn.text.split(/(?<= )/) }),
+        ...(turn.toolCalls === undefined ? {} : { toolCalls: turn.toolCalls }),
       }
     },
-  }
+  })
 }
 
 const textOf = (message: Message | undefined): string =>
