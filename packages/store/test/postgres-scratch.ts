@@ -14,7 +14,7 @@ export interface PostgresScratch {
 }
 
 /** Registers an `afterAll` that drops the scratch schema; the schema itself is created by `migrate()`. */
-export function createPostgresScratch(purpose: string): PostgresScratch {
+export function createPostgresScratch(purpose: string, reachable: boolean): PostgresScratch {
   const schema = `vel_test_${purpose}_${randomBytes(5).toString('hex')}`
   const schemas = [schema]
   let admin: pg.Pool | undefined
@@ -22,10 +22,17 @@ export function createPostgresScratch(purpose: string): PostgresScratch {
     admin ??= new pg.Pool({ connectionString: postgresUrl, max: 2 })
     return admin
   }
+  // Always drop: migrate() creates the schemas even in runs that never needed the admin pool.
   afterAll(async () => {
-    if (admin === undefined) return
-    for (const name of schemas) await admin.query(`drop schema if exists ${name} cascade`)
-    await admin.end()
+    if (!reachable) return
+    const connection = pool()
+    try {
+      for (const name of schemas) await connection.query(`drop schema if exists ${name} cascade`)
+    } catch (error) {
+      console.warn(`[cleanup] could not drop ${schemas.join(', ')}: ${String(error)}`)
+    } finally {
+      await connection.end()
+    }
   })
   return {
     url: postgresUrl,
@@ -33,7 +40,6 @@ export function createPostgresScratch(purpose: string): PostgresScratch {
     another: () => {
       const name = `${schema}_${schemas.length}`
       schemas.push(name)
-      pool()
       return name
     },
     query: (text, values) => pool().query(text, values),

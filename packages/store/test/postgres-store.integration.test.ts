@@ -7,7 +7,7 @@ import { createPostgresScratch } from './postgres-scratch.ts'
 import { probePostgres } from './services.ts'
 
 const reachable = await probePostgres()
-const scratch = createPostgresScratch('conformance')
+const scratch = createPostgresScratch('conformance', reachable)
 
 // Every store gets its own pool, so two stores of one test are two independent connections.
 describeStore(
