@@ -16,7 +16,10 @@ export const schemasDirectory = join(dirname(fileURLToPath(import.meta.url)), '.
 /** The file name and text of each payload's JSON Schema. */
 export function jsonSchemaFiles(): Array<{ file: string; text: string }> {
   return Object.entries(payloadSchemas).map(([name, schema]) => {
-    const document = { $id: `https://vel.dev/schemas/nats/${name}.json`, ...JSONSchema.make(schema as Schema.Schema.AnyNoContext) }
+    const document = {
+      $id: `https://vel.dev/schemas/nats/${name}.json`,
+      ...JSONSchema.make(schema as Schema.Schema.AnyNoContext),
+    }
     return { file: `${name}.json`, text: `${JSON.stringify(document, null, 2)}\n` }
   })
 }

@@ -136,8 +136,9 @@ export async function createWorker(options: WorkerOptions): Promise<NatsWorker> 
       respond(reply)
     } catch (error) {
       const transport = toTransportError(error, 'agent')
+      // A trigger that can never succeed is consumed (a work queue keeps terminated messages).
       if (transport.retryable) message.nak(1000)
-      else message.term(transport.reason)
+      else message.ack()
       respond(errorReply(transport))
     }
   }
