@@ -17,11 +17,17 @@ export function uiMessageStream(
   c: Context,
   frames: (signal: AbortSignal) => AsyncIterable<Frame>,
   headers: Readonly<Record<string, string>> = {},
+  keepAliveMs = 15_000,
 ): Response {
   for (const [name, value] of Object.entries({ ...uiMessageStreamHeaders, ...headers })) c.header(name, value)
   return streamSSE(c, async (stream) => {
     const controller = new AbortController()
     stream.onAbort(() => controller.abort())
+    // A comment line now and then keeps proxies from closing a stream that waits (e.g. on a human).
+    const keepAlive = setInterval(
+      () => void stream.write(': keep-alive\n\n').catch(() => undefined),
+      keepAliveMs,
+    )
     let lastId: string | undefined
     try {
       for await (const frame of frames(controller.signal)) {
@@ -34,6 +40,7 @@ export function uiMessageStream(
       const errorText = error instanceof Error ? error.message : String(error)
       await stream.writeSSE({ data: JSON.stringify({ type: 'error', errorText }) })
     } finally {
+      clearInterval(keepAlive)
       controller.abort()
     }
     if (!stream.aborted)

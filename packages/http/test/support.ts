@@ -191,8 +191,10 @@ export function parseSse(text: string): SseEvent[] {
         if (line.startsWith('id:')) id = line.slice(3).trim()
         else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''))
       }
-      return { id, data: data.join('\n') }
+      return { id, data: data.join('\n'), comment: data.length === 0 }
     })
+    .filter((event) => !event.comment)
+    .map(({ id, data }) => ({ id, data }))
 }
 
 /** The stream parts of SSE events, checking that `[DONE]` comes last and once. */
