@@ -150,6 +150,13 @@ export function createOpenApiDocument(options: OpenApiOptions = {}): JsonObject 
         },
       },
     },
+    '/agents/{agentId}/chat/{chatId}/stream': {
+      get: {
+        summary: "Resume a chat: its run still working, replayed from the start (useChat's resume)",
+        parameters: [path('agentId', 'The agent.'), path('chatId', 'The chat (session).')],
+        responses: { '200': stream, '204': { description: 'Nothing is running in this chat.' }, ...errors },
+      },
+    },
     '/healthz': { get: { summary: 'Liveness', security: [], responses: { '200': { description: 'Up.' } } } },
     '/openapi.json': {
       get: { summary: 'This document', security: [], responses: { '200': { description: 'OpenAPI 3.1.' } } },

@@ -82,3 +82,24 @@ describe('GET /runs/:runId/stream with Last-Event-ID', () => {
     expect(answer).toBe('Finished after 3 waits.')
   })
 })
+
+describe('GET /agents/:agentId/chat/:chatId/stream (useChat resume)', () => {
+  it('replays the working run of the chat from its start, and answers 204 once it is done', async () => {
+    const base = stepperGates.length
+    const chat = {
+      id: 'resume-1',
+      messages: [{ id: 'u1', role: 'user', parts: [{ type: 'text', text: 'go' }] }],
+    }
+    const first = await fetch(`${server.url}/agents/stepper/chat`, post(chat))
+    const seen = await readUntil(first, (event) => event.data.includes('"tool-input-available"'))
+    const resumed = await fetch(`${server.url}/agents/stepper/chat/resume-1/stream`)
+    expect(resumed.status).toBe(200)
+    const rest = readUntil(resumed, () => false)
+    for (const index of [0, 1, 2]) await openGate(base + index)
+    const replay = partsOf(await rest)
+    assertWellFormedStream(replay)
+    expect(replay.slice(0, seen.length)).toEqual(seen.map((event) => JSON.parse(event.data)))
+    expect(replay.at(-1)).toEqual({ type: 'finish', finishReason: 'stop' })
+    expect((await fetch(`${server.url}/agents/stepper/chat/resume-1/stream`)).status).toBe(204)
+  })
+})

@@ -106,5 +106,23 @@ export function chatRoutes(deps: RouteDeps): Hono<HttpEnv> {
     })
   })
 
+  // `useChat({ resume: true })` asks here on load: the chat's run still working, replayed from its
+  // start (the default transport treats a resumed stream as a replay), or 204 when none is.
+  app.get('/agents/:agentId/chat/:chatId/stream', async (c) => {
+    const page = await runtime.store.listRuns(
+      { agentId: c.req.param('agentId'), sessionId: c.req.param('chatId'), status: ['running', 'waiting'] },
+      { limit: 20 },
+    )
+    for (const record of page.items) {
+      const { state } = await runtime.get(record.runId)
+      if (state.phase !== 'thinking' && state.phase !== 'acting') continue
+      await deps.guard.authorize(c.get('principal'), record)
+      return uiMessageStream(c, (signal) => runFrames(runtime, record.runId, { untilPause: true, signal }), {
+        'x-vel-run-id': record.runId,
+      })
+    }
+    return c.body(null, 204)
+  })
+
   return app
 }
