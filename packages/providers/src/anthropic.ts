@@ -77,8 +77,8 @@ export async function* anthropicParts(events: AsyncIterable<StreamEvent>): Async
     switch (event.type) {
       case 'message_start': {
         const usage = event.message.usage
-        counts.input = usage.input_tokens
-        counts.output = usage.output_tokens
+        counts.input = usage.input_tokens ?? 0
+        counts.output = usage.output_tokens ?? 0
         counts.cacheRead = usage.cache_read_input_tokens ?? 0
         counts.cacheWrite = usage.cache_creation_input_tokens ?? 0
         yield { type: 'response-metadata', id: event.message.id, modelId: event.message.model }
@@ -140,10 +140,11 @@ export async function* anthropicParts(events: AsyncIterable<StreamEvent>): Async
       case 'message_delta': {
         stopReason = event.delta.stop_reason ?? stopReason
         const usage = event.usage
-        counts.output = usage.output_tokens
-        if (usage.input_tokens !== null) counts.input = usage.input_tokens
-        if (usage.cache_read_input_tokens !== null) counts.cacheRead = usage.cache_read_input_tokens
-        if (usage.cache_creation_input_tokens !== null) counts.cacheWrite = usage.cache_creation_input_tokens
+        // Fields the API leaves out (or sends as null) keep their message_start values.
+        counts.output = usage.output_tokens ?? counts.output
+        counts.input = usage.input_tokens ?? counts.input
+        counts.cacheRead = usage.cache_read_input_tokens ?? counts.cacheRead
+        counts.cacheWrite = usage.cache_creation_input_tokens ?? counts.cacheWrite
         counts.thinking = usage.output_tokens_details?.thinking_tokens ?? counts.thinking
         break
       }

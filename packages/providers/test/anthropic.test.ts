@@ -1,0 +1,261 @@
+import type { Message } from '@vel/core'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { createAnthropicModel } from '../src/anthropic.ts'
+import { withRetry } from '../src/retry.ts'
+import {
+  assistantFrom,
+  collect,
+  collectOk,
+  conversation,
+  type FakeServer,
+  finishOf,
+  ofType,
+  reasoningOf,
+  startFakeServer,
+  textOf,
+  weatherTool,
+} from './support.ts'
+
+let server: FakeServer
+beforeAll(async () => {
+  server = await startFakeServer()
+})
+afterAll(() => server.close())
+beforeEach(() => {
+  server.requests.length = 0
+})
+
+const model = () => createAnthropicModel({ model: 'claude-sonnet-4-5', apiKey: 'sk-ant-test', baseURL: server.url })
+const hello = { messages: [{ role: 'user', content: 'Hi' }] as Message[] }
+
+describe('anthropic streaming', () => {
+  it('streams text with usage that counts cached input', async () => {
+    server.reply({ fixture: 'anthropic/text.sse' })
+    const parts = await collectOk(model().stream(hello))
+    expect(textOf(parts)).toBe('Hello, world!')
+    expect(parts[0]).toEqual({
+      type: 'response-metadata',
+      id: 'msg_01XFDUDYJgAACzvnptvVoYEL',
+      modelId: 'claude-sonnet-4-5-20250929',
+    })
+    expect(finishOf(parts)).toEqual({
+      type: 'finish',
+      finishReason: 'stop',
+      usage: { inputTokens: 135, outputTokens: 15, reasoningTokens: 0, cachedInputTokens: 100 },
+    })
+    expect(server.requests[0]?.url).toBe('/v1/messages')
+    expect(server.requests[0]?.headers.authorization).toBe('Bearer sk-ant-test')
+  })
+
+  it('maps max_tokens to length', async () => {
+    server.reply({ fixture: 'anthropic/max-tokens.sse' })
+    expect(finishOf(await collectOk(model().stream(hello))).finishReason).toBe('length')
+  })
+
+  it('streams one tool call with its input deltas and a complete tool-call part', async () => {
+    server.reply({ fixture: 'anthropic/tool-call.sse' })
+    const parts = await collectOk(model().stream(hello))
+    const id = 'toolu_01T1x1fJ34qAmk2tNTrN7Up6'
+    expect(parts.filter((part) => part.type.startsWith('tool-'))).toEqual([
+      { type: 'tool-input-start', id, toolName: 'get_weather' },
+      { type: 'tool-input-delta', id, delta: '{"city": "Pa' },
+      { type: 'tool-input-delta', id, delta: 'ris"}' },
+      { type: 'tool-input-end', id },
+      { type: 'tool-call', toolCallId: id, toolName: 'get_weather', input: '{"city": "Paris"}' },
+    ])
+    expect(textOf(parts)).toBe('Let me check.')
+    expect(finishOf(parts).finishReason).toBe('tool-calls')
+  })
+
+  it('streams parallel tool calls in order', async () => {
+    server.reply({ fixture: 'anthropic/parallel-tools.sse' })
+    const calls = ofType(await collectOk(model().stream(hello)), 'tool-call')
+    expect(calls.map((call) => [call.toolCallId, call.input])).toEqual([
+      ['toolu_aaa', '{"city":"Paris"}'],
+      ['toolu_bbb', '{"city":"Tokyo"}'],
+    ])
+  })
+
+  it('turns a tool call with no input into {}', async () => {
+    server.reply({ fixture: 'anthropic/empty-args.sse' })
+    const [call] = ofType(await collectOk(model().stream(hello)), 'tool-call')
+    expect(call).toEqual({ type: 'tool-call', toolCallId: 'toolu_empty', toolName: 'get_time', input: '{}' })
+  })
+
+  it('puts thinking signatures and redacted thinking data on reasoning-end', async () => {
+    server.reply({ fixture: 'anthropic/thinking.sse' })
+    const parts = await collectOk(model().stream(hello))
+    expect(reasoningOf(parts)).toBe('I need to find the GCD of 1071 and 462. Euclid: 21.')
+    expect(ofType(parts, 'reasoning-end')).toEqual([
+      {
+        type: 'reasoning-end',
+        id: 'reasoning-0',
+        providerMetadata: { anthropic: { signature: 'EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds' } },
+      },
+      {
+        type: 'reasoning-end',
+        id: 'reasoning-1',
+        providerMetadata: {
+          anthropic: { redactedData: 'EmwKAhgBEgy3va3pzix/LafPsn4aDFIT2Xlxh0L5L8rLVyIwxtE3rAFBa8cr3qpP' },
+        },
+      },
+    ])
+    expect(finishOf(parts).usage.reasoningTokens).toBe(280)
+  })
+})
+
+describe('anthropic failures', () => {
+  it('maps a 429 with retry-after to a retryable rate-limited error', async () => {
+    server.reply({
+      status: 429,
+      headers: { 'retry-after': '7' },
+      json: { type: 'error', error: { type: 'rate_limit_error', message: 'Number of requests has exceeded your rate limit' } },
+    })
+    const { error } = await collect(model().stream(hello))
+    expect(error).toMatchObject({ reason: 'rate-limited', retryable: true, retryAfterMs: 7000, status: 429, provider: 'anthropic' })
+    expect(server.requests).toHaveLength(1) // the SDK's own retries are off
+  })
+
+  it('retries a 500 through withRetry and then succeeds', async () => {
+    server.reply(
+      { status: 500, json: { type: 'error', error: { type: 'api_error', message: 'Internal server error' } } },
+      { fixture: 'anthropic/text.sse' },
+    )
+    const parts = await collectOk(withRetry(model(), { initialDelayMs: 1, jitter: false }).stream(hello))
+    expect(textOf(parts)).toBe('Hello, world!')
+    expect(server.requests).toHaveLength(2)
+  })
+
+  it('does not retry a 400', async () => {
+    server.reply(
+      { status: 400, json: { type: 'error', error: { type: 'invalid_request_error', message: 'messages: field required' } } },
+      { fixture: 'anthropic/text.sse' },
+    )
+    const { error } = await collect(withRetry(model(), { initialDelayMs: 1 }).stream(hello))
+    expect(error).toMatchObject({ reason: 'bad-request', retryable: false, status: 400 })
+    expect(server.requests).toHaveLength(1)
+    server.requests.length = 0
+    await collectOk(model().stream(hello)) // drain the unused reply
+  })
+
+  it('recognizes a context overflow among 400s', async () => {
+    server.reply({
+      status: 400,
+      json: { type: 'error', error: { type: 'invalid_request_error', message: 'prompt is too long: 210000 tokens > 200000 maximum' } },
+    })
+    expect((await collect(model().stream(hello))).error?.reason).toBe('context-overflow')
+  })
+
+  it('maps a 401 to auth', async () => {
+    server.reply({ status: 401, json: { type: 'error', error: { type: 'authentication_error', message: 'invalid x-api-key' } } })
+    expect((await collect(model().stream(hello))).error).toMatchObject({ reason: 'auth', retryable: false, status: 401 })
+  })
+
+  it('maps an overloaded_error event mid-stream to overloaded', async () => {
+    server.reply({ fixture: 'anthropic/overloaded.sse' })
+    const { error } = await collect(model().stream(hello))
+    expect(error).toMatchObject({ reason: 'overloaded', retryable: true })
+  })
+
+  it('maps a malformed chunk to invalid-response', async () => {
+    server.reply({ fixture: 'anthropic/malformed.sse' })
+    const { parts, error } = await collect(model().stream(hello))
+    expect(error).toMatchObject({ reason: 'invalid-response', retryable: false })
+    expect(parts.map((part) => part.type)).toEqual(['response-metadata', 'text-start'])
+  })
+
+  it('maps a connection dropped mid-stream to a retryable network error', async () => {
+    server.reply({ fixture: 'anthropic/text.sse', dropAfterBytes: 700 })
+    const { parts, error } = await collect(model().stream(hello))
+    expect(error).toMatchObject({ reason: 'network', retryable: true })
+    expect(ofType(parts, 'finish')).toHaveLength(0)
+  })
+})
+
+describe('anthropic translation', () => {
+  it('sends system, images, signed thinking, parallel calls and tool results (is_error) exactly', async () => {
+    server.reply({ fixture: 'anthropic/text.sse' })
+    await collectOk(
+      model().stream({
+        messages: conversation,
+        tools: [weatherTool],
+        toolChoice: 'required',
+        maxOutputTokens: 512,
+        stopSequences: ['END'],
+        responseFormat: { type: 'json', schema: { type: 'object' } },
+        providerOptions: { anthropic: { metadata: { user_id: 'u1' } } },
+      }),
+    )
+    expect(server.requests[0]?.body).toEqual({
+      model: 'claude-sonnet-4-5',
+      max_tokens: 512,
+      stream: true,
+      system: 'You are terse.',
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'What is this, and the weather?' },
+            { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0KGgo=' } },
+            { type: 'image', source: { type: 'url', url: 'https://example.com/cat.jpg' } },
+          ],
+        },
+        {
+          role: 'assistant',
+          content: [
+            { type: 'thinking', thinking: 'Think.', signature: 'sig-1' },
+            { type: 'text', text: 'A cat.' },
+            { type: 'tool_use', id: 'call_1', name: 'get_weather', input: { city: 'Paris' } },
+            { type: 'tool_use', id: 'call_2', name: 'get_weather', input: { city: 'Tokyo' } },
+          ],
+        },
+        {
+          role: 'user',
+          content: [
+            { type: 'tool_result', tool_use_id: 'call_1', content: '{"celsius":21}' },
+            { type: 'tool_result', tool_use_id: 'call_2', content: 'upstream timeout', is_error: true },
+          ],
+        },
+      ],
+      tools: [{ name: 'get_weather', description: 'Weather for a city', input_schema: weatherTool.inputSchema }],
+      tool_choice: { type: 'any' },
+      stop_sequences: ['END'],
+      output_config: { format: { type: 'json_schema', schema: { type: 'object' } } },
+      metadata: { user_id: 'u1' },
+    })
+  })
+
+  it('sends a streamed thinking signature and redacted thinking back unchanged on the next call', async () => {
+    server.reply({ fixture: 'anthropic/thinking.sse' }, { fixture: 'anthropic/text.sse' })
+    const first = await collectOk(model().stream(hello))
+    const stored = JSON.parse(JSON.stringify(assistantFrom(first))) // as persisted in a journal
+    await collectOk(model().stream({ messages: [...hello.messages, stored, { role: 'user', content: 'Why?' }] }))
+    expect(server.requests[1]?.body.messages[1]).toEqual({
+      role: 'assistant',
+      content: [
+        {
+          type: 'thinking',
+          thinking: 'I need to find the GCD of 1071 and 462. Euclid: 21.',
+          signature: 'EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds',
+        },
+        { type: 'redacted_thinking', data: 'EmwKAhgBEgy3va3pzix/LafPsn4aDFIT2Xlxh0L5L8rLVyIwxtE3rAFBa8cr3qpP' },
+        { type: 'text', text: 'The GCD is 21.' },
+      ],
+    })
+  })
+
+  it('warns about settings the Messages API does not take instead of failing', async () => {
+    server.reply({ fixture: 'anthropic/text.sse' })
+    const seen: string[] = []
+    const warned = createAnthropicModel({
+      model: 'claude-sonnet-4-5',
+      apiKey: 'k',
+      baseURL: server.url,
+      onWarning: (message) => seen.push(message),
+    })
+    const parts = await collectOk(warned.stream({ ...hello, seed: 7 }))
+    expect(ofType(parts, 'warning').map((part) => part.message)).toEqual(seen)
+    expect(seen[0]).toMatch(/seed/)
+    expect(server.requests[0]?.body.seed).toBeUndefined()
+  })
+})
