@@ -137,6 +137,7 @@ export function asTool(agent: Agent, options: AsToolOptions = {}): Tool<{ input:
           const handle = await runtime.spawn(agent.id, messages, {
             idempotencyKey: key,
             parentRunId: context.runId,
+            ...(context.deadline === undefined ? {} : { deadline: context.deadline }),
           })
           const record = await runtime.store.getRun(handle.runId)
           if (
@@ -263,6 +264,8 @@ export interface CompositeOptions {
   readonly id: string
   /** What to do when a child fails. Default `escalate`. */
   readonly supervision?: SupervisionInput
+  /** Wall time for the whole tree: children get what remains of it. */
+  readonly maxDurationMs?: number
 }
 
 const composite = (
@@ -276,7 +279,12 @@ const composite = (
     model: plannerModel(options.id, decide),
     tools,
     children,
-    policies: { retry: false, maxSteps: 1000, toolTimeoutMs: 365 * 24 * 3600 * 1000 },
+    policies: {
+      retry: false,
+      maxSteps: 1000,
+      toolTimeoutMs: 365 * 24 * 3600 * 1000,
+      ...(options.maxDurationMs === undefined ? {} : { budget: { maxDurationMs: options.maxDurationMs } }),
+    },
   })
 
 /** Runs agents one after another; each gets the previous one's answer, the last one's is the answer. */

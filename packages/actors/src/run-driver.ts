@@ -137,7 +137,7 @@ export class RunDriver {
       throw error
     }
     this.host.journaled(this.runId, this.seq)
-    if (event.type === 'run.started') this.armBudget(event.at)
+    if (event.type === 'run.started') this.armBudget(event.policy?.deadline)
     this.actor.send(event)
     const { state, commands } = this.actor.getSnapshot().context
     this.state = state
@@ -268,6 +268,7 @@ export class RunDriver {
               agentId: this.agent.id,
               idempotencyKey: command.idempotencyKey,
               app: this.agent.app,
+              ...(this.state.policy.deadline === undefined ? {} : { deadline: this.state.policy.deadline }),
               emit: (parts) => {
                 if (!this.closed && !signal.aborted) this.emit(parts)
               },
@@ -280,15 +281,17 @@ export class RunDriver {
     await this.dispatch(outcome)
   }
 
-  private armBudget(startedAt = this.state.startedAt): void {
-    const max = this.agent.maxDurationMs
-    if (max === undefined || this.budgetTimer !== undefined || isTerminal(this.state)) return
-    const remaining = Math.max(0, startedAt + max - this.host.now())
-    this.budgetTimer = setTimeout(() => {
-      this.dispatch({ type: 'budget.exhausted', budget: 'time', detail: `wall time over ${max} ms` }).catch(
-        () => undefined,
-      )
-    }, remaining)
+  /** Arms the time budget from the journaled deadline, so it counts across restarts. */
+  private armBudget(deadline = this.state.policy.deadline): void {
+    if (deadline === undefined || this.budgetTimer !== undefined || isTerminal(this.state)) return
+    this.budgetTimer = setTimeout(
+      () => {
+        this.dispatch({ type: 'budget.exhausted', budget: 'time', detail: 'the time budget ran out' }).catch(
+          () => undefined,
+        )
+      },
+      Math.max(0, deadline - this.host.now()),
+    )
     this.budgetTimer.unref?.()
   }
 

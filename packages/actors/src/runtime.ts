@@ -12,6 +12,7 @@ import {
   RunError,
   type RunEvent,
   type RunInput,
+  type RunPolicy,
   type RunRecord,
   type RunState,
   resumeCommands,
@@ -36,6 +37,8 @@ export interface SpawnOptions {
   readonly parentRunId?: string
   /** Stored on the run's index row (e.g. the principal that started it). */
   readonly metadata?: JsonObject
+  /** Epoch ms by which the run must end (a parent passes its own so the tree shares one budget). */
+  readonly deadline?: number
   /** Keep the run's stream parts for `handle.parts()` (default true for `start`/`stream`). */
   readonly stream?: boolean
 }
@@ -167,6 +170,18 @@ class ChannelTable {
     this.parked.set(runId, new WeakRef(channel))
     this.registry.register(channel, runId)
   }
+}
+
+/** The run's policy with the earlier of its own time budget and the one it was given. */
+const withDeadline = (
+  policy: Partial<RunPolicy>,
+  maxDurationMs: number | undefined,
+  given: number | undefined,
+  now: number,
+) => {
+  const own = maxDurationMs === undefined ? undefined : now + maxDurationMs
+  const deadline = own === undefined ? given : given === undefined ? own : Math.min(own, given)
+  return deadline === undefined ? policy : { ...policy, deadline }
 }
 
 /** Creates a runtime. */
@@ -336,7 +351,7 @@ class VelRuntime implements Runtime, DriverHost {
       ...(agent.instructions === undefined ? {} : { instructions: agent.instructions }),
       history,
       input: toMessages(input),
-      policy: agent.policy,
+      policy: withDeadline(agent.policy, agent.maxDurationMs, options.deadline, this.now()),
       at: this.now(),
     })
     return this.makeHandle(runId, channel)

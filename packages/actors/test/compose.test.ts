@@ -232,6 +232,36 @@ describe('agents as tools and handoff', () => {
   })
 })
 
+describe('budgets across the tree', () => {
+  it('a time budget on the pipeline bounds its children and fails it gracefully', async () => {
+    const stuck = new Agent({
+      id: 'stuck',
+      model: scripted(
+        (_request, { signal }) =>
+          new Promise((_resolve, reject) =>
+            signal?.addEventListener('abort', () => reject(new Error('aborted'))),
+          ),
+      ),
+      policies: { retry: false },
+    })
+    const pipeline = sequence([transform('quick', (t) => t), stuck], { id: 'bounded', maxDurationMs: 150 })
+    const runtime = createRuntime({ store: createMemoryStore(), agents: [pipeline] })
+    const handle = await pipeline.start('x')
+    const parts = await collect(handle.parts())
+    expect(parts).toContainEqual({
+      type: 'error',
+      errorText: 'budget-exceeded: Not run: the time budget was exhausted.',
+    })
+    await expect(handle.result).rejects.toMatchObject({ reason: 'budget-exceeded' })
+    const child = (await runtime.store.listRuns({ agentId: 'stuck' })).items[0]
+    await expect
+      .poll(async () => (await runtime.store.getRun(child?.runId ?? ''))?.status)
+      .not.toBe('running')
+    const childState = await runtime.get(child?.runId ?? '')
+    expect(childState.state.policy.deadline).toBe((await runtime.get(handle.runId)).state.policy.deadline)
+  })
+})
+
 describe('humans deep in the tree', () => {
   it('an approval requested by a grandchild surfaces at the top and is answered there', async () => {
     const deploy = defineTool({

@@ -26,6 +26,8 @@ export interface RunPolicy {
   readonly maxTokens?: number
   /** Cap on an error text put into context. */
   readonly maxErrorChars: number
+  /** Epoch ms by which the run must end: its time budget, or the part of a parent's it was given. */
+  readonly deadline?: number
   /** Auto-deny an approval after this long (journaled as `approval.decided`, survives restarts). */
   readonly approvalTimeoutMs?: number
   readonly context: ContextPolicy
@@ -36,7 +38,12 @@ export const defaultRunPolicy: RunPolicy = { maxSteps: 20, maxErrorChars: 1000, 
 /** What the edge decided about one tool call before the reducer sees it. */
 export type ToolPlan =
   /** Run the handler. `final`: its output ends the run as the answer (a handoff). */
-  | { readonly toolCallId: string; readonly action: 'execute'; readonly sideEffects: SideEffects; readonly final?: boolean }
+  | {
+      readonly toolCallId: string
+      readonly action: 'execute'
+      readonly sideEffects: SideEffects
+      readonly final?: boolean
+    }
   /** Ask a human to approve, then run. */
   | { readonly toolCallId: string; readonly action: 'approve'; readonly sideEffects: SideEffects }
   /** The built-in `contactHuman` tool: its result is the human's answer. */

@@ -241,7 +241,12 @@ function modelResponded(state: RunState, event: Extract<RunEvent, { type: 'model
           input: call.input,
         })
         commands.push(callTool(state, base))
-        return { ...base, sideEffects: plan.sideEffects, status: 'queued', ...(plan.final ? { final: true } : {}) }
+        return {
+          ...base,
+          sideEffects: plan.sideEffects,
+          status: 'queued',
+          ...(plan.final ? { final: true } : {}),
+        }
       case 'approve': {
         const timeout = state.policy.approvalTimeoutMs
         const request: HumanRequest = {

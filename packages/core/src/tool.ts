@@ -33,6 +33,8 @@ export interface ToolContext {
   readonly signal: AbortSignal
   /** Whatever the application injected into the agent or runtime (`context` option). */
   readonly app: Readonly<Record<string, unknown>>
+  /** Epoch ms by which the run must end, if it has a time budget (children inherit it). */
+  readonly deadline?: number
   /** Adds parts to the run's live stream (agents used as tools forward their child's parts). */
   readonly emit?: (parts: ReadonlyArray<StreamPart>) => void
 }

@@ -199,18 +199,27 @@ describe('step: handoff', () => {
   it('a final tool that succeeds ends the run with its output as the answer', () => {
     const [state, commands] = fold([
       started(),
-      calls([{ id: 'h', name: 'handoff', plan: { action: 'execute', sideEffects: 'idempotent', final: true } }]),
+      calls([
+        { id: 'h', name: 'handoff', plan: { action: 'execute', sideEffects: 'idempotent', final: true } },
+      ]),
       { type: 'tool.succeeded', toolCallId: 'h', output: 'the specialist answered' },
     ])
     expect(state.phase).toBe('completed')
     expect(state.answer).toBe('the specialist answered')
-    expect(commands.at(-1)).toEqual({ type: 'finish', phase: 'completed', answer: 'the specialist answered', error: null })
+    expect(commands.at(-1)).toEqual({
+      type: 'finish',
+      phase: 'completed',
+      answer: 'the specialist answered',
+      error: null,
+    })
   })
 
   it('a final tool that fails goes back to the model', () => {
     const [state] = fold([
       started(),
-      calls([{ id: 'h', name: 'handoff', plan: { action: 'execute', sideEffects: 'idempotent', final: true } }]),
+      calls([
+        { id: 'h', name: 'handoff', plan: { action: 'execute', sideEffects: 'idempotent', final: true } },
+      ]),
       { type: 'tool.failed', toolCallId: 'h', error: 'specialist unavailable' },
     ])
     expect(state.phase).toBe('thinking')
