@@ -1,0 +1,212 @@
+import type { Message } from '@vel/core'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { createOpenAIChatModel } from '../src/openai-chat.ts'
+import { withRetry } from '../src/retry.ts'
+import {
+  collect,
+  collectOk,
+  conversation,
+  type FakeServer,
+  finishOf,
+  ofType,
+  reasoningOf,
+  startFakeServer,
+  textOf,
+  weatherTool,
+} from './support.ts'
+
+let server: FakeServer
+beforeAll(async () => {
+  server = await startFakeServer()
+})
+afterAll(() => server.close())
+beforeEach(() => {
+  server.requests.length = 0
+})
+
+const model = () => createOpenAIChatModel({ model: 'gpt-4.1-mini', apiKey: 'sk-test', baseURL: server.url })
+const hello = { messages: [{ role: 'user', content: 'Hi' }] as Message[] }
+
+describe('openai chat streaming', () => {
+  it('streams text, then one finish with usage from the trailing usage chunk', async () => {
+    server.reply({ fixture: 'openai-chat/text.sse' })
+    const parts = await collectOk(model().stream(hello))
+    expect(textOf(parts)).toBe('Hello, world!')
+    expect(parts.map((part) => part.type)).toEqual([
+      'response-metadata',
+      'text-start',
+      'text-delta',
+      'text-delta',
+      'text-delta',
+      'text-end',
+      'finish',
+    ])
+    expect(finishOf(parts)).toEqual({
+      type: 'finish',
+      finishReason: 'stop',
+      usage: { inputTokens: 19, outputTokens: 4, reasoningTokens: 0, cachedInputTokens: 6 },
+    })
+    expect(server.requests[0]?.url).toBe('/chat/completions')
+    expect(server.requests[0]?.headers.authorization).toBe('Bearer sk-test')
+  })
+
+  it('maps length', async () => {
+    server.reply({ fixture: 'openai-chat/length.sse' })
+    expect(finishOf(await collectOk(model().stream(hello))).finishReason).toBe('length')
+  })
+
+  it('assembles one tool call from argument deltas', async () => {
+    server.reply({ fixture: 'openai-chat/tool-call.sse' })
+    const parts = await collectOk(model().stream(hello))
+    const id = 'call_DdmO9pD3xa9XTPNJ32zg2hcA'
+    expect(ofType(parts, 'tool-input-delta').map((part) => part.delta)).toEqual(['{"', 'city', '":"', 'Paris', '"}'])
+    expect(ofType(parts, 'tool-call')).toEqual([
+      { type: 'tool-call', toolCallId: id, toolName: 'get_weather', input: '{"city":"Paris"}' },
+    ])
+    expect(finishOf(parts).finishReason).toBe('tool-calls')
+  })
+
+  it('keeps parallel tool calls apart by index', async () => {
+    server.reply({ fixture: 'openai-chat/parallel-tools.sse' })
+    const calls = ofType(await collectOk(model().stream(hello)), 'tool-call')
+    expect(calls.map((call) => [call.toolCallId, call.input])).toEqual([
+      ['call_aaa', '{"city": "Paris"}'],
+      ['call_bbb', '{"city": "Tokyo"}'],
+    ])
+  })
+
+  it('turns empty arguments into {}', async () => {
+    server.reply({ fixture: 'openai-chat/empty-args.sse' })
+    const [call] = ofType(await collectOk(model().stream(hello)), 'tool-call')
+    expect(call?.input).toBe('{}')
+  })
+
+  it('streams reasoning_content from OpenAI-compatible servers as reasoning', async () => {
+    server.reply({ fixture: 'openai-chat/reasoning.sse' })
+    const parts = await collectOk(model().stream(hello))
+    expect(reasoningOf(parts)).toBe('The user greets me. Reply briefly.')
+    expect(textOf(parts)).toBe('Hi!')
+    expect(parts.findIndex((part) => part.type === 'reasoning-end')).toBeLessThan(
+      parts.findIndex((part) => part.type === 'text-start'),
+    )
+    expect(finishOf(parts).usage.reasoningTokens).toBe(16)
+  })
+})
+
+describe('openai chat failures', () => {
+  it('maps a 429 with retry-after-ms', async () => {
+    server.reply({
+      status: 429,
+      headers: { 'retry-after-ms': '1500', 'retry-after': '2' },
+      json: { error: { message: 'Rate limit reached', type: 'requests', code: 'rate_limit_exceeded' } },
+    })
+    const { error } = await collect(model().stream(hello))
+    expect(error).toMatchObject({ reason: 'rate-limited', retryable: true, retryAfterMs: 1500, status: 429 })
+    expect(server.requests).toHaveLength(1)
+  })
+
+  it('does not call a spent quota retryable', async () => {
+    server.reply({
+      status: 429,
+      json: { error: { message: 'You exceeded your current quota', type: 'insufficient_quota', code: 'insufficient_quota' } },
+    })
+    expect((await collect(model().stream(hello))).error).toMatchObject({ reason: 'rate-limited', retryable: false })
+  })
+
+  it('retries a 500 through withRetry', async () => {
+    server.reply({ status: 500, json: { error: { message: 'server error', type: 'server_error' } } }, {
+      fixture: 'openai-chat/text.sse',
+    })
+    const parts = await collectOk(withRetry(model(), { initialDelayMs: 1 }).stream(hello))
+    expect(textOf(parts)).toBe('Hello, world!')
+    expect(server.requests).toHaveLength(2)
+  })
+
+  it('does not retry a 400 and spots context overflow', async () => {
+    server.reply({
+      status: 400,
+      json: { error: { message: "This model's maximum context length is 128000 tokens", code: 'context_length_exceeded' } },
+    })
+    const { error } = await collect(withRetry(model(), { initialDelayMs: 1 }).stream(hello))
+    expect(error).toMatchObject({ reason: 'context-overflow', retryable: false, status: 400 })
+    expect(server.requests).toHaveLength(1)
+  })
+
+  it('maps a 401 to auth', async () => {
+    server.reply({ status: 401, json: { error: { message: 'Incorrect API key provided', code: 'invalid_api_key' } } })
+    expect((await collect(model().stream(hello))).error).toMatchObject({ reason: 'auth', status: 401 })
+  })
+
+  it('maps a malformed chunk to invalid-response after the parts before it', async () => {
+    server.reply({ fixture: 'openai-chat/malformed.sse' })
+    const { parts, error } = await collect(model().stream(hello))
+    expect(error?.reason).toBe('invalid-response')
+    expect(textOf(parts)).toBe('Hel')
+  })
+
+  it('maps a dropped connection to network', async () => {
+    server.reply({ fixture: 'openai-chat/text.sse', dropAfterBytes: 900 })
+    const { error } = await collect(model().stream(hello))
+    expect(error).toMatchObject({ reason: 'network', retryable: true })
+  })
+})
+
+describe('openai chat translation', () => {
+  it('sends the conversation as Chat Completions messages, exactly', async () => {
+    server.reply({ fixture: 'openai-chat/text.sse' })
+    await collectOk(
+      model().stream({
+        messages: conversation,
+        tools: [weatherTool],
+        toolChoice: { name: 'get_weather' },
+        responseFormat: { type: 'json', schema: { type: 'object' }, name: 'answer' },
+        maxOutputTokens: 100,
+        temperature: 0.2,
+        topP: 0.9,
+        stopSequences: ['END'],
+        seed: 7,
+        providerOptions: { openai: { reasoning_effort: 'low' } },
+      }),
+    )
+    expect(server.requests[0]?.body).toEqual({
+      model: 'gpt-4.1-mini',
+      stream: true,
+      stream_options: { include_usage: true },
+      messages: [
+        { role: 'system', content: 'You are terse.' },
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'What is this, and the weather?' },
+            { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } },
+            { type: 'image_url', image_url: { url: 'https://example.com/cat.jpg' } },
+          ],
+        },
+        {
+          role: 'assistant',
+          content: 'A cat.',
+          tool_calls: [
+            { id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
+            { id: 'call_2', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Tokyo"}' } },
+          ],
+        },
+        { role: 'tool', tool_call_id: 'call_1', content: '{"celsius":21}' },
+        { role: 'tool', tool_call_id: 'call_2', content: 'Error: upstream timeout' },
+      ],
+      tools: [
+        {
+          type: 'function',
+          function: { name: 'get_weather', description: 'Weather for a city', parameters: weatherTool.inputSchema },
+        },
+      ],
+      tool_choice: { type: 'function', function: { name: 'get_weather' } },
+      response_format: { type: 'json_schema', json_schema: { name: 'answer', schema: { type: 'object' } } },
+      max_completion_tokens: 100,
+      temperature: 0.2,
+      top_p: 0.9,
+      stop: ['END'],
+      seed: 7,
+      reasoning_effort: 'low',
+    })
+  })
+})
