@@ -1,4 +1,5 @@
 /** The demo's travel agent: a scripted model offline, a real one when an API key is set. */
+import { createHash } from 'node:crypto'
 
 import { Agent, type ModelConfig } from '@vel/actors'
 import { defineTool, type LanguageModel, type Message, type ModelPart } from '@vel/core'
@@ -32,7 +33,12 @@ export const bookHotel = defineTool({
   },
   handler: async ({ city, nights }: { city: string; nights: number }, context) => {
     await sleep(400)
-    return { confirmation: `VEL-${context.idempotencyKey.slice(-6).toUpperCase()}`, city, nights }
+    const confirmation = createHash('sha256')
+      .update(context.idempotencyKey)
+      .digest('hex')
+      .slice(0, 6)
+      .toUpperCase()
+    return { confirmation: `VEL-${confirmation}`, city, nights }
   },
   sideEffects: 'unsafe',
   needsApproval: true,
@@ -109,5 +115,7 @@ export function travelAgent(): Agent {
     instructions:
       'You are a travel assistant. Check the weather with get_weather, then book the hotel with book_hotel (2 nights), then confirm in one sentence.',
     policies: { maxSteps: 5 },
+    // Snapshot often so the crash demo resumes from a snapshot plus a short journal tail.
+    snapshotEvery: 3,
   })
 }

@@ -163,8 +163,14 @@ try {
     `  ${red('✗')} Killed it with SIGKILL after get_weather returned, while the model was streaming its next step.`,
   )
   const before = await runtime.journal(runId)
+  const snapshot = await store.getSnapshot(runId)
   console.log(
     dim(`  The journal holds ${before.length} events: ${before.map((entry) => entry.type).join(' → ')}`),
+  )
+  console.log(
+    dim(
+      `  The latest snapshot covers events 1..${snapshot?.seq ?? 0}; the ${before.length - (snapshot?.seq ?? 0)} after it are replayed through the reducer.`,
+    ),
   )
   await new Promise((resolve) => setTimeout(resolve, 600)) // the dead worker's lease expires
   const wait = spinner('recovering…')
