@@ -87,7 +87,9 @@ describe.skipIf(!available)('durable triggers over JetStream (integration)', () 
     const inbox = `${prefix}.replies.bad`
     const replies: Array<{ error: { reason: string } }> = []
     const subscription = connection.subscribe(inbox, {
-      callback: (_error, message) => replies.push(message.json()),
+      callback: (_error, message) => {
+        replies.push(message.json())
+      },
     })
     const before = (await store.listRuns()).items.length
     const js = jetstream(connection)

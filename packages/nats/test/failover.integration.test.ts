@@ -26,7 +26,10 @@ function startWorkerProcess(options: object): Promise<{ child: ChildProcess; lin
   })
 }
 
-const waitFor = async <T>(probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> => {
+const waitFor = async <T>(
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 20_000,
+): Promise<T> => {
   const until = Date.now() + timeoutMs
   while (Date.now() < until) {
     const value = await probe()

@@ -25,7 +25,15 @@ describe.skipIf(!available)('a client in another language (Python over the raw N
     const url = new URL(natsUrl)
     const { stdout } = await run(
       'python3',
-      [join(import.meta.dirname, 'python', 'vel_client.py'), url.hostname, url.port || '4222', prefix, 'payer', 'py-run-1', 'pay please'],
+      [
+        join(import.meta.dirname, 'python', 'vel_client.py'),
+        url.hostname,
+        url.port || '4222',
+        prefix,
+        'payer',
+        'py-run-1',
+        'pay please',
+      ],
       { timeout: 20_000 },
     )
     const summary = JSON.parse(stdout) as {
