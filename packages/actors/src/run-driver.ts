@@ -138,10 +138,14 @@ export class RunDriver {
     }
     this.host.journaled(this.runId, this.seq)
     if (event.type === 'run.started') this.armBudget(event.policy?.deadline)
+    const before = this.state.phase
     this.actor.send(event)
     const { state, commands } = this.actor.getSnapshot().context
     this.state = state
     this.eventsSinceSnapshot += 1
+    // A run brought back by an answer is running again: the index must not keep saying `waiting`.
+    if (before === 'waiting' && (state.phase === 'acting' || state.phase === 'thinking'))
+      await this.host.store.updateRun(this.runId, { status: 'running', pending: state.pending as never })
     await this.carryOut(commands)
   }
 

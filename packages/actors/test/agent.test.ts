@@ -263,6 +263,8 @@ describe('humans in the loop', () => {
       { requestId: 'pay', kind: 'approval' },
     ])
     await handle.approve('pay', { by: 'ana' })
+    // Between the approval and the end, the index no longer says the run waits.
+    expect((await runtime.store.getRun(handle.runId))?.status).not.toBe('waiting')
     expect(await handle.result).toBe(
       'result: [{"type":"tool-result","toolCallId":"pay","toolName":"charge","output":{"charged":500}}]',
     )
