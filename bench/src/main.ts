@@ -1,0 +1,153 @@
+/**
+ * `pnpm bench [--quick] [--only=w1,w2,w3]`: runs the workloads of shared/BENCHMARKS.md for Vel and
+ * LangGraph.js, interleaved, each measurement in fresh processes; prints one JSON line per workload
+ * and writes bench/results/latest.md (and the raw figures to bench/results/latest.json, not committed).
+ */
+import { execSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
+import { join } from 'node:path'
+import { renderMarkdown, type Report } from './report.ts'
+import { benchDir, type CrashResult, crashAndResume, measure, type W1Result, type W2Result } from './runner.ts'
+import { spread } from './stats.ts'
+import type { RuntimeName } from './subject.ts'
+import type { StoreKind } from './vel.ts'
+
+const quick = process.argv.includes('--quick')
+const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length).split(',')
+const wants = (workload: string) => only === undefined || only.includes(workload)
+
+const settings = quick
+  ? { processes: 1, runs: 10, warmupSteps: 600, warmupMs: 300, sessions: 1_000, crashRepeats: 1 }
+  : { processes: 3, runs: 60, warmupSteps: 6_000, warmupMs: 3_000, sessions: 10_000, crashRepeats: 3 }
+
+const configs: ReadonlyArray<{ runtime: RuntimeName; store: StoreKind }> = [
+  { runtime: 'vel', store: 'memory' },
+  { runtime: 'langgraph', store: 'memory' },
+  { runtime: 'vel', store: 'sqlite' },
+  { runtime: 'langgraph', store: 'sqlite' },
+]
+
+const versionOf = (path: string): string =>
+  (JSON.parse(readFileSync(join(benchDir, path), 'utf8')) as { version: string }).version
+const gitHead = (() => {
+  try {
+    return execSync('git rev-parse --short HEAD', { cwd: benchDir }).toString().trim()
+  } catch {
+    return 'unknown'
+  }
+})()
+const versions = {
+  vel: `${versionOf('../packages/actors/package.json')} (${gitHead})`,
+  '@langchain/langgraph': versionOf('node_modules/@langchain/langgraph/package.json'),
+  '@langchain/langgraph-checkpoint-sqlite': versionOf('node_modules/@langchain/langgraph-checkpoint-sqlite/package.json'),
+  '@langchain/core': versionOf('node_modules/@langchain/core/package.json'),
+}
+const machine = {
+  cpu: cpus()[0]?.model ?? 'unknown',
+  cores: cpus().length,
+  memoryGB: Math.round(totalmem() / 2 ** 30),
+  node: process.version,
+  loadAverageAtStart: loadavg()[0],
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'vel-bench-'))
+const started = Date.now()
+const key = (config: { runtime: string; store: string }) => `${config.runtime}/${config.store}`
+const log = (message: string) => process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0)}s] ${message}\n`)
+const emit = (workload: string, figures: unknown) =>
+  process.stdout.write(`${JSON.stringify({ workload, mode: quick ? 'quick' : 'full', versions, machine, ...(figures as object) })}\n`)
+
+const report: Report = { mode: quick ? 'quick' : 'full', settings, versions, machine, w1: {}, w2: {}, w3b: [] }
+try {
+  if (wants('w1') || wants('w3')) {
+    const raw: Record<string, W1Result[]> = {}
+    for (let round = 0; round < settings.processes; round++)
+      for (const config of configs) {
+        log(`W1 ${key(config)} process ${round + 1}/${settings.processes}`)
+        const result = await measure<W1Result>('w1.ts', {
+          ...config,
+          dir,
+          ks: [20, 5, 100],
+          runs: settings.runs,
+          warmupSteps: settings.warmupSteps,
+          warmupMs: settings.warmupMs,
+        })
+        ;(raw[key(config)] ??= []).push(result)
+      }
+    for (const [name, results] of Object.entries(raw))
+      report.w1[name] = {
+        checkedRuns: results.reduce((sum, result) => sum + result.checked, 0),
+        processes: results.length,
+        perK: Object.fromEntries(
+          ['5', '20', '100'].map((k) => [k, spread(results.map((result) => result.perK[k]?.median ?? Number.NaN))]),
+        ),
+      }
+    emit('W1', { unit: 'µs/step, median of per-process medians [min, max]', configurations: report.w1 })
+  }
+  if (wants('w2')) {
+    const raw: Record<string, W2Result[]> = {}
+    for (let round = 0; round < settings.processes; round++)
+      for (const config of configs) {
+        log(`W2 ${key(config)} process ${round + 1}/${settings.processes}`)
+        const result = await measure<W2Result>('w2.ts', {
+          ...config,
+          dir,
+          sessions: settings.sessions,
+          concurrency: 100,
+          warmupSessions: 100,
+        })
+        ;(raw[key(config)] ??= []).push(result)
+      }
+    for (const [name, results] of Object.entries(raw))
+      report.w2[name] = {
+        sessions: settings.sessions,
+        checkedRuns: results.reduce((sum, result) => sum + result.checked, 0),
+        sessionsVerified: results.reduce((sum, result) => sum + result.sessionsVerified, 0),
+        runsPerSecond: spread(results.map((result) => result.runsPerSecond)),
+        latencyP50Ms: spread(results.map((result) => result.latencyMs.p50)),
+        latencyP90Ms: spread(results.map((result) => result.latencyMs.p90)),
+        heapPlusExternalMBPer1k: spread(results.map((result) => result.retainedMBPer1k.heapPlusExternal)),
+        rssMBPer1k: spread(results.map((result) => result.retainedMBPer1k.rss)),
+        dbMBPer1k: spread(results.map((result) => result.retainedMBPer1k.db)),
+      }
+    emit('W2', { configurations: report.w2 })
+  }
+  if (wants('w3')) {
+    const results: CrashResult[] = []
+    for (let repeat = 0; repeat < settings.crashRepeats; repeat++)
+      for (const at of ['model', 'tool'] as const)
+        for (const runtime of ['vel', 'langgraph'] as const) {
+          log(`W3 crash ${runtime} at ${at} ${repeat + 1}/${settings.crashRepeats}`)
+          results.push(await crashAndResume(runtime, at, dir, results.length))
+        }
+    report.w3b = results
+    const difference = Object.fromEntries(
+      (['vel', 'langgraph'] as const).map((runtime) => [
+        runtime,
+        Object.fromEntries(
+          ['5', '20', '100'].map((k) => [
+            k,
+            (report.w1[`${runtime}/sqlite`]?.perK[k]?.median ?? Number.NaN) -
+              (report.w1[`${runtime}/memory`]?.perK[k]?.median ?? Number.NaN),
+          ]),
+        ),
+      ]),
+    )
+    emit('W3', { sqliteMinusMemoryMicrosPerStep: difference, crashResume: results })
+  }
+  report.machine = { ...machine, loadAverageAtEnd: loadavg()[0], wallSeconds: (Date.now() - started) / 1000 }
+  const resultsDir = join(benchDir, 'results')
+  mkdirSync(resultsDir, { recursive: true })
+  writeFileSync(join(resultsDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`)
+  writeFileSync(join(resultsDir, 'latest.md'), renderMarkdown(report))
+  log(`done; wrote bench/results/latest.md`)
+  const failed = report.w3b.filter((result) => result.answer !== result.expectedAnswer || !result.allRan)
+  const unsafeTwice = report.w3b.filter((result) => result.runtime === 'vel' && result.duplicates > 0)
+  if (failed.length > 0 || unsafeTwice.length > 0) {
+    log(`correctness FAILED: ${JSON.stringify([...failed, ...unsafeTwice])}`)
+    process.exitCode = 1
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true })
+}

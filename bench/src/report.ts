@@ -1,0 +1,154 @@
+/** The markdown report (bench/results/latest.md): tables, Vel / LangGraph ratios, targets. */
+import type { CrashResult } from './runner.ts'
+import { median, type Spread } from './stats.ts'
+
+export interface Report {
+  mode: 'quick' | 'full'
+  settings: Record<string, number>
+  versions: Record<string, string>
+  machine: Record<string, string | number | undefined>
+  w1: Record<string, { checkedRuns: number; processes: number; perK: Record<string, Spread> }>
+  w2: Record<
+    string,
+    {
+      sessions: number
+      checkedRuns: number
+      sessionsVerified: number
+      runsPerSecond: Spread
+      latencyP50Ms: Spread
+      latencyP90Ms: Spread
+      heapPlusExternalMBPer1k: Spread
+      rssMBPer1k: Spread
+      dbMBPer1k: Spread
+    }
+  >
+  w3b: CrashResult[]
+}
+
+const number = (value: number, digits?: number): string => {
+  if (!Number.isFinite(value)) return 'n/a'
+  const places = digits ?? (Math.abs(value) >= 100 ? 0 : Math.abs(value) >= 10 ? 1 : 2)
+  return value.toLocaleString('en-US', { minimumFractionDigits: places, maximumFractionDigits: places })
+}
+const cell = (value: Spread | undefined, digits?: number): string =>
+  value === undefined ? '' : `${number(value.median, digits)} [${number(value.min, digits)}, ${number(value.max, digits)}]`
+const ratio = (a: number | undefined, b: number | undefined): string =>
+  a === undefined || b === undefined ? '' : `${number(a / b, 3)}`
+const met = (ok: boolean) => (ok ? 'met' : '**missed**')
+
+export function renderMarkdown(report: Report): string {
+  const lines: string[] = []
+  const push = (...more: string[]) => lines.push(...more)
+  const m = report.machine
+  push(
+    `# Benchmark results (${report.mode} mode)`,
+    '',
+    `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGB} GB, Node ${m.node}; load average ${number(Number(m.loadAverageAtStart))} at start, ${number(Number(m.loadAverageAtEnd))} at end; ${number(Number(m.wallSeconds), 0)} s in all.`,
+    `Versions: ${Object.entries(report.versions).map(([name, version]) => `${name} ${version}`).join(', ')}.`,
+    `Figures are the median of per-process figures [min, max] over ${report.settings.processes} fresh process(es) per configuration, Vel and LangGraph interleaved. Every answer was checked.`,
+    '',
+  )
+  const stores = ['memory', 'sqlite'] as const
+  if (Object.keys(report.w1).length > 0) {
+    push(
+      `## W1: tool loop (µs per step; ${report.settings.runs} runs per K per process after a warm-up of ≥ ${report.settings.warmupSteps} steps and ≥ ${report.settings.warmupMs} ms)`,
+      '',
+      '| runtime / store | K=5 | K=20 | K=100 | K=100 / K=20 | runs checked |',
+      '|---|---|---|---|---|---|',
+    )
+    for (const [name, figures] of Object.entries(report.w1))
+      push(
+        `| ${name} | ${cell(figures.perK['5'])} | ${cell(figures.perK['20'])} | ${cell(figures.perK['100'])} | ${ratio(figures.perK['100']?.median, figures.perK['20']?.median)} | ${figures.checkedRuns} |`,
+      )
+    push('', '| Vel / LangGraph (median µs/step) | K=5 | K=20 | K=100 |', '|---|---|---|---|')
+    for (const store of stores) {
+      const vel = report.w1[`vel/${store}`]?.perK
+      const lg = report.w1[`langgraph/${store}`]?.perK
+      push(`| ${store} | ${['5', '20', '100'].map((k) => ratio(vel?.[k]?.median, lg?.[k]?.median)).join(' | ')} |`)
+    }
+    push('')
+  }
+  if (Object.keys(report.w2).length > 0) {
+    const sessions = Object.values(report.w2)[0]?.sessions ?? 0
+    push(
+      `## W2: many agents (${sessions.toLocaleString('en-US')} sessions of K=2, 100 at a time, all kept)`,
+      '',
+      '| runtime / store | runs/s | latency p50 ms | latency p90 ms | heap+external MB per 1k | RSS MB per 1k | DB MB per 1k | sessions verified |',
+      '|---|---|---|---|---|---|---|---|',
+    )
+    for (const [name, figures] of Object.entries(report.w2))
+      push(
+        `| ${name} | ${cell(figures.runsPerSecond, 0)} | ${cell(figures.latencyP50Ms)} | ${cell(figures.latencyP90Ms)} | ${cell(figures.heapPlusExternalMBPer1k)} | ${cell(figures.rssMBPer1k)} | ${name.endsWith('sqlite') ? cell(figures.dbMBPer1k) : ''} | ${figures.sessionsVerified} |`,
+      )
+    push('', '| Vel / LangGraph | runs/s | latency p50 | heap+external per 1k |', '|---|---|---|---|')
+    for (const store of stores) {
+      const vel = report.w2[`vel/${store}`]
+      const lg = report.w2[`langgraph/${store}`]
+      push(
+        `| ${store} | ${ratio(vel?.runsPerSecond.median, lg?.runsPerSecond.median)} | ${ratio(vel?.latencyP50Ms.median, lg?.latencyP50Ms.median)} | ${ratio(vel?.heapPlusExternalMBPer1k.median, lg?.heapPlusExternalMBPer1k.median)} |`,
+      )
+    }
+    push('')
+  }
+  if (report.w3b.length > 0) {
+    push('## W3: durable', '', '(a) SQLite minus memory, µs per step (from W1 medians)', '', '| runtime | K=5 | K=20 | K=100 |', '|---|---|---|---|')
+    for (const runtime of ['vel', 'langgraph'])
+      push(
+        `| ${runtime} | ${['5', '20', '100']
+          .map((k) => number((report.w1[`${runtime}/sqlite`]?.perK[k]?.median ?? Number.NaN) - (report.w1[`${runtime}/memory`]?.perK[k]?.median ?? Number.NaN)))
+          .join(' | ')} |`,
+      )
+    push(
+      '',
+      '(b) Crash (SIGKILL) and resume in a fresh process, K=20 on SQLite. B times are ms from process start (median [min, max]); "Node+tsx" is process start to the entry module, "modules" the dynamic import of the runtime, "open" the store or checkpointer.',
+      '',
+      '| runtime | crash at | answers (expected) | every add(i,i) ran | duplicate tool runs | B: start → first step | Node+tsx | modules | open |',
+      '|---|---|---|---|---|---|---|---|---|',
+    )
+    for (const runtime of ['vel', 'langgraph'] as const)
+      for (const at of ['model', 'tool'] as const) {
+        const rows = report.w3b.filter((result) => result.runtime === runtime && result.at === at)
+        if (rows.length === 0) continue
+        const spreadOf = (pick: (result: CrashResult) => number): Spread => ({
+          median: median(rows.map(pick)),
+          min: Math.min(...rows.map(pick)),
+          max: Math.max(...rows.map(pick)),
+        })
+        push(
+          `| ${runtime} | ${at === 'model' ? 'model call of step 11' : 'inside tool 10, after its side effect'} | ${[...new Set(rows.map((row) => row.answer))].join(', ')} (${rows[0]?.expectedAnswer}) | ${rows.every((row) => row.allRan) ? 'yes' : 'NO'} | ${rows.map((row) => row.duplicates).join(', ')} | ${cell(spreadOf((row) => row.firstStepMs), 0)} | ${cell(spreadOf((row) => row.entryMs), 0)} | ${cell(spreadOf((row) => row.moduleLoadMs), 0)} | ${cell(spreadOf((row) => row.openMs), 0)} |`,
+        )
+      }
+    push(
+      '',
+      'With the exit inside tool 10, Vel (tool marked `unsafe`) does not run call_10 again: it journals `tool.interrupted`, the model reads an error result for call_10 and continues, so its sum lacks 20 (`sum=400`) and add(10,10) ran exactly once. LangGraph re-runs the interrupted tool node.',
+      '',
+    )
+  }
+  push('## Targets (Vel)', '', '| target | figure | |', '|---|---|---|')
+  const w1m = report.w1['vel/memory']?.perK
+  const w1s = report.w1['vel/sqlite']?.perK
+  if (w1m && w1s) {
+    push(`| W1 ≤ 25 µs/step, memory (K=20) | ${number(w1m['20']?.median ?? Number.NaN)} | ${met((w1m['20']?.median ?? Infinity) <= 25)} |`)
+    push(`| W1 ≤ 50 µs/step, SQLite (K=20) | ${number(w1s['20']?.median ?? Number.NaN)} | ${met((w1s['20']?.median ?? Infinity) <= 50)} |`)
+    for (const [store, perK] of [['memory', w1m], ['SQLite', w1s]] as const) {
+      const growth = (perK['100']?.median ?? Infinity) / (perK['20']?.median ?? 1)
+      push(`| W1 flat K=20 → K=100 (${store}, within 1.25×) | ${number(growth, 2)}× | ${met(growth <= 1.25)} |`)
+    }
+  }
+  const w2m = report.w2['vel/memory']
+  const w2s = report.w2['vel/sqlite']
+  if (w2m && w2s) {
+    push(`| W2 ≥ 10,000 runs/s, memory | ${number(w2m.runsPerSecond.median, 0)} | ${met(w2m.runsPerSecond.median >= 10_000)} |`)
+    push(`| W2 ≥ 5,000 runs/s, SQLite | ${number(w2s.runsPerSecond.median, 0)} | ${met(w2s.runsPerSecond.median >= 5_000)} |`)
+    push(`| W2 ≤ 0.2 MB heap retained per 1k runs, SQLite | ${number(w2s.heapPlusExternalMBPer1k.median)} | ${met(w2s.heapPlusExternalMBPer1k.median <= 0.2)} |`)
+  }
+  const velCrash = report.w3b.filter((result) => result.runtime === 'vel')
+  if (velCrash.length > 0) {
+    const resume = median(velCrash.map((result) => result.firstStepMs))
+    push(`| W3 resume: process start → first step ≤ 100 ms | ${number(resume, 0)} ms | ${met(resume <= 100)} |`)
+    const duplicates = velCrash.reduce((sum, result) => sum + result.duplicates, 0)
+    push(`| W3 zero duplicated unsafe side effects | ${duplicates} | ${met(duplicates === 0)} |`)
+  }
+  push('')
+  return `${lines.join('\n')}\n`
+}
