@@ -30,6 +30,16 @@ export function geminiParams(modelId: string, request: ModelRequest, warnings: W
       continue
     }
     const parts = contentParts(message)
+    if (message.role === 'user' && typeof message.content !== 'string')
+      for (const part of message.content)
+        if (
+          part.type !== 'text' &&
+          part.data === undefined &&
+          !/^(gs:|https:\/\/generativelanguage\.)/.test(part.url ?? '')
+        )
+          warnings.add(
+            'gemini: a media URL outside the Files API or Cloud Storage may be rejected; prefer base64 data',
+          )
     if (parts.length === 0) continue
     const role = message.role === 'assistant' ? 'model' : 'user'
     const last = contents.at(-1)

@@ -25,7 +25,8 @@ beforeEach(() => {
   server.requests.length = 0
 })
 
-const model = () => createAnthropicModel({ model: 'claude-sonnet-4-5', apiKey: 'sk-ant-test', baseURL: server.url })
+const model = () =>
+  createAnthropicModel({ model: 'claude-sonnet-4-5', apiKey: 'sk-ant-test', baseURL: server.url })
 const hello = { messages: [{ role: 'user', content: 'Hi' }] as Message[] }
 
 describe('anthropic streaming', () => {
@@ -90,7 +91,9 @@ describe('anthropic streaming', () => {
       {
         type: 'reasoning-end',
         id: 'reasoning-0',
-        providerMetadata: { anthropic: { signature: 'EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds' } },
+        providerMetadata: {
+          anthropic: { signature: 'EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds' },
+        },
       },
       {
         type: 'reasoning-end',
@@ -109,16 +112,28 @@ describe('anthropic failures', () => {
     server.reply({
       status: 429,
       headers: { 'retry-after': '7' },
-      json: { type: 'error', error: { type: 'rate_limit_error', message: 'Number of requests has exceeded your rate limit' } },
+      json: {
+        type: 'error',
+        error: { type: 'rate_limit_error', message: 'Number of requests has exceeded your rate limit' },
+      },
     })
     const { error } = await collect(model().stream(hello))
-    expect(error).toMatchObject({ reason: 'rate-limited', retryable: true, retryAfterMs: 7000, status: 429, provider: 'anthropic' })
+    expect(error).toMatchObject({
+      reason: 'rate-limited',
+      retryable: true,
+      retryAfterMs: 7000,
+      status: 429,
+      provider: 'anthropic',
+    })
     expect(server.requests).toHaveLength(1) // the SDK's own retries are off
   })
 
   it('retries a 500 through withRetry and then succeeds', async () => {
     server.reply(
-      { status: 500, json: { type: 'error', error: { type: 'api_error', message: 'Internal server error' } } },
+      {
+        status: 500,
+        json: { type: 'error', error: { type: 'api_error', message: 'Internal server error' } },
+      },
       { fixture: 'anthropic/text.sse' },
     )
     const parts = await collectOk(withRetry(model(), { initialDelayMs: 1, jitter: false }).stream(hello))
@@ -128,7 +143,13 @@ describe('anthropic failures', () => {
 
   it('does not retry a 400', async () => {
     server.reply(
-      { status: 400, json: { type: 'error', error: { type: 'invalid_request_error', message: 'messages: field required' } } },
+      {
+        status: 400,
+        json: {
+          type: 'error',
+          error: { type: 'invalid_request_error', message: 'messages: field required' },
+        },
+      },
       { fixture: 'anthropic/text.sse' },
     )
     const { error } = await collect(withRetry(model(), { initialDelayMs: 1 }).stream(hello))
@@ -141,14 +162,27 @@ describe('anthropic failures', () => {
   it('recognizes a context overflow among 400s', async () => {
     server.reply({
       status: 400,
-      json: { type: 'error', error: { type: 'invalid_request_error', message: 'prompt is too long: 210000 tokens > 200000 maximum' } },
+      json: {
+        type: 'error',
+        error: {
+          type: 'invalid_request_error',
+          message: 'prompt is too long: 210000 tokens > 200000 maximum',
+        },
+      },
     })
     expect((await collect(model().stream(hello))).error?.reason).toBe('context-overflow')
   })
 
   it('maps a 401 to auth', async () => {
-    server.reply({ status: 401, json: { type: 'error', error: { type: 'authentication_error', message: 'invalid x-api-key' } } })
-    expect((await collect(model().stream(hello))).error).toMatchObject({ reason: 'auth', retryable: false, status: 401 })
+    server.reply({
+      status: 401,
+      json: { type: 'error', error: { type: 'authentication_error', message: 'invalid x-api-key' } },
+    })
+    expect((await collect(model().stream(hello))).error).toMatchObject({
+      reason: 'auth',
+      retryable: false,
+      status: 401,
+    })
   })
 
   it('maps an overloaded_error event mid-stream to overloaded', async () => {
@@ -217,7 +251,9 @@ describe('anthropic translation', () => {
           ],
         },
       ],
-      tools: [{ name: 'get_weather', description: 'Weather for a city', input_schema: weatherTool.inputSchema }],
+      tools: [
+        { name: 'get_weather', description: 'Weather for a city', input_schema: weatherTool.inputSchema },
+      ],
       tool_choice: { type: 'any' },
       stop_sequences: ['END'],
       output_config: { format: { type: 'json_schema', schema: { type: 'object' } } },
@@ -229,7 +265,9 @@ describe('anthropic translation', () => {
     server.reply({ fixture: 'anthropic/thinking.sse' }, { fixture: 'anthropic/text.sse' })
     const first = await collectOk(model().stream(hello))
     const stored = JSON.parse(JSON.stringify(assistantFrom(first))) // as persisted in a journal
-    await collectOk(model().stream({ messages: [...hello.messages, stored, { role: 'user', content: 'Why?' }] }))
+    await collectOk(
+      model().stream({ messages: [...hello.messages, stored, { role: 'user', content: 'Why?' }] }),
+    )
     expect(server.requests[1]?.body.messages[1]).toEqual({
       role: 'assistant',
       content: [
@@ -238,7 +276,10 @@ describe('anthropic translation', () => {
           thinking: 'I need to find the GCD of 1071 and 462. Euclid: 21.',
           signature: 'EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds',
         },
-        { type: 'redacted_thinking', data: 'EmwKAhgBEgy3va3pzix/LafPsn4aDFIT2Xlxh0L5L8rLVyIwxtE3rAFBa8cr3qpP' },
+        {
+          type: 'redacted_thinking',
+          data: 'EmwKAhgBEgy3va3pzix/LafPsn4aDFIT2Xlxh0L5L8rLVyIwxtE3rAFBa8cr3qpP',
+        },
         { type: 'text', text: 'The GCD is 21.' },
       ],
     })

@@ -85,7 +85,11 @@ describe('gemini streaming', () => {
     expect(reasoningOf(parts)).toBe('**Considering the question**\nThe user asks for 6*7.')
     expect(textOf(parts)).toBe('The answer is 42.')
     expect(ofType(parts, 'text-end')).toEqual([
-      { type: 'text-end', id: 'text-1', providerMetadata: { gemini: { thoughtSignature: 'Ct8BAdHtim9+text/sig==' } } },
+      {
+        type: 'text-end',
+        id: 'text-1',
+        providerMetadata: { gemini: { thoughtSignature: 'Ct8BAdHtim9+text/sig==' } },
+      },
     ])
     expect(finishOf(parts).usage).toEqual({
       inputTokens: 10,
@@ -105,7 +109,11 @@ describe('gemini failures', () => {
           { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '13s' },
         ]),
       },
-      { status: 429, headers: { 'retry-after': '4' }, json: googleError(429, 'RESOURCE_EXHAUSTED', 'slow down') },
+      {
+        status: 429,
+        headers: { 'retry-after': '4' },
+        json: googleError(429, 'RESOURCE_EXHAUSTED', 'slow down'),
+      },
     )
     expect((await collect(model().stream(hello))).error).toMatchObject({
       reason: 'rate-limited',
@@ -127,7 +135,10 @@ describe('gemini failures', () => {
     )
     const retrying = withRetry(model(), { initialDelayMs: 1 })
     expect(textOf(await collectOk(retrying.stream(hello)))).toBe('Hello, world!')
-    expect((await collect(retrying.stream(hello))).error).toMatchObject({ reason: 'bad-request', retryable: false })
+    expect((await collect(retrying.stream(hello))).error).toMatchObject({
+      reason: 'bad-request',
+      retryable: false,
+    })
     expect((await collect(model().stream(hello))).error).toMatchObject({ reason: 'auth', status: 403 })
     expect(server.requests).toHaveLength(4)
   })
@@ -172,7 +183,10 @@ describe('gemini translation', () => {
         parts: [
           { text: 'Think.', thought: true, thoughtSignature: 'gsig-1' },
           { text: 'A cat.' },
-          { functionCall: { id: 'call_1', name: 'get_weather', args: { city: 'Paris' } }, thoughtSignature: 'gsig-2' },
+          {
+            functionCall: { id: 'call_1', name: 'get_weather', args: { city: 'Paris' } },
+            thoughtSignature: 'gsig-2',
+          },
           { functionCall: { id: 'call_2', name: 'get_weather', args: { city: 'Tokyo' } } },
         ],
       },
@@ -180,7 +194,9 @@ describe('gemini translation', () => {
         role: 'user',
         parts: [
           { functionResponse: { id: 'call_1', name: 'get_weather', response: { output: { celsius: 21 } } } },
-          { functionResponse: { id: 'call_2', name: 'get_weather', response: { error: 'upstream timeout' } } },
+          {
+            functionResponse: { id: 'call_2', name: 'get_weather', response: { error: 'upstream timeout' } },
+          },
         ],
       },
     ])
@@ -223,7 +239,10 @@ describe('gemini translation', () => {
         messages: [
           ...hello.messages,
           stored,
-          { role: 'tool', content: [{ type: 'tool-result', toolCallId: call.id, toolName: 'get_weather', output: 'sunny' }] },
+          {
+            role: 'tool',
+            content: [{ type: 'tool-result', toolCallId: call.id, toolName: 'get_weather', output: 'sunny' }],
+          },
         ],
       }),
     )
@@ -231,7 +250,10 @@ describe('gemini translation', () => {
       {
         role: 'model',
         parts: [
-          { functionCall: { name: 'get_weather', args: { city: 'Paris' } }, thoughtSignature: 'CiQB0e2Kb8+sig/one==' },
+          {
+            functionCall: { name: 'get_weather', args: { city: 'Paris' } },
+            thoughtSignature: 'CiQB0e2Kb8+sig/one==',
+          },
         ],
       },
       { role: 'user', parts: [{ functionResponse: { name: 'get_weather', response: { output: 'sunny' } } }] },
@@ -245,7 +267,12 @@ describe('gemini translation', () => {
       inputSchema: {
         type: 'object',
         properties: { root: { $ref: '#/$defs/node' } },
-        $defs: { node: { type: 'object', properties: { children: { type: 'array', items: { $ref: '#/$defs/node' } } } } },
+        $defs: {
+          node: {
+            type: 'object',
+            properties: { children: { type: 'array', items: { $ref: '#/$defs/node' } } },
+          },
+        },
       },
     }
     const { error } = await collect(model().stream({ ...hello, tools: [tree] }))

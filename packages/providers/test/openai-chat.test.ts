@@ -59,7 +59,13 @@ describe('openai chat streaming', () => {
     server.reply({ fixture: 'openai-chat/tool-call.sse' })
     const parts = await collectOk(model().stream(hello))
     const id = 'call_DdmO9pD3xa9XTPNJ32zg2hcA'
-    expect(ofType(parts, 'tool-input-delta').map((part) => part.delta)).toEqual(['{"', 'city', '":"', 'Paris', '"}'])
+    expect(ofType(parts, 'tool-input-delta').map((part) => part.delta)).toEqual([
+      '{"',
+      'city',
+      '":"',
+      'Paris',
+      '"}',
+    ])
     expect(ofType(parts, 'tool-call')).toEqual([
       { type: 'tool-call', toolCallId: id, toolName: 'get_weather', input: '{"city":"Paris"}' },
     ])
@@ -108,15 +114,27 @@ describe('openai chat failures', () => {
   it('does not call a spent quota retryable', async () => {
     server.reply({
       status: 429,
-      json: { error: { message: 'You exceeded your current quota', type: 'insufficient_quota', code: 'insufficient_quota' } },
+      json: {
+        error: {
+          message: 'You exceeded your current quota',
+          type: 'insufficient_quota',
+          code: 'insufficient_quota',
+        },
+      },
     })
-    expect((await collect(model().stream(hello))).error).toMatchObject({ reason: 'rate-limited', retryable: false })
+    expect((await collect(model().stream(hello))).error).toMatchObject({
+      reason: 'rate-limited',
+      retryable: false,
+    })
   })
 
   it('retries a 500 through withRetry', async () => {
-    server.reply({ status: 500, json: { error: { message: 'server error', type: 'server_error' } } }, {
-      fixture: 'openai-chat/text.sse',
-    })
+    server.reply(
+      { status: 500, json: { error: { message: 'server error', type: 'server_error' } } },
+      {
+        fixture: 'openai-chat/text.sse',
+      },
+    )
     const parts = await collectOk(withRetry(model(), { initialDelayMs: 1 }).stream(hello))
     expect(textOf(parts)).toBe('Hello, world!')
     expect(server.requests).toHaveLength(2)
@@ -125,7 +143,12 @@ describe('openai chat failures', () => {
   it('does not retry a 400 and spots context overflow', async () => {
     server.reply({
       status: 400,
-      json: { error: { message: "This model's maximum context length is 128000 tokens", code: 'context_length_exceeded' } },
+      json: {
+        error: {
+          message: "This model's maximum context length is 128000 tokens",
+          code: 'context_length_exceeded',
+        },
+      },
     })
     const { error } = await collect(withRetry(model(), { initialDelayMs: 1 }).stream(hello))
     expect(error).toMatchObject({ reason: 'context-overflow', retryable: false, status: 400 })
@@ -133,7 +156,10 @@ describe('openai chat failures', () => {
   })
 
   it('maps a 401 to auth', async () => {
-    server.reply({ status: 401, json: { error: { message: 'Incorrect API key provided', code: 'invalid_api_key' } } })
+    server.reply({
+      status: 401,
+      json: { error: { message: 'Incorrect API key provided', code: 'invalid_api_key' } },
+    })
     expect((await collect(model().stream(hello))).error).toMatchObject({ reason: 'auth', status: 401 })
   })
 
@@ -186,8 +212,16 @@ describe('openai chat translation', () => {
           role: 'assistant',
           content: 'A cat.',
           tool_calls: [
-            { id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
-            { id: 'call_2', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Tokyo"}' } },
+            {
+              id: 'call_1',
+              type: 'function',
+              function: { name: 'get_weather', arguments: '{"city":"Paris"}' },
+            },
+            {
+              id: 'call_2',
+              type: 'function',
+              function: { name: 'get_weather', arguments: '{"city":"Tokyo"}' },
+            },
           ],
         },
         { role: 'tool', tool_call_id: 'call_1', content: '{"celsius":21}' },
@@ -196,7 +230,11 @@ describe('openai chat translation', () => {
       tools: [
         {
           type: 'function',
-          function: { name: 'get_weather', description: 'Weather for a city', parameters: weatherTool.inputSchema },
+          function: {
+            name: 'get_weather',
+            description: 'Weather for a city',
+            parameters: weatherTool.inputSchema,
+          },
         },
       ],
       tool_choice: { type: 'function', function: { name: 'get_weather' } },

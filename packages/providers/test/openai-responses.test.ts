@@ -41,7 +41,9 @@ describe('openai responses streaming', () => {
       type: 'finish',
       finishReason: 'stop',
       usage: { inputTokens: 37, outputTokens: 11, reasoningTokens: 0, cachedInputTokens: 5 },
-      providerMetadata: { 'openai-responses': { responseId: 'resp_67c9fdcecf488190bdd9a0409de3a1ec07b8b0ad4e5eb654' } },
+      providerMetadata: {
+        'openai-responses': { responseId: 'resp_67c9fdcecf488190bdd9a0409de3a1ec07b8b0ad4e5eb654' },
+      },
     })
     expect(server.requests[0]?.url).toBe('/responses')
   })
@@ -56,7 +58,11 @@ describe('openai responses streaming', () => {
     const parts = await collectOk(model().stream(hello))
     expect(parts.filter((part) => part.type.startsWith('tool-'))).toEqual([
       { type: 'tool-input-start', id: 'call_12345xyz', toolName: 'get_weather' },
-      ...['{"', 'city', '":"', 'Paris', '"}'].map((delta) => ({ type: 'tool-input-delta', id: 'call_12345xyz', delta })),
+      ...['{"', 'city', '":"', 'Paris', '"}'].map((delta) => ({
+        type: 'tool-input-delta',
+        id: 'call_12345xyz',
+        delta,
+      })),
       { type: 'tool-input-end', id: 'call_12345xyz' },
       {
         type: 'tool-call',
@@ -70,7 +76,10 @@ describe('openai responses streaming', () => {
   })
 
   it('streams parallel calls and empty arguments', async () => {
-    server.reply({ fixture: 'openai-responses/parallel-tools.sse' }, { fixture: 'openai-responses/empty-args.sse' })
+    server.reply(
+      { fixture: 'openai-responses/parallel-tools.sse' },
+      { fixture: 'openai-responses/empty-args.sse' },
+    )
     const parallel = ofType(await collectOk(model().stream(hello)), 'tool-call')
     expect(parallel.map((call) => [call.toolCallId, call.input])).toEqual([
       ['call_aaa', '{"city":"Paris"}'],
@@ -97,11 +106,18 @@ describe('openai responses streaming', () => {
 describe('openai responses failures', () => {
   it('maps 429 with retry-after, 401, and does not retry a 400', async () => {
     server.reply(
-      { status: 429, headers: { 'retry-after': '3' }, json: { error: { message: 'slow down', code: 'rate_limit_exceeded' } } },
+      {
+        status: 429,
+        headers: { 'retry-after': '3' },
+        json: { error: { message: 'slow down', code: 'rate_limit_exceeded' } },
+      },
       { status: 401, json: { error: { message: 'bad key', code: 'invalid_api_key' } } },
       { status: 400, json: { error: { message: "Invalid value for 'input'", code: 'invalid_value' } } },
     )
-    expect((await collect(model().stream(hello))).error).toMatchObject({ reason: 'rate-limited', retryAfterMs: 3000 })
+    expect((await collect(model().stream(hello))).error).toMatchObject({
+      reason: 'rate-limited',
+      retryAfterMs: 3000,
+    })
     expect((await collect(model().stream(hello))).error).toMatchObject({ reason: 'auth', status: 401 })
     const { error } = await collect(withRetry(model(), { initialDelayMs: 1 }).stream(hello))
     expect(error).toMatchObject({ reason: 'bad-request', retryable: false })
@@ -109,10 +125,15 @@ describe('openai responses failures', () => {
   })
 
   it('retries a 500 through withRetry', async () => {
-    server.reply({ status: 500, json: { error: { message: 'boom', type: 'server_error' } } }, {
-      fixture: 'openai-responses/text.sse',
-    })
-    expect(textOf(await collectOk(withRetry(model(), { initialDelayMs: 1 }).stream(hello)))).toBe('Hello, world!')
+    server.reply(
+      { status: 500, json: { error: { message: 'boom', type: 'server_error' } } },
+      {
+        fixture: 'openai-responses/text.sse',
+      },
+    )
+    expect(textOf(await collectOk(withRetry(model(), { initialDelayMs: 1 }).stream(hello)))).toBe(
+      'Hello, world!',
+    )
   })
 
   it('maps response.failed, a malformed chunk and a dropped connection', async () => {
@@ -121,7 +142,10 @@ describe('openai responses failures', () => {
       { fixture: 'openai-responses/malformed.sse' },
       { fixture: 'openai-responses/text.sse', dropAfterBytes: 3000 },
     )
-    expect((await collect(model().stream(hello))).error).toMatchObject({ reason: 'overloaded', retryable: true })
+    expect((await collect(model().stream(hello))).error).toMatchObject({
+      reason: 'overloaded',
+      retryable: true,
+    })
     expect((await collect(model().stream(hello))).error?.reason).toBe('invalid-response')
     expect((await collect(model().stream(hello))).error).toMatchObject({ reason: 'network', retryable: true })
   })
@@ -154,7 +178,12 @@ describe('openai responses translation', () => {
             { type: 'input_image', image_url: 'https://example.com/cat.jpg', detail: 'auto' },
           ],
         },
-        { type: 'reasoning', id: 'rs_1', summary: [{ type: 'summary_text', text: 'Think.' }], encrypted_content: 'enc-1' },
+        {
+          type: 'reasoning',
+          id: 'rs_1',
+          summary: [{ type: 'summary_text', text: 'Think.' }],
+          encrypted_content: 'enc-1',
+        },
         {
           type: 'message',
           role: 'assistant',
@@ -162,7 +191,13 @@ describe('openai responses translation', () => {
           status: 'completed',
           content: [{ type: 'output_text', text: 'A cat.', annotations: [] }],
         },
-        { type: 'function_call', call_id: 'call_1', name: 'get_weather', arguments: '{"city":"Paris"}', id: 'fc_1' },
+        {
+          type: 'function_call',
+          call_id: 'call_1',
+          name: 'get_weather',
+          arguments: '{"city":"Paris"}',
+          id: 'fc_1',
+        },
         { type: 'function_call', call_id: 'call_2', name: 'get_weather', arguments: '{"city":"Tokyo"}' },
         { type: 'function_call_output', call_id: 'call_1', output: '{"celsius":21}' },
         { type: 'function_call_output', call_id: 'call_2', output: 'Error: upstream timeout' },
@@ -187,7 +222,9 @@ describe('openai responses translation', () => {
   it('sends a streamed reasoning item back unchanged on the next call', async () => {
     server.reply({ fixture: 'openai-responses/reasoning.sse' }, { fixture: 'openai-responses/text.sse' })
     const stored = JSON.parse(JSON.stringify(assistantFrom(await collectOk(model().stream(hello)))))
-    await collectOk(model().stream({ messages: [...hello.messages, stored, { role: 'user', content: 'More' }] }))
+    await collectOk(
+      model().stream({ messages: [...hello.messages, stored, { role: 'user', content: 'More' }] }),
+    )
     expect(server.requests[1]?.body.input.slice(1, 3)).toEqual([
       {
         type: 'reasoning',
