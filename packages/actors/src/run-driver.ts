@@ -253,7 +253,10 @@ export class RunDriver {
     signal: AbortSignal,
   ): Promise<void> {
     const tool = this.agent.tools.get(command.toolName)
-    await this.dispatch({ type: 'tool.started', toolCallId: command.toolCallId, at: this.host.now() })
+    // Write-ahead for tools with effects. A `none` tool may simply run again after a crash, which
+    // is what resuming a queued call does, so its start costs no journal write.
+    if (tool?.sideEffects !== 'none')
+      await this.dispatch({ type: 'tool.started', toolCallId: command.toolCallId, at: this.host.now() })
     if (this.closed || signal.aborted) return
     const outcome =
       tool === undefined
@@ -307,7 +310,8 @@ export class RunDriver {
   private async finish(): Promise<void> {
     const { store } = this.host
     const state = this.state
-    await this.snapshot()
+    // The end is snapshotted like any point: when the tail since the last snapshot is long enough.
+    if (this.eventsSinceSnapshot >= this.agent.snapshotEvery) await this.snapshot()
     await store.updateRun(this.runId, {
       status: state.phase as 'completed' | 'failed' | 'cancelled',
       answer: state.answer,
@@ -334,9 +338,11 @@ export class RunDriver {
     if (this.closed) return
     if (reason === 'drained') await this.snapshot()
     this.close()
-    await this.host.store
-      .releaseLease(this.lease)
-      .catch((error: unknown) => this.host.report(error, this.runId))
+    // A finished run's lease needs no release: nothing recovers a finished run, and it expires.
+    if (reason !== 'finished')
+      await this.host.store
+        .releaseLease(this.lease)
+        .catch((error: unknown) => this.host.report(error, this.runId))
     this.host.released(this, reason)
   }
 

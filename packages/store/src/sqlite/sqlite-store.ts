@@ -24,6 +24,27 @@ export interface SqliteStoreOptions {
 }
 
 /**
+ * The connection as Kysely sees it, with compiled statements reused by SQL text. Kysely prepares
+ * every query anew, and better-sqlite3's `prepare` (SQL parsing and planning) was the largest
+ * single cost of a run's bookkeeping (createRun, leases, sessions, updateRun). Bounded, oldest out.
+ */
+function withStatementCache(connection: Database.Database, size = 256) {
+  const cache = new Map<string, Database.Statement>()
+  return {
+    close: () => connection.close(),
+    prepare: (sql: string) => {
+      let statement = cache.get(sql)
+      if (statement === undefined) {
+        statement = connection.prepare(sql)
+        if (cache.size >= size) cache.delete(cache.keys().next().value as string)
+        cache.set(sql, statement)
+      }
+      return statement
+    },
+  }
+}
+
+/**
  * A `Store` on one SQLite file through better-sqlite3 in WAL mode. Migrations and most operations
  * go through Kysely; the journal hot path (append, read, lastSeq, putSnapshot) uses prepared
  * statements on the same connection (see docs/decisions/0020-store.md).
@@ -40,7 +61,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     throw toStoreError(error, `open ${options.filename}`)
   }
   const db = new Kysely<Schema>({
-    dialect: new SqliteDialect({ database: connection }),
+    dialect: new SqliteDialect({ database: withStatementCache(connection) }),
   })
   const shared = gateFor(options.filename)
   const gate = shared.gate
