@@ -74,3 +74,13 @@ describe('shutdown', () => {
     await expect(runtime.spawn('x', 'hi')).rejects.toMatchObject({ reason: 'invalid-state' })
   })
 })
+
+describe('recover', () => {
+  it('marks a run whose worker died before run.started as failed, instead of retrying it forever', async () => {
+    const store = createMemoryStore()
+    await store.createRun({ runId: 'orphan', agentId: 'x', status: 'running' })
+    const runtime = createRuntime({ store, agents: [slowToolAgent('x').agent()] })
+    expect(await runtime.recover()).toEqual([])
+    expect(await store.getRun('orphan')).toMatchObject({ status: 'failed', error: { reason: 'corrupted' } })
+  })
+})
