@@ -472,8 +472,19 @@ class VelRuntime implements Runtime, DriverHost {
         }
         throw new RunError('invalid-state', `run ${runId} is ${state.phase}`, { runId })
       }
-      if (state.phase === 'idle')
-        throw new RunError('corrupted', `run ${runId} has no run.started in its journal`, { runId })
+      if (state.phase === 'idle') {
+        // The process died between creating the run and journaling its start: nothing ran.
+        const error = new RunError(
+          'corrupted',
+          `run ${runId} never started: its worker stopped before run.started`,
+          {
+            runId,
+          },
+        )
+        await this.store.updateRun(runId, { status: 'failed', error: error.toJSON(), pending: [] })
+        this.channels.get(runId)?.finish({ phase: 'failed', error: error.toJSON() })
+        throw new RunError('invalid-state', error.message, { runId })
+      }
       const driver = new RunDriver(this, agent, state, seq, lease, runId)
       this.adopt(driver)
       // Calls that started without a result: re-run (safe tools) or resolve as unknown (unsafe).
