@@ -1,5 +1,5 @@
 import type { JsonValue, SequencedPart, StreamPart } from '@vel/core'
-import { RunError, type SerializedError } from '@vel/core'
+import { RunError, type RunErrorReason, type SerializedError } from '@vel/core'
 
 /** How a run ended, as its watchers see it. */
 export type RunOutcome =
@@ -87,6 +87,7 @@ export function answerOf(outcome: RunOutcome, runId: string): JsonValue {
   if (outcome.phase === 'completed') return outcome.answer
   if (outcome.phase === 'cancelled')
     throw new RunError('cancelled', `run ${runId} was cancelled: ${outcome.reason}`, { runId })
-  const reason = outcome.error.reason === 'budget-exceeded' ? 'budget-exceeded' : 'model-failed'
+  const reason: RunErrorReason =
+    outcome.error.tag === 'RunError' ? (outcome.error.reason as RunErrorReason) : 'model-failed'
   throw new RunError(reason, `run ${runId} failed: ${outcome.error.message}`, { runId, cause: outcome.error })
 }

@@ -248,11 +248,14 @@ describe('budgets across the tree', () => {
     const runtime = createRuntime({ store: createMemoryStore(), agents: [pipeline] })
     const handle = await pipeline.start('x')
     const parts = await collect(handle.parts())
+    // The parent's timer and the child's (same deadline) race: either way the tree wraps up on time.
     expect(parts).toContainEqual({
       type: 'error',
-      errorText: 'budget-exceeded: Not run: the time budget was exhausted.',
+      errorText: expect.stringMatching(/time budget was exhausted/),
     })
-    await expect(handle.result).rejects.toMatchObject({ reason: 'budget-exceeded' })
+    await expect(handle.result).rejects.toMatchObject({
+      reason: expect.stringMatching(/^(budget-exceeded|child-failed)$/),
+    })
     const child = (await runtime.store.listRuns({ agentId: 'stuck' })).items[0]
     await expect
       .poll(async () => (await runtime.store.getRun(child?.runId ?? ''))?.status)
