@@ -15,7 +15,12 @@ import { chooseModel, travelAgent } from './agent.ts'
 
 const tty = process.stdout.isTTY === true
 const color = (code: number) => (text: string) => (tty ? `\x1b[${code}m${text}\x1b[0m` : text)
-const [bold, dim, green, yellow, cyan, red] = [1, 2, 32, 33, 36, 31].map(color) as Array<
+const bold = color(1)
+const dim = color(2)
+const green = color(32)
+const yellow = color(33)
+const cyan = color(36)
+const red = color(31)
   (text: string) => string
 >
 
