@@ -21,8 +21,6 @@ const green = color(32)
 const yellow = color(33)
 const cyan = color(36)
 const red = color(31)
-  (text: string) => string
->
 
 /** A spinner while work runs (a plain progress line when stdout is not a terminal). */
 function spinner(label: string) {
