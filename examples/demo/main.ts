@@ -188,11 +188,13 @@ try {
   const events = await runtime.journal(runId)
   const weatherCalls = events.filter(
     (entry) =>
-      entry.type === 'tool.started' && (entry.data as { toolCallId: string }).toolCallId === 'call_weather',
+      entry.type === 'tool.succeeded' && (entry.data as { toolCallId: string }).toolCallId === 'call_weather',
   )
   console.log(dim(`  answer: ${JSON.stringify(answer)}`))
   console.log(
-    dim(`  get_weather ran ${weatherCalls.length} time(s) in total; ${events.length} events journaled.\n`),
+    dim(
+      `  get_weather has ${weatherCalls.length} journaled result(s): it was not run again after the crash; ${events.length} events journaled.\n`,
+    ),
   )
   console.log(
     `${bold('Done.')} Next: ${cyan('pnpm test')}, the examples in ${cyan('examples/')}, the docs in ${cyan('docs/')}.`,
