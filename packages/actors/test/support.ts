@@ -8,14 +8,7 @@ import {
   type ModelRequest,
   type StreamPart,
 } from '@vel/core'
-
-/** The benchmark's model: a pure function of the conversation (see shared/BENCHMARKS.md). */
-export const countToolResults = (messages: ReadonlyArray<Message>): number[] =>
-  messages.flatMap((message) =>
-    message.role === 'tool'
-      ? message.content.map((part) => ('output' in part ? Number(part.output) : Number.NaN))
-      : [],
-  )
+import { createScriptedModel, type ScriptedResponse } from '@vel/providers/testing'
 
 export const addTool = defineTool({
   name: 'add',
@@ -45,43 +38,15 @@ export async function collect(parts: AsyncIterable<StreamPart>): Promise<StreamP
   return all
 }
 
-export const lastMessage = (request: ModelRequest): Message | undefined => request.messages.at(-1)
-
-export type { AssistantMessage, LanguageModel, ModelPart }
-
-/** What a scripted turn returns. */
-export interface ScriptedTurn {
-  text?: string
-  toolCalls?: Array<{ id: string; name: string; input: unknown }>
-  usage?: { inputTokens: number; outputTokens: number; reasoningTokens: number; cachedInputTokens: number }
-}
-
-/** A model computed from each request (temporary until @vel/providers/testing lands). */
+/** A scripted model computed from each request: `@vel/providers/testing`'s, without recording. */
 export function scripted(
-  respond: (request: ModelRequest, options: { signal?: AbortSignal }) => ScriptedTurn | Promise<ScriptedTurn>,
+  respond: (
+    request: ModelRequest,
+    options: { signal?: AbortSignal },
+  ) => ScriptedResponse | Promise<ScriptedResponse>,
 ): LanguageModel {
-  return {
-    provider: 'scripted',
-    modelId: 'scripted',
-    async *stream(request, options = {}) {
-      const turn = await respond(request, options)
-      if (turn.text !== undefined) {
-        yield { type: 'text-start', id: 't' }
-        yield { type: 'text-delta', id: 't', delta: turn.text }
-        yield { type: 'text-end', id: 't' }
-      }
-      for (const call of turn.toolCalls ?? []) {
-        const input = JSON.stringify(call.input)
-        yield { type: 'tool-input-start', id: call.id, toolName: call.name }
-        yield { type: 'tool-input-delta', id: call.id, delta: input }
-        yield { type: 'tool-input-end', id: call.id }
-        yield { type: 'tool-call', toolCallId: call.id, toolName: call.name, input }
-      }
-      yield {
-        type: 'finish',
-        finishReason: turn.toolCalls?.length ? 'tool-calls' : 'stop',
-        usage: turn.usage ?? { inputTokens: 1, outputTokens: 1, reasoningTokens: 0, cachedInputTokens: 0 },
-      }
-    },
-  }
+  return createScriptedModel({
+    record: false,
+    respond: (request, { signal }) => respond(request, signal === undefined ? {} : { signal }),
+  })
 }
