@@ -1,10 +1,7 @@
 import {
-  type AssistantMessage,
   assertWellFormedStream,
   defineTool,
   type LanguageModel,
-  type Message,
-  type ModelPart,
   type ModelRequest,
   type StreamPart,
 } from '@vel/core'
