@@ -16,7 +16,9 @@ import type { StoreKind } from './vel.ts'
 const textOf = (message: BaseMessage): string =>
   typeof message.content === 'string'
     ? message.content
-    : message.content.map((part) => ('text' in part && typeof part.text === 'string' ? part.text : '')).join('')
+    : message.content
+        .map((part) => ('text' in part && typeof part.text === 'string' ? part.text : ''))
+        .join('')
 
 /** The scripted model as a LangChain chat model. */
 class ScriptedChatModel extends BaseChatModel {
@@ -44,7 +46,9 @@ class ScriptedChatModel extends BaseChatModel {
       decision.type === 'call'
         ? new AIMessage({
             content: '',
-            tool_calls: [{ id: decision.id, name: 'add', args: { a: decision.a, b: decision.b }, type: 'tool_call' }],
+            tool_calls: [
+              { id: decision.id, name: 'add', args: { a: decision.a, b: decision.b }, type: 'tool_call' },
+            ],
           })
         : new AIMessage({ content: decision.text })
     return { generations: [{ text: decision.type === 'answer' ? decision.text : '', message }] }

@@ -7,14 +7,24 @@ import { execSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
-import { renderMarkdown, type Report } from './report.ts'
-import { benchDir, type CrashResult, crashAndResume, measure, type W1Result, type W2Result } from './runner.ts'
+import { type Report, renderMarkdown } from './report.ts'
+import {
+  benchDir,
+  type CrashResult,
+  crashAndResume,
+  measure,
+  type W1Result,
+  type W2Result,
+} from './runner.ts'
 import { spread } from './stats.ts'
 import type { RuntimeName } from './subject.ts'
 import type { StoreKind } from './vel.ts'
 
 const quick = process.argv.includes('--quick')
-const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length).split(',')
+const only = process.argv
+  .find((arg) => arg.startsWith('--only='))
+  ?.slice('--only='.length)
+  .split(',')
 const wants = (workload: string) => only === undefined || only.includes(workload)
 
 const settings = quick
@@ -40,7 +50,9 @@ const gitHead = (() => {
 const versions = {
   vel: `${versionOf('../packages/actors/package.json')} (${gitHead})`,
   '@langchain/langgraph': versionOf('node_modules/@langchain/langgraph/package.json'),
-  '@langchain/langgraph-checkpoint-sqlite': versionOf('node_modules/@langchain/langgraph-checkpoint-sqlite/package.json'),
+  '@langchain/langgraph-checkpoint-sqlite': versionOf(
+    'node_modules/@langchain/langgraph-checkpoint-sqlite/package.json',
+  ),
   '@langchain/core': versionOf('node_modules/@langchain/core/package.json'),
 }
 const machine = {
@@ -54,11 +66,27 @@ const machine = {
 const dir = mkdtempSync(join(tmpdir(), 'vel-bench-'))
 const started = Date.now()
 const key = (config: { runtime: string; store: string }) => `${config.runtime}/${config.store}`
-const log = (message: string) => process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0)}s] ${message}\n`)
+const log = (message: string) =>
+  process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0)}s] ${message}\n`)
+const collect = <T>(into: Record<string, T[]>, name: string, value: T) => {
+  const list = into[name] ?? []
+  list.push(value)
+  into[name] = list
+}
 const emit = (workload: string, figures: unknown) =>
-  process.stdout.write(`${JSON.stringify({ workload, mode: quick ? 'quick' : 'full', versions, machine, ...(figures as object) })}\n`)
+  process.stdout.write(
+    `${JSON.stringify({ workload, mode: quick ? 'quick' : 'full', versions, machine, ...(figures as object) })}\n`,
+  )
 
-const report: Report = { mode: quick ? 'quick' : 'full', settings, versions, machine, w1: {}, w2: {}, w3b: [] }
+const report: Report = {
+  mode: quick ? 'quick' : 'full',
+  settings,
+  versions,
+  machine,
+  w1: {},
+  w2: {},
+  w3b: [],
+}
 try {
   if (wants('w1') || wants('w3')) {
     const raw: Record<string, W1Result[]> = {}
@@ -73,14 +101,17 @@ try {
           warmupSteps: settings.warmupSteps,
           warmupMs: settings.warmupMs,
         })
-        ;(raw[key(config)] ??= []).push(result)
+        collect(raw, key(config), result)
       }
     for (const [name, results] of Object.entries(raw))
       report.w1[name] = {
         checkedRuns: results.reduce((sum, result) => sum + result.checked, 0),
         processes: results.length,
         perK: Object.fromEntries(
-          ['5', '20', '100'].map((k) => [k, spread(results.map((result) => result.perK[k]?.median ?? Number.NaN))]),
+          ['5', '20', '100'].map((k) => [
+            k,
+            spread(results.map((result) => result.perK[k]?.median ?? Number.NaN)),
+          ]),
         ),
       }
     emit('W1', { unit: 'µs/step, median of per-process medians [min, max]', configurations: report.w1 })
@@ -97,7 +128,7 @@ try {
           concurrency: 100,
           warmupSessions: 100,
         })
-        ;(raw[key(config)] ??= []).push(result)
+        collect(raw, key(config), result)
       }
     for (const [name, results] of Object.entries(raw))
       report.w2[name] = {

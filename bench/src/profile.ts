@@ -25,7 +25,15 @@ try {
   const options = { runtime, store, dir, ks: [20], runs: 300, warmupSteps: 6_000, warmupMs: 3_000 }
   const child = spawnSync(
     process.execPath,
-    ['--expose-gc', '--cpu-prof', `--cpu-prof-dir=${dir}`, '--import', 'tsx', 'src/w1.ts', JSON.stringify(options)],
+    [
+      '--expose-gc',
+      '--cpu-prof',
+      `--cpu-prof-dir=${dir}`,
+      '--import',
+      'tsx',
+      'src/w1.ts',
+      JSON.stringify(options),
+    ],
     { cwd: benchDir, encoding: 'utf8' },
   )
   if (child.status !== 0) throw new Error(`w1 failed: ${child.stderr}`)
@@ -43,10 +51,14 @@ try {
     if (node === undefined) return
     total += micros
     const { functionName, url, lineNumber } = node.callFrame
-    const where = url.replace(/^file:\/\//, '').replace(/.*\/node_modules\/\.pnpm\/[^/]+\/node_modules\//, '').replace(/.*\/work\/main\//, '')
+    const where = url
+      .replace(/^file:\/\//, '')
+      .replace(/.*\/node_modules\/\.pnpm\/[^/]+\/node_modules\//, '')
+      .replace(/.*\/work\/main\//, '')
     const name = `${functionName || '(anonymous)'} ${where ? `${where}:${lineNumber + 1}` : ''}`.trim()
     self.set(name, (self.get(name) ?? 0) + micros)
-    const owner = /^(packages\/[^/]+|bench)\//.exec(where)?.[1] ??
+    const owner =
+      /^(packages\/[^/]+|bench)\//.exec(where)?.[1] ??
       /^((?:@[^/]+\/)?[^/]+)\//.exec(where)?.[1] ??
       (url.startsWith('node:') ? 'node internals' : functionName.startsWith('(') ? functionName : 'native/V8')
     byPackage.set(owner, (byPackage.get(owner) ?? 0) + micros)
@@ -55,10 +67,15 @@ try {
     [...map.entries()]
       .sort((a, b) => b[1] - a[1])
       .slice(0, count)
-      .map(([name, micros]) => `${((100 * micros) / total).toFixed(1).padStart(5)}%  ${(micros / 1000).toFixed(0).padStart(6)} ms  ${name}`)
+      .map(
+        ([name, micros]) =>
+          `${((100 * micros) / total).toFixed(1).padStart(5)}%  ${(micros / 1000).toFixed(0).padStart(6)} ms  ${name}`,
+      )
       .join('\n')
-  process.stdout.write(`\nself time by package (${(total / 1000).toFixed(0)} ms sampled, ${runtime}/${store}):\n${top(byPackage, 12)}\n`)
-  process.stdout.write(`\ntop functions by self time:\n${top(self, 30)}\n`)
+  process.stdout.write(
+    `\nself time by package (${(total / 1000).toFixed(0)} ms sampled, ${runtime}/${store}):\n${top(byPackage, 12)}\n`,
+  )
+  process.stdout.write(`\ntop functions by self time:\n${top(self, 45)}\n`)
 } finally {
   rmSync(dir, { recursive: true, force: true })
 }

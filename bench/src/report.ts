@@ -31,7 +31,9 @@ const number = (value: number, digits?: number): string => {
   return value.toLocaleString('en-US', { minimumFractionDigits: places, maximumFractionDigits: places })
 }
 const cell = (value: Spread | undefined, digits?: number): string =>
-  value === undefined ? '' : `${number(value.median, digits)} [${number(value.min, digits)}, ${number(value.max, digits)}]`
+  value === undefined
+    ? ''
+    : `${number(value.median, digits)} [${number(value.min, digits)}, ${number(value.max, digits)}]`
 const ratio = (a: number | undefined, b: number | undefined): string =>
   a === undefined || b === undefined ? '' : `${number(a / b, 3)}`
 const met = (ok: boolean) => (ok ? 'met' : '**missed**')
@@ -44,7 +46,9 @@ export function renderMarkdown(report: Report): string {
     `# Benchmark results (${report.mode} mode)`,
     '',
     `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGB} GB, Node ${m.node}; load average ${number(Number(m.loadAverageAtStart))} at start, ${number(Number(m.loadAverageAtEnd))} at end; ${number(Number(m.wallSeconds), 0)} s in all.`,
-    `Versions: ${Object.entries(report.versions).map(([name, version]) => `${name} ${version}`).join(', ')}.`,
+    `Versions: ${Object.entries(report.versions)
+      .map(([name, version]) => `${name} ${version}`)
+      .join(', ')}.`,
     `Figures are the median of per-process figures [min, max] over ${report.settings.processes} fresh process(es) per configuration, Vel and LangGraph interleaved. Every answer was checked.`,
     '',
   )
@@ -64,7 +68,9 @@ export function renderMarkdown(report: Report): string {
     for (const store of stores) {
       const vel = report.w1[`vel/${store}`]?.perK
       const lg = report.w1[`langgraph/${store}`]?.perK
-      push(`| ${store} | ${['5', '20', '100'].map((k) => ratio(vel?.[k]?.median, lg?.[k]?.median)).join(' | ')} |`)
+      push(
+        `| ${store} | ${['5', '20', '100'].map((k) => ratio(vel?.[k]?.median, lg?.[k]?.median)).join(' | ')} |`,
+      )
     }
     push('')
   }
@@ -91,11 +97,23 @@ export function renderMarkdown(report: Report): string {
     push('')
   }
   if (report.w3b.length > 0) {
-    push('## W3: durable', '', '(a) SQLite minus memory, µs per step (from W1 medians)', '', '| runtime | K=5 | K=20 | K=100 |', '|---|---|---|---|')
+    push(
+      '## W3: durable',
+      '',
+      '(a) SQLite minus memory, µs per step (from W1 medians)',
+      '',
+      '| runtime | K=5 | K=20 | K=100 |',
+      '|---|---|---|---|',
+    )
     for (const runtime of ['vel', 'langgraph'])
       push(
         `| ${runtime} | ${['5', '20', '100']
-          .map((k) => number((report.w1[`${runtime}/sqlite`]?.perK[k]?.median ?? Number.NaN) - (report.w1[`${runtime}/memory`]?.perK[k]?.median ?? Number.NaN)))
+          .map((k) =>
+            number(
+              (report.w1[`${runtime}/sqlite`]?.perK[k]?.median ?? Number.NaN) -
+                (report.w1[`${runtime}/memory`]?.perK[k]?.median ?? Number.NaN),
+            ),
+          )
           .join(' | ')} |`,
       )
     push(
@@ -115,7 +133,19 @@ export function renderMarkdown(report: Report): string {
           max: Math.max(...rows.map(pick)),
         })
         push(
-          `| ${runtime} | ${at === 'model' ? 'model call of step 11' : 'inside tool 10, after its side effect'} | ${[...new Set(rows.map((row) => row.answer))].join(', ')} (${rows[0]?.expectedAnswer}) | ${rows.every((row) => row.allRan) ? 'yes' : 'NO'} | ${rows.map((row) => row.duplicates).join(', ')} | ${cell(spreadOf((row) => row.firstStepMs), 0)} | ${cell(spreadOf((row) => row.entryMs), 0)} | ${cell(spreadOf((row) => row.moduleLoadMs), 0)} | ${cell(spreadOf((row) => row.openMs), 0)} |`,
+          `| ${runtime} | ${at === 'model' ? 'model call of step 11' : 'inside tool 10, after its side effect'} | ${[...new Set(rows.map((row) => row.answer))].join(', ')} (${rows[0]?.expectedAnswer}) | ${rows.every((row) => row.allRan) ? 'yes' : 'NO'} | ${rows.map((row) => row.duplicates).join(', ')} | ${cell(
+            spreadOf((row) => row.firstStepMs),
+            0,
+          )} | ${cell(
+            spreadOf((row) => row.entryMs),
+            0,
+          )} | ${cell(
+            spreadOf((row) => row.moduleLoadMs),
+            0,
+          )} | ${cell(
+            spreadOf((row) => row.openMs),
+            0,
+          )} |`,
         )
       }
     push(
@@ -128,24 +158,41 @@ export function renderMarkdown(report: Report): string {
   const w1m = report.w1['vel/memory']?.perK
   const w1s = report.w1['vel/sqlite']?.perK
   if (w1m && w1s) {
-    push(`| W1 ≤ 25 µs/step, memory (K=20) | ${number(w1m['20']?.median ?? Number.NaN)} | ${met((w1m['20']?.median ?? Infinity) <= 25)} |`)
-    push(`| W1 ≤ 50 µs/step, SQLite (K=20) | ${number(w1s['20']?.median ?? Number.NaN)} | ${met((w1s['20']?.median ?? Infinity) <= 50)} |`)
-    for (const [store, perK] of [['memory', w1m], ['SQLite', w1s]] as const) {
+    push(
+      `| W1 ≤ 25 µs/step, memory (K=20) | ${number(w1m['20']?.median ?? Number.NaN)} | ${met((w1m['20']?.median ?? Infinity) <= 25)} |`,
+    )
+    push(
+      `| W1 ≤ 50 µs/step, SQLite (K=20) | ${number(w1s['20']?.median ?? Number.NaN)} | ${met((w1s['20']?.median ?? Infinity) <= 50)} |`,
+    )
+    for (const [store, perK] of [
+      ['memory', w1m],
+      ['SQLite', w1s],
+    ] as const) {
       const growth = (perK['100']?.median ?? Infinity) / (perK['20']?.median ?? 1)
-      push(`| W1 flat K=20 → K=100 (${store}, within 1.25×) | ${number(growth, 2)}× | ${met(growth <= 1.25)} |`)
+      push(
+        `| W1 flat K=20 → K=100 (${store}, within 1.25×) | ${number(growth, 2)}× | ${met(growth <= 1.25)} |`,
+      )
     }
   }
   const w2m = report.w2['vel/memory']
   const w2s = report.w2['vel/sqlite']
   if (w2m && w2s) {
-    push(`| W2 ≥ 10,000 runs/s, memory | ${number(w2m.runsPerSecond.median, 0)} | ${met(w2m.runsPerSecond.median >= 10_000)} |`)
-    push(`| W2 ≥ 5,000 runs/s, SQLite | ${number(w2s.runsPerSecond.median, 0)} | ${met(w2s.runsPerSecond.median >= 5_000)} |`)
-    push(`| W2 ≤ 0.2 MB heap retained per 1k runs, SQLite | ${number(w2s.heapPlusExternalMBPer1k.median)} | ${met(w2s.heapPlusExternalMBPer1k.median <= 0.2)} |`)
+    push(
+      `| W2 ≥ 10,000 runs/s, memory | ${number(w2m.runsPerSecond.median, 0)} | ${met(w2m.runsPerSecond.median >= 10_000)} |`,
+    )
+    push(
+      `| W2 ≥ 5,000 runs/s, SQLite | ${number(w2s.runsPerSecond.median, 0)} | ${met(w2s.runsPerSecond.median >= 5_000)} |`,
+    )
+    push(
+      `| W2 ≤ 0.2 MB heap retained per 1k runs, SQLite | ${number(w2s.heapPlusExternalMBPer1k.median)} | ${met(w2s.heapPlusExternalMBPer1k.median <= 0.2)} |`,
+    )
   }
   const velCrash = report.w3b.filter((result) => result.runtime === 'vel')
   if (velCrash.length > 0) {
     const resume = median(velCrash.map((result) => result.firstStepMs))
-    push(`| W3 resume: process start → first step ≤ 100 ms | ${number(resume, 0)} ms | ${met(resume <= 100)} |`)
+    push(
+      `| W3 resume: process start → first step ≤ 100 ms | ${number(resume, 0)} ms | ${met(resume <= 100)} |`,
+    )
     const duplicates = velCrash.reduce((sum, result) => sum + result.duplicates, 0)
     push(`| W3 zero duplicated unsafe side effects | ${duplicates} | ${met(duplicates === 0)} |`)
   }

@@ -107,15 +107,21 @@ export async function crashAndResume(
   index: number,
 ): Promise<CrashResult> {
   const base = join(dir, `w3-${runtime}-${at}-${index}`)
-  const options = { runtime, at, db: `${base}.db`, log: `${base}.log`, runId: `crash-${index}`, leaseTtlMs: 100 }
+  const options = {
+    runtime,
+    at,
+    db: `${base}.db`,
+    log: `${base}.log`,
+    runId: `crash-${index}`,
+    leaseTtlMs: 100,
+  }
   for (const suffix of ['.db', '.db-wal', '.db-shm', '.log']) rmSync(`${base}${suffix}`, { force: true })
   const crash = await runChild('w3-crash.ts', { ...options, mode: 'crash' })
   if (crash.signal !== 'SIGKILL') throw new Error(`process A did not crash: ${crash.code} ${crash.stderr}`)
   await new Promise((resolve) => setTimeout(resolve, 3 * options.leaseTtlMs)) // the dead owner's lease expires
-  const resumed = await measure<Omit<CrashResult, 'runtime' | 'at' | 'allRan' | 'duplicates' | 'crashSignal' | 'expectedAnswer'>>(
-    'w3-crash.ts',
-    { ...options, mode: 'resume' },
-  )
+  const resumed = await measure<
+    Omit<CrashResult, 'runtime' | 'at' | 'allRan' | 'duplicates' | 'crashSignal' | 'expectedAnswer'>
+  >('w3-crash.ts', { ...options, mode: 'resume' })
   const lines = existsSync(options.log) ? readFileSync(options.log, 'utf8').trim().split('\n') : []
   const counts = new Map<string, number>()
   for (const line of lines) counts.set(line, (counts.get(line) ?? 0) + 1)

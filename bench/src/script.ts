@@ -19,11 +19,11 @@ export const expectedAnswer = (steps: number): string => `sum=${steps * (steps +
 
 /** The input schema of `add`, exactly as the workloads define it. */
 export const addInputSchema = {
-  type: 'object',
-  properties: { a: { type: 'number' }, b: { type: 'number' } },
+  type: 'object' as const,
+  properties: { a: { type: 'number' as const }, b: { type: 'number' as const } },
   required: ['a', 'b'],
   additionalProperties: false,
-} as const
+}
 
 export const addDescription = 'Adds two numbers.'
 

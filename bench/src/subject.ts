@@ -43,7 +43,8 @@ export async function createSubject(
         const text = message.content
           .map((part) => {
             if (part.type === 'text') return part.text
-            if (part.type === 'tool-result') return 'output' in part ? String(part.output) : `error ${part.error}`
+            if (part.type === 'tool-result')
+              return 'output' in part ? String(part.output) : `error ${part.error}`
             return ''
           })
           .join('')

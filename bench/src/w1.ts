@@ -20,7 +20,8 @@ interface W1Options {
 }
 
 const options = childOptions<W1Options>()
-const filename = options.store === 'sqlite' ? join(options.dir, `w1-${options.runtime}-${process.pid}.db`) : undefined
+const filename =
+  options.store === 'sqlite' ? join(options.dir, `w1-${options.runtime}-${process.pid}.db`) : undefined
 const subject = await createSubject(options.runtime, options.store, filename)
 
 let session = 0

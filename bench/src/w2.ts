@@ -19,7 +19,8 @@ interface W2Options {
 
 const K = 2
 const options = childOptions<W2Options>()
-const filename = options.store === 'sqlite' ? join(options.dir, `w2-${options.runtime}-${process.pid}.db`) : undefined
+const filename =
+  options.store === 'sqlite' ? join(options.dir, `w2-${options.runtime}-${process.pid}.db`) : undefined
 const subject = await createSubject(options.runtime, options.store, filename)
 const prompt = promptFor(K)
 const expected = expectedAnswer(K)
@@ -58,14 +59,14 @@ fullGc()
 const after = { ...memory(), db: databaseBytes(filename) }
 
 // A few sessions must still hold their whole conversation: prompt, 2 calls and results, answer.
-const wanted = ['human:' + prompt, 'ai:', 'tool:2', 'ai:', 'tool:4', `ai:${expected}`]
+const wanted = [`human:${prompt}`, 'ai:', 'tool:2', 'ai:', 'tool:4', `ai:${expected}`]
 const sampled = [0, 1, Math.floor(options.sessions / 2), options.sessions - 1]
 for (const index of sampled) {
   const lines = await subject.conversation(`s-${index}`)
   if (JSON.stringify(lines) !== JSON.stringify(wanted))
     throw new Error(`session s-${index} lost its conversation: ${JSON.stringify(lines)}`)
 }
-const perThousand = (delta: number) => (delta / options.sessions) * 1000 / (1024 * 1024)
+const perThousand = (delta: number) => ((delta / options.sessions) * 1000) / (1024 * 1024)
 await subject.close()
 printResult({
   runtime: options.runtime,

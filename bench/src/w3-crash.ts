@@ -6,6 +6,7 @@
  * invocation to a log file; the parent counts duplicates.
  */
 const entryMs = performance.now()
+
 import { appendFileSync } from 'node:fs'
 import { promptFor } from './script.ts'
 import { childOptions, printResult } from './stats.ts'
@@ -70,7 +71,13 @@ if (options.runtime === 'vel') {
   const { createLangGraph } = await import('./langgraph.ts')
   loadedMs = performance.now()
   // Checkpoints written before the next step starts: step 10 is persisted when step 11's model call begins.
-  const lg = await createLangGraph({ store: 'sqlite', filename: options.db, onTool, onModelCall, durability: 'sync' })
+  const lg = await createLangGraph({
+    store: 'sqlite',
+    filename: options.db,
+    onTool,
+    onModelCall,
+    durability: 'sync',
+  })
   readyMs = performance.now()
   answer = crashing ? await lg.run(promptFor(K), options.runId) : await lg.resume(options.runId)
   await lg.close()

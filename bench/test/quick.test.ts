@@ -23,7 +23,14 @@ describe('bench (quick correctness, no timings)', () => {
   it('W1: runs of K = 20, 5 and 100 answer sum=K(K+1) on every runtime and store', async () => {
     const results = await Promise.all(
       configs.map((config) =>
-        measure<W1Result>('w1.ts', { ...config, dir, ks: [20, 5, 100], runs: 2, warmupSteps: 0, warmupMs: 0 }),
+        measure<W1Result>('w1.ts', {
+          ...config,
+          dir,
+          ks: [20, 5, 100],
+          runs: 2,
+          warmupSteps: 0,
+          warmupMs: 0,
+        }),
       ),
     )
     for (const result of results) {
