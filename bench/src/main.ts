@@ -1,7 +1,7 @@
 /**
  * `pnpm bench [--quick] [--only=w1,w2,w3]`: runs the workloads of shared/BENCHMARKS.md for Vel and
  * LangGraph.js, interleaved, each measurement in fresh processes; prints one JSON line per workload
- * and writes bench/results/latest.md (and the raw figures to bench/results/latest.json, not committed).
+ * and writes bench/results/latest.md (quick mode: quick.md; raw figures in *.json, not committed).
  */
 import { execSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -170,9 +170,11 @@ try {
   report.machine = { ...machine, loadAverageAtEnd: loadavg()[0], wallSeconds: (Date.now() - started) / 1000 }
   const resultsDir = join(benchDir, 'results')
   mkdirSync(resultsDir, { recursive: true })
-  writeFileSync(join(resultsDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`)
-  writeFileSync(join(resultsDir, 'latest.md'), renderMarkdown(report))
-  log(`done; wrote bench/results/latest.md`)
+  // Quick (smoke) figures never replace the committed full-mode table.
+  const name = quick ? 'quick' : 'latest'
+  writeFileSync(join(resultsDir, `${name}.json`), `${JSON.stringify(report, null, 2)}\n`)
+  writeFileSync(join(resultsDir, `${name}.md`), renderMarkdown(report))
+  log(`done; wrote bench/results/${name}.md`)
   const failed = report.w3b.filter((result) => result.answer !== result.expectedAnswer || !result.allRan)
   const unsafeTwice = report.w3b.filter((result) => result.runtime === 'vel' && result.duplicates > 0)
   if (failed.length > 0 || unsafeTwice.length > 0) {
