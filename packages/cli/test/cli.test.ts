@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -145,6 +145,37 @@ describe('vel', () => {
     const noDb = await vel('runs', '--store', `sqlite:${join(dir, 'typo.db')}`)
     expect(noDb.code).toBe(2)
     expect(noDb.stderr).toContain('no SQLite database')
+  })
+})
+
+describe('vel serve', () => {
+  it('serves the agents over HTTP and stops cleanly on SIGINT', async () => {
+    const server = spawn(
+      process.execPath,
+      [bin, 'serve', '--agents', agents, '--store', store, '--port', '0'],
+      {
+        cwd: dir,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    )
+    const url = await new Promise<string>((resolve, reject) => {
+      let log = ''
+      server.stderr?.on('data', (chunk: Buffer) => {
+        log += chunk.toString()
+        const found = /at (http:\/\/127\.0\.0\.1:\d+)/.exec(log)?.[1]
+        if (found) resolve(found)
+      })
+      server.once('exit', () => reject(new Error(`serve exited: ${log}`)))
+    })
+    const response = await fetch(`${url}/runs?wait=true`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ agentId: 'echo', input: 'hi' }),
+    })
+    expect(await response.json()).toMatchObject({ status: 'completed', answer: 'hello from echo' })
+    server.kill('SIGINT')
+    const code = await new Promise((resolve) => server.once('exit', resolve))
+    expect(code).toBe(0)
   })
 })
 
