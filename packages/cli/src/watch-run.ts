@@ -139,7 +139,7 @@ export function reportSummary(summary: RunSummary, io: Io): number {
     return 0
   }
   if (summary.status === 'completed') {
-    io.stderr.write(s.dim(`run ${summary.runId} completed\n`))
+    io.stderr.write(`${s.dim(`run ${summary.runId} completed`)}\n`)
     return 0
   }
   io.stderr.write(
