@@ -8,7 +8,6 @@ export default defineConfig({
       ...packages.map((name) => ({
         test: { name, root: `packages/${name}`, include: ['test/**/*.test.ts'], testTimeout: 30_000 },
       })),
-      { test: { name: 'e2e', root: 'test', include: ['**/*.test.ts'], testTimeout: 60_000 } },
       { test: { name: 'bench', root: 'bench', include: ['test/**/*.test.ts'], testTimeout: 60_000 } },
     ],
     coverage: { provider: 'v8', include: ['packages/*/src/**/*.ts'] },
