@@ -1,5 +1,5 @@
 import type { Message } from '@vel/core'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createAnthropicModel } from '../src/anthropic.ts'
 import { withRetry } from '../src/retry.ts'
 import {
@@ -7,31 +7,23 @@ import {
   collect,
   collectOk,
   conversation,
-  type FakeServer,
   finishOf,
   ofType,
   reasoningOf,
-  startFakeServer,
   textOf,
+  useFakeServer,
   weatherTool,
 } from './support.ts'
 
-let server: FakeServer
-beforeAll(async () => {
-  server = await startFakeServer()
-})
-afterAll(() => server.close())
-beforeEach(() => {
-  server.requests.length = 0
-})
+const fake = useFakeServer()
 
 const model = () =>
-  createAnthropicModel({ model: 'claude-sonnet-4-5', apiKey: 'sk-ant-test', baseURL: server.url })
+  createAnthropicModel({ model: 'claude-sonnet-4-5', apiKey: 'sk-ant-test', baseURL: fake().url })
 const hello = { messages: [{ role: 'user', content: 'Hi' }] as Message[] }
 
 describe('anthropic streaming', () => {
   it('streams text with usage that counts cached input', async () => {
-    server.reply({ fixture: 'anthropic/text.sse' })
+    fake().reply({ fixture: 'anthropic/text.sse' })
     const parts = await collectOk(model().stream(hello))
     expect(textOf(parts)).toBe('Hello, world!')
     expect(parts[0]).toEqual({
@@ -44,17 +36,17 @@ describe('anthropic streaming', () => {
       finishReason: 'stop',
       usage: { inputTokens: 135, outputTokens: 15, reasoningTokens: 0, cachedInputTokens: 100 },
     })
-    expect(server.requests[0]?.url).toBe('/v1/messages')
-    expect(server.requests[0]?.headers.authorization).toBe('Bearer sk-ant-test')
+    expect(fake().requests[0]?.url).toBe('/v1/messages')
+    expect(fake().requests[0]?.headers.authorization).toBe('Bearer sk-ant-test')
   })
 
   it('maps max_tokens to length', async () => {
-    server.reply({ fixture: 'anthropic/max-tokens.sse' })
+    fake().reply({ fixture: 'anthropic/max-tokens.sse' })
     expect(finishOf(await collectOk(model().stream(hello))).finishReason).toBe('length')
   })
 
   it('streams one tool call with its input deltas and a complete tool-call part', async () => {
-    server.reply({ fixture: 'anthropic/tool-call.sse' })
+    fake().reply({ fixture: 'anthropic/tool-call.sse' })
     const parts = await collectOk(model().stream(hello))
     const id = 'toolu_01T1x1fJ34qAmk2tNTrN7Up6'
     expect(parts.filter((part) => part.type.startsWith('tool-'))).toEqual([
@@ -69,7 +61,7 @@ describe('anthropic streaming', () => {
   })
 
   it('streams parallel tool calls in order', async () => {
-    server.reply({ fixture: 'anthropic/parallel-tools.sse' })
+    fake().reply({ fixture: 'anthropic/parallel-tools.sse' })
     const calls = ofType(await collectOk(model().stream(hello)), 'tool-call')
     expect(calls.map((call) => [call.toolCallId, call.input])).toEqual([
       ['toolu_aaa', '{"city":"Paris"}'],
@@ -78,13 +70,13 @@ describe('anthropic streaming', () => {
   })
 
   it('turns a tool call with no input into {}', async () => {
-    server.reply({ fixture: 'anthropic/empty-args.sse' })
+    fake().reply({ fixture: 'anthropic/empty-args.sse' })
     const [call] = ofType(await collectOk(model().stream(hello)), 'tool-call')
     expect(call).toEqual({ type: 'tool-call', toolCallId: 'toolu_empty', toolName: 'get_time', input: '{}' })
   })
 
   it('puts thinking signatures and redacted thinking data on reasoning-end', async () => {
-    server.reply({ fixture: 'anthropic/thinking.sse' })
+    fake().reply({ fixture: 'anthropic/thinking.sse' })
     const parts = await collectOk(model().stream(hello))
     expect(reasoningOf(parts)).toBe('I need to find the GCD of 1071 and 462. Euclid: 21.')
     expect(ofType(parts, 'reasoning-end')).toEqual([
@@ -109,7 +101,7 @@ describe('anthropic streaming', () => {
 
 describe('anthropic failures', () => {
   it('maps a 429 with retry-after to a retryable rate-limited error', async () => {
-    server.reply({
+    fake().reply({
       status: 429,
       headers: { 'retry-after': '7' },
       json: {
@@ -125,11 +117,11 @@ describe('anthropic failures', () => {
       status: 429,
       provider: 'anthropic',
     })
-    expect(server.requests).toHaveLength(1) // the SDK's own retries are off
+    expect(fake().requests).toHaveLength(1) // the SDK's own retries are off
   })
 
   it('retries a 500 through withRetry and then succeeds', async () => {
-    server.reply(
+    fake().reply(
       {
         status: 500,
         json: { type: 'error', error: { type: 'api_error', message: 'Internal server error' } },
@@ -138,11 +130,11 @@ describe('anthropic failures', () => {
     )
     const parts = await collectOk(withRetry(model(), { initialDelayMs: 1, jitter: false }).stream(hello))
     expect(textOf(parts)).toBe('Hello, world!')
-    expect(server.requests).toHaveLength(2)
+    expect(fake().requests).toHaveLength(2)
   })
 
   it('does not retry a 400', async () => {
-    server.reply(
+    fake().reply(
       {
         status: 400,
         json: {
@@ -154,13 +146,13 @@ describe('anthropic failures', () => {
     )
     const { error } = await collect(withRetry(model(), { initialDelayMs: 1 }).stream(hello))
     expect(error).toMatchObject({ reason: 'bad-request', retryable: false, status: 400 })
-    expect(server.requests).toHaveLength(1)
-    server.requests.length = 0
+    expect(fake().requests).toHaveLength(1)
+    fake().requests.length = 0
     await collectOk(model().stream(hello)) // drain the unused reply
   })
 
   it('recognizes a context overflow among 400s', async () => {
-    server.reply({
+    fake().reply({
       status: 400,
       json: {
         type: 'error',
@@ -174,7 +166,7 @@ describe('anthropic failures', () => {
   })
 
   it('maps a 401 to auth', async () => {
-    server.reply({
+    fake().reply({
       status: 401,
       json: { type: 'error', error: { type: 'authentication_error', message: 'invalid x-api-key' } },
     })
@@ -186,20 +178,20 @@ describe('anthropic failures', () => {
   })
 
   it('maps an overloaded_error event mid-stream to overloaded', async () => {
-    server.reply({ fixture: 'anthropic/overloaded.sse' })
+    fake().reply({ fixture: 'anthropic/overloaded.sse' })
     const { error } = await collect(model().stream(hello))
     expect(error).toMatchObject({ reason: 'overloaded', retryable: true })
   })
 
   it('maps a malformed chunk to invalid-response', async () => {
-    server.reply({ fixture: 'anthropic/malformed.sse' })
+    fake().reply({ fixture: 'anthropic/malformed.sse' })
     const { parts, error } = await collect(model().stream(hello))
     expect(error).toMatchObject({ reason: 'invalid-response', retryable: false })
     expect(parts.map((part) => part.type)).toEqual(['response-metadata', 'text-start'])
   })
 
   it('maps a connection dropped mid-stream to a retryable network error', async () => {
-    server.reply({ fixture: 'anthropic/text.sse', dropAfterBytes: 700 })
+    fake().reply({ fixture: 'anthropic/text.sse', dropAfterBytes: 700 })
     const { parts, error } = await collect(model().stream(hello))
     expect(error).toMatchObject({ reason: 'network', retryable: true })
     expect(ofType(parts, 'finish')).toHaveLength(0)
@@ -208,7 +200,7 @@ describe('anthropic failures', () => {
 
 describe('anthropic translation', () => {
   it('sends system, images, signed thinking, parallel calls and tool results (is_error) exactly', async () => {
-    server.reply({ fixture: 'anthropic/text.sse' })
+    fake().reply({ fixture: 'anthropic/text.sse' })
     await collectOk(
       model().stream({
         messages: conversation,
@@ -220,7 +212,7 @@ describe('anthropic translation', () => {
         providerOptions: { anthropic: { metadata: { user_id: 'u1' } } },
       }),
     )
-    expect(server.requests[0]?.body).toEqual({
+    expect(fake().requests[0]?.body).toEqual({
       model: 'claude-sonnet-4-5',
       max_tokens: 512,
       stream: true,
@@ -262,13 +254,13 @@ describe('anthropic translation', () => {
   })
 
   it('sends a streamed thinking signature and redacted thinking back unchanged on the next call', async () => {
-    server.reply({ fixture: 'anthropic/thinking.sse' }, { fixture: 'anthropic/text.sse' })
+    fake().reply({ fixture: 'anthropic/thinking.sse' }, { fixture: 'anthropic/text.sse' })
     const first = await collectOk(model().stream(hello))
     const stored = JSON.parse(JSON.stringify(assistantFrom(first))) // as persisted in a journal
     await collectOk(
       model().stream({ messages: [...hello.messages, stored, { role: 'user', content: 'Why?' }] }),
     )
-    expect(server.requests[1]?.body.messages[1]).toEqual({
+    expect(fake().requests[1]?.body.messages[1]).toEqual({
       role: 'assistant',
       content: [
         {
@@ -286,17 +278,17 @@ describe('anthropic translation', () => {
   })
 
   it('warns about settings the Messages API does not take instead of failing', async () => {
-    server.reply({ fixture: 'anthropic/text.sse' })
+    fake().reply({ fixture: 'anthropic/text.sse' })
     const seen: string[] = []
     const warned = createAnthropicModel({
       model: 'claude-sonnet-4-5',
       apiKey: 'k',
-      baseURL: server.url,
+      baseURL: fake().url,
       onWarning: (message) => seen.push(message),
     })
     const parts = await collectOk(warned.stream({ ...hello, seed: 7 }))
     expect(ofType(parts, 'warning').map((part) => part.message)).toEqual(seen)
     expect(seen[0]).toMatch(/seed/)
-    expect(server.requests[0]?.body.seed).toBeUndefined()
+    expect(fake().requests[0]?.body.seed).toBeUndefined()
   })
 })

@@ -1,5 +1,5 @@
 import type { Message } from '@vel/core'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createGeminiModel } from '../src/gemini.ts'
 import { withRetry } from '../src/retry.ts'
 import {
@@ -7,25 +7,17 @@ import {
   collect,
   collectOk,
   conversation,
-  type FakeServer,
   finishOf,
   ofType,
   reasoningOf,
-  startFakeServer,
   textOf,
+  useFakeServer,
   weatherTool,
 } from './support.ts'
 
-let server: FakeServer
-beforeAll(async () => {
-  server = await startFakeServer()
-})
-afterAll(() => server.close())
-beforeEach(() => {
-  server.requests.length = 0
-})
+const fake = useFakeServer()
 
-const model = () => createGeminiModel({ model: 'gemini-2.5-flash', apiKey: 'g-test', baseURL: server.url })
+const model = () => createGeminiModel({ model: 'gemini-2.5-flash', apiKey: 'g-test', baseURL: fake().url })
 const hello = { messages: [{ role: 'user', content: 'Hi' }] as Message[] }
 const googleError = (code: number, status: string, message: string, details: unknown[] = []) => ({
   error: { code, message, status, details },
@@ -33,7 +25,7 @@ const googleError = (code: number, status: string, message: string, details: unk
 
 describe('gemini streaming', () => {
   it('streams text with usage, from the SSE endpoint', async () => {
-    server.reply({ fixture: 'gemini/text.sse' })
+    fake().reply({ fixture: 'gemini/text.sse' })
     const parts = await collectOk(model().stream(hello))
     expect(textOf(parts)).toBe('Hello, world!')
     expect(finishOf(parts)).toEqual({
@@ -41,18 +33,18 @@ describe('gemini streaming', () => {
       finishReason: 'stop',
       usage: { inputTokens: 8, outputTokens: 4, reasoningTokens: 0, cachedInputTokens: 2 },
     })
-    expect(server.requests[0]?.url).toBe('/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse')
-    expect(server.requests[0]?.headers['x-goog-api-key']).toBe('g-test')
+    expect(fake().requests[0]?.url).toBe('/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse')
+    expect(fake().requests[0]?.headers['x-goog-api-key']).toBe('g-test')
   })
 
   it('maps MAX_TOKENS and SAFETY', async () => {
-    server.reply({ fixture: 'gemini/max-tokens.sse' }, { fixture: 'gemini/safety.sse' })
+    fake().reply({ fixture: 'gemini/max-tokens.sse' }, { fixture: 'gemini/safety.sse' })
     expect(finishOf(await collectOk(model().stream(hello))).finishReason).toBe('length')
     expect(finishOf(await collectOk(model().stream(hello))).finishReason).toBe('content-filter')
   })
 
   it('synthesizes stable call ids when Gemini gives none and keeps the thought signature', async () => {
-    server.reply({ fixture: 'gemini/tool-call.sse' }, { fixture: 'gemini/tool-call.sse' })
+    fake().reply({ fixture: 'gemini/tool-call.sse' }, { fixture: 'gemini/tool-call.sse' })
     const first = await collectOk(model().stream(hello))
     const second = await collectOk(model().stream(hello))
     expect(ofType(first, 'tool-call')).toEqual([
@@ -69,7 +61,7 @@ describe('gemini streaming', () => {
   })
 
   it('streams parallel calls with distinct ids, and uses ids Gemini does give', async () => {
-    server.reply({ fixture: 'gemini/parallel-tools.sse' }, { fixture: 'gemini/empty-args.sse' })
+    fake().reply({ fixture: 'gemini/parallel-tools.sse' }, { fixture: 'gemini/empty-args.sse' })
     const calls = ofType(await collectOk(model().stream(hello)), 'tool-call')
     expect(calls.map((call) => [call.toolCallId, call.input])).toEqual([
       ['gemini-call-0-0', '{"city":"Paris"}'],
@@ -80,7 +72,7 @@ describe('gemini streaming', () => {
   })
 
   it('streams thoughts as reasoning and puts the signature on the text block it came with', async () => {
-    server.reply({ fixture: 'gemini/thinking.sse' })
+    fake().reply({ fixture: 'gemini/thinking.sse' })
     const parts = await collectOk(model().stream(hello))
     expect(reasoningOf(parts)).toBe('**Considering the question**\nThe user asks for 6*7.')
     expect(textOf(parts)).toBe('The answer is 42.')
@@ -102,7 +94,7 @@ describe('gemini streaming', () => {
 
 describe('gemini failures', () => {
   it('maps a 429 with a RetryInfo delay and the retry-after header', async () => {
-    server.reply(
+    fake().reply(
       {
         status: 429,
         json: googleError(429, 'RESOURCE_EXHAUSTED', 'Quota exceeded', [
@@ -123,11 +115,11 @@ describe('gemini failures', () => {
       provider: 'gemini',
     })
     expect((await collect(model().stream(hello))).error).toMatchObject({ retryAfterMs: 4000 })
-    expect(server.requests).toHaveLength(2) // no SDK retries
+    expect(fake().requests).toHaveLength(2) // no SDK retries
   })
 
   it('retries a 500 through withRetry, not a 400; maps 401/403 to auth', async () => {
-    server.reply(
+    fake().reply(
       { status: 500, json: googleError(500, 'INTERNAL', 'An internal error has occurred') },
       { fixture: 'gemini/text.sse' },
       { status: 400, json: googleError(400, 'INVALID_ARGUMENT', 'Invalid JSON payload received.') },
@@ -140,11 +132,11 @@ describe('gemini failures', () => {
       retryable: false,
     })
     expect((await collect(model().stream(hello))).error).toMatchObject({ reason: 'auth', status: 403 })
-    expect(server.requests).toHaveLength(4)
+    expect(fake().requests).toHaveLength(4)
   })
 
   it('maps a malformed chunk and a dropped connection', async () => {
-    server.reply({ fixture: 'gemini/malformed.sse' }, { fixture: 'gemini/thinking.sse', dropAfterBytes: 500 })
+    fake().reply({ fixture: 'gemini/malformed.sse' }, { fixture: 'gemini/thinking.sse', dropAfterBytes: 500 })
     const malformed = await collect(model().stream(hello))
     expect(malformed.error?.reason).toBe('invalid-response')
     expect(textOf(malformed.parts)).toBe('Hel')
@@ -154,7 +146,7 @@ describe('gemini failures', () => {
 
 describe('gemini translation', () => {
   it('sends contents, signatures, function responses and a converted schema, exactly', async () => {
-    server.reply({ fixture: 'gemini/text.sse' })
+    fake().reply({ fixture: 'gemini/text.sse' })
     await collectOk(
       model().stream({
         messages: conversation,
@@ -168,7 +160,7 @@ describe('gemini translation', () => {
         providerOptions: { gemini: { thinkingConfig: { includeThoughts: true } } },
       }),
     )
-    const body = server.requests[0]?.body
+    const body = fake().requests[0]?.body
     expect(body.contents).toEqual([
       {
         role: 'user',
@@ -231,7 +223,7 @@ describe('gemini translation', () => {
   })
 
   it('sends synthesized ids nowhere and streamed signatures back unchanged', async () => {
-    server.reply({ fixture: 'gemini/tool-call.sse' }, { fixture: 'gemini/text.sse' })
+    fake().reply({ fixture: 'gemini/tool-call.sse' }, { fixture: 'gemini/text.sse' })
     const stored = JSON.parse(JSON.stringify(assistantFrom(await collectOk(model().stream(hello)))))
     const [call] = stored.content
     await collectOk(
@@ -246,7 +238,7 @@ describe('gemini translation', () => {
         ],
       }),
     )
-    expect(server.requests[1]?.body.contents.slice(1)).toEqual([
+    expect(fake().requests[1]?.body.contents.slice(1)).toEqual([
       {
         role: 'model',
         parts: [
@@ -278,6 +270,6 @@ describe('gemini translation', () => {
     const { error } = await collect(model().stream({ ...hello, tools: [tree] }))
     expect(error).toMatchObject({ reason: 'bad-request', retryable: false })
     expect(error?.message).toMatch(/recursive \$ref/)
-    expect(server.requests).toHaveLength(0)
+    expect(fake().requests).toHaveLength(0)
   })
 })

@@ -1,35 +1,27 @@
 import type { Message } from '@vel/core'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createOpenAIChatModel } from '../src/openai-chat.ts'
 import { withRetry } from '../src/retry.ts'
 import {
   collect,
   collectOk,
   conversation,
-  type FakeServer,
   finishOf,
   ofType,
   reasoningOf,
-  startFakeServer,
   textOf,
+  useFakeServer,
   weatherTool,
 } from './support.ts'
 
-let server: FakeServer
-beforeAll(async () => {
-  server = await startFakeServer()
-})
-afterAll(() => server.close())
-beforeEach(() => {
-  server.requests.length = 0
-})
+const fake = useFakeServer()
 
-const model = () => createOpenAIChatModel({ model: 'gpt-4.1-mini', apiKey: 'sk-test', baseURL: server.url })
+const model = () => createOpenAIChatModel({ model: 'gpt-4.1-mini', apiKey: 'sk-test', baseURL: fake().url })
 const hello = { messages: [{ role: 'user', content: 'Hi' }] as Message[] }
 
 describe('openai chat streaming', () => {
   it('streams text, then one finish with usage from the trailing usage chunk', async () => {
-    server.reply({ fixture: 'openai-chat/text.sse' })
+    fake().reply({ fixture: 'openai-chat/text.sse' })
     const parts = await collectOk(model().stream(hello))
     expect(textOf(parts)).toBe('Hello, world!')
     expect(parts.map((part) => part.type)).toEqual([
@@ -46,17 +38,17 @@ describe('openai chat streaming', () => {
       finishReason: 'stop',
       usage: { inputTokens: 19, outputTokens: 4, reasoningTokens: 0, cachedInputTokens: 6 },
     })
-    expect(server.requests[0]?.url).toBe('/chat/completions')
-    expect(server.requests[0]?.headers.authorization).toBe('Bearer sk-test')
+    expect(fake().requests[0]?.url).toBe('/chat/completions')
+    expect(fake().requests[0]?.headers.authorization).toBe('Bearer sk-test')
   })
 
   it('maps length', async () => {
-    server.reply({ fixture: 'openai-chat/length.sse' })
+    fake().reply({ fixture: 'openai-chat/length.sse' })
     expect(finishOf(await collectOk(model().stream(hello))).finishReason).toBe('length')
   })
 
   it('assembles one tool call from argument deltas', async () => {
-    server.reply({ fixture: 'openai-chat/tool-call.sse' })
+    fake().reply({ fixture: 'openai-chat/tool-call.sse' })
     const parts = await collectOk(model().stream(hello))
     const id = 'call_DdmO9pD3xa9XTPNJ32zg2hcA'
     expect(ofType(parts, 'tool-input-delta').map((part) => part.delta)).toEqual([
@@ -73,7 +65,7 @@ describe('openai chat streaming', () => {
   })
 
   it('keeps parallel tool calls apart by index', async () => {
-    server.reply({ fixture: 'openai-chat/parallel-tools.sse' })
+    fake().reply({ fixture: 'openai-chat/parallel-tools.sse' })
     const calls = ofType(await collectOk(model().stream(hello)), 'tool-call')
     expect(calls.map((call) => [call.toolCallId, call.input])).toEqual([
       ['call_aaa', '{"city": "Paris"}'],
@@ -82,13 +74,13 @@ describe('openai chat streaming', () => {
   })
 
   it('turns empty arguments into {}', async () => {
-    server.reply({ fixture: 'openai-chat/empty-args.sse' })
+    fake().reply({ fixture: 'openai-chat/empty-args.sse' })
     const [call] = ofType(await collectOk(model().stream(hello)), 'tool-call')
     expect(call?.input).toBe('{}')
   })
 
   it('streams reasoning_content from OpenAI-compatible servers as reasoning', async () => {
-    server.reply({ fixture: 'openai-chat/reasoning.sse' })
+    fake().reply({ fixture: 'openai-chat/reasoning.sse' })
     const parts = await collectOk(model().stream(hello))
     expect(reasoningOf(parts)).toBe('The user greets me. Reply briefly.')
     expect(textOf(parts)).toBe('Hi!')
@@ -101,18 +93,18 @@ describe('openai chat streaming', () => {
 
 describe('openai chat failures', () => {
   it('maps a 429 with retry-after-ms', async () => {
-    server.reply({
+    fake().reply({
       status: 429,
       headers: { 'retry-after-ms': '1500', 'retry-after': '2' },
       json: { error: { message: 'Rate limit reached', type: 'requests', code: 'rate_limit_exceeded' } },
     })
     const { error } = await collect(model().stream(hello))
     expect(error).toMatchObject({ reason: 'rate-limited', retryable: true, retryAfterMs: 1500, status: 429 })
-    expect(server.requests).toHaveLength(1)
+    expect(fake().requests).toHaveLength(1)
   })
 
   it('does not call a spent quota retryable', async () => {
-    server.reply({
+    fake().reply({
       status: 429,
       json: {
         error: {
@@ -129,7 +121,7 @@ describe('openai chat failures', () => {
   })
 
   it('retries a 500 through withRetry', async () => {
-    server.reply(
+    fake().reply(
       { status: 500, json: { error: { message: 'server error', type: 'server_error' } } },
       {
         fixture: 'openai-chat/text.sse',
@@ -137,11 +129,11 @@ describe('openai chat failures', () => {
     )
     const parts = await collectOk(withRetry(model(), { initialDelayMs: 1 }).stream(hello))
     expect(textOf(parts)).toBe('Hello, world!')
-    expect(server.requests).toHaveLength(2)
+    expect(fake().requests).toHaveLength(2)
   })
 
   it('does not retry a 400 and spots context overflow', async () => {
-    server.reply({
+    fake().reply({
       status: 400,
       json: {
         error: {
@@ -152,11 +144,11 @@ describe('openai chat failures', () => {
     })
     const { error } = await collect(withRetry(model(), { initialDelayMs: 1 }).stream(hello))
     expect(error).toMatchObject({ reason: 'context-overflow', retryable: false, status: 400 })
-    expect(server.requests).toHaveLength(1)
+    expect(fake().requests).toHaveLength(1)
   })
 
   it('maps a 401 to auth', async () => {
-    server.reply({
+    fake().reply({
       status: 401,
       json: { error: { message: 'Incorrect API key provided', code: 'invalid_api_key' } },
     })
@@ -164,14 +156,14 @@ describe('openai chat failures', () => {
   })
 
   it('maps a malformed chunk to invalid-response after the parts before it', async () => {
-    server.reply({ fixture: 'openai-chat/malformed.sse' })
+    fake().reply({ fixture: 'openai-chat/malformed.sse' })
     const { parts, error } = await collect(model().stream(hello))
     expect(error?.reason).toBe('invalid-response')
     expect(textOf(parts)).toBe('Hel')
   })
 
   it('maps a dropped connection to network', async () => {
-    server.reply({ fixture: 'openai-chat/text.sse', dropAfterBytes: 900 })
+    fake().reply({ fixture: 'openai-chat/text.sse', dropAfterBytes: 900 })
     const { error } = await collect(model().stream(hello))
     expect(error).toMatchObject({ reason: 'network', retryable: true })
   })
@@ -179,7 +171,7 @@ describe('openai chat failures', () => {
 
 describe('openai chat translation', () => {
   it('sends the conversation as Chat Completions messages, exactly', async () => {
-    server.reply({ fixture: 'openai-chat/text.sse' })
+    fake().reply({ fixture: 'openai-chat/text.sse' })
     await collectOk(
       model().stream({
         messages: conversation,
@@ -194,7 +186,7 @@ describe('openai chat translation', () => {
         providerOptions: { openai: { reasoning_effort: 'low' } },
       }),
     )
-    expect(server.requests[0]?.body).toEqual({
+    expect(fake().requests[0]?.body).toEqual({
       model: 'gpt-4.1-mini',
       stream: true,
       stream_options: { include_usage: true },

@@ -1,5 +1,5 @@
 import type { Message } from '@vel/core'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createOpenAIResponsesModel } from '../src/openai-responses.ts'
 import { withRetry } from '../src/retry.ts'
 import {
@@ -7,30 +7,22 @@ import {
   collect,
   collectOk,
   conversation,
-  type FakeServer,
   finishOf,
   ofType,
   reasoningOf,
-  startFakeServer,
   textOf,
+  useFakeServer,
   weatherTool,
 } from './support.ts'
 
-let server: FakeServer
-beforeAll(async () => {
-  server = await startFakeServer()
-})
-afterAll(() => server.close())
-beforeEach(() => {
-  server.requests.length = 0
-})
+const fake = useFakeServer()
 
-const model = () => createOpenAIResponsesModel({ model: 'o4-mini', apiKey: 'sk-test', baseURL: server.url })
+const model = () => createOpenAIResponsesModel({ model: 'o4-mini', apiKey: 'sk-test', baseURL: fake().url })
 const hello = { messages: [{ role: 'user', content: 'Hi' }] as Message[] }
 
 describe('openai responses streaming', () => {
   it('streams text with the item id on text-end and the response id on finish', async () => {
-    server.reply({ fixture: 'openai-responses/text.sse' })
+    fake().reply({ fixture: 'openai-responses/text.sse' })
     const parts = await collectOk(model().stream(hello))
     const itemId = 'msg_67c9fdcf37fc8190ba82116e33fb28c507b8b0ad4e5eb654'
     expect(textOf(parts)).toBe('Hello, world!')
@@ -45,16 +37,16 @@ describe('openai responses streaming', () => {
         'openai-responses': { responseId: 'resp_67c9fdcecf488190bdd9a0409de3a1ec07b8b0ad4e5eb654' },
       },
     })
-    expect(server.requests[0]?.url).toBe('/responses')
+    expect(fake().requests[0]?.url).toBe('/responses')
   })
 
   it('maps an incomplete response (max_output_tokens) to length', async () => {
-    server.reply({ fixture: 'openai-responses/incomplete.sse' })
+    fake().reply({ fixture: 'openai-responses/incomplete.sse' })
     expect(finishOf(await collectOk(model().stream(hello))).finishReason).toBe('length')
   })
 
   it('streams a function call keyed by call_id, with its item id', async () => {
-    server.reply({ fixture: 'openai-responses/tool-call.sse' })
+    fake().reply({ fixture: 'openai-responses/tool-call.sse' })
     const parts = await collectOk(model().stream(hello))
     expect(parts.filter((part) => part.type.startsWith('tool-'))).toEqual([
       { type: 'tool-input-start', id: 'call_12345xyz', toolName: 'get_weather' },
@@ -76,7 +68,7 @@ describe('openai responses streaming', () => {
   })
 
   it('streams parallel calls and empty arguments', async () => {
-    server.reply(
+    fake().reply(
       { fixture: 'openai-responses/parallel-tools.sse' },
       { fixture: 'openai-responses/empty-args.sse' },
     )
@@ -90,7 +82,7 @@ describe('openai responses streaming', () => {
   })
 
   it('streams reasoning summaries and keeps the item id and encrypted content', async () => {
-    server.reply({ fixture: 'openai-responses/reasoning.sse' })
+    fake().reply({ fixture: 'openai-responses/reasoning.sse' })
     const parts = await collectOk(model().stream(hello))
     expect(reasoningOf(parts)).toBe('**Planning** the answer.\n\nChecking.')
     expect(ofType(parts, 'reasoning-end')[0]?.providerMetadata).toEqual({
@@ -105,7 +97,7 @@ describe('openai responses streaming', () => {
 
 describe('openai responses failures', () => {
   it('maps 429 with retry-after, 401, and does not retry a 400', async () => {
-    server.reply(
+    fake().reply(
       {
         status: 429,
         headers: { 'retry-after': '3' },
@@ -121,11 +113,11 @@ describe('openai responses failures', () => {
     expect((await collect(model().stream(hello))).error).toMatchObject({ reason: 'auth', status: 401 })
     const { error } = await collect(withRetry(model(), { initialDelayMs: 1 }).stream(hello))
     expect(error).toMatchObject({ reason: 'bad-request', retryable: false })
-    expect(server.requests).toHaveLength(3)
+    expect(fake().requests).toHaveLength(3)
   })
 
   it('retries a 500 through withRetry', async () => {
-    server.reply(
+    fake().reply(
       { status: 500, json: { error: { message: 'boom', type: 'server_error' } } },
       {
         fixture: 'openai-responses/text.sse',
@@ -137,7 +129,7 @@ describe('openai responses failures', () => {
   })
 
   it('maps response.failed, a malformed chunk and a dropped connection', async () => {
-    server.reply(
+    fake().reply(
       { fixture: 'openai-responses/failed.sse' },
       { fixture: 'openai-responses/malformed.sse' },
       { fixture: 'openai-responses/text.sse', dropAfterBytes: 3000 },
@@ -153,7 +145,7 @@ describe('openai responses failures', () => {
 
 describe('openai responses translation', () => {
   it('sends items with reasoning, message and function-call ids, and outputs, exactly', async () => {
-    server.reply({ fixture: 'openai-responses/text.sse' })
+    fake().reply({ fixture: 'openai-responses/text.sse' })
     await collectOk(
       model().stream({
         messages: conversation,
@@ -165,7 +157,7 @@ describe('openai responses translation', () => {
         providerOptions: { 'openai-responses': { reasoning: { effort: 'low', summary: 'auto' } } },
       }),
     )
-    expect(server.requests[0]?.body).toEqual({
+    expect(fake().requests[0]?.body).toEqual({
       model: 'o4-mini',
       stream: true,
       input: [
@@ -220,12 +212,12 @@ describe('openai responses translation', () => {
   })
 
   it('sends a streamed reasoning item back unchanged on the next call', async () => {
-    server.reply({ fixture: 'openai-responses/reasoning.sse' }, { fixture: 'openai-responses/text.sse' })
+    fake().reply({ fixture: 'openai-responses/reasoning.sse' }, { fixture: 'openai-responses/text.sse' })
     const stored = JSON.parse(JSON.stringify(assistantFrom(await collectOk(model().stream(hello)))))
     await collectOk(
       model().stream({ messages: [...hello.messages, stored, { role: 'user', content: 'More' }] }),
     )
-    expect(server.requests[1]?.body.input.slice(1, 3)).toEqual([
+    expect(fake().requests[1]?.body.input.slice(1, 3)).toEqual([
       {
         type: 'reasoning',
         id: 'rs_6820f383d7c08191846711c5df8233bc0ac5ba57aafcbac7',
@@ -243,12 +235,12 @@ describe('openai responses translation', () => {
   })
 
   it('warns that seed and stop sequences are not supported', async () => {
-    server.reply({ fixture: 'openai-responses/text.sse' })
+    fake().reply({ fixture: 'openai-responses/text.sse' })
     const parts = await collectOk(model().stream({ ...hello, seed: 1, stopSequences: ['x'] }))
     expect(ofType(parts, 'warning').map((part) => part.message)).toEqual([
       "openai responses does not support 'seed'; ignored",
       "openai responses does not support 'stopSequences'; ignored",
     ])
-    expect(server.requests[0]?.body).not.toHaveProperty('seed')
+    expect(fake().requests[0]?.body).not.toHaveProperty('seed')
   })
 })

@@ -12,6 +12,7 @@ import {
   type ToolCallPart,
   type ToolSpec,
 } from '@vel/core'
+import { afterAll, beforeAll, beforeEach } from 'vitest'
 
 /** One scripted HTTP reply of the fake server. */
 export interface Reply {
@@ -227,4 +228,23 @@ export const weatherTool: ToolSpec = {
     required: ['city'],
     additionalProperties: false,
   },
+}
+
+/**
+ * Starts one fake server for the test file (closed after it) and clears its recorded requests
+ * before each test. Read it through the returned getter inside tests.
+ */
+export function useFakeServer(): () => FakeServer {
+  let server: FakeServer | undefined
+  beforeAll(async () => {
+    server = await startFakeServer()
+  })
+  afterAll(() => server?.close())
+  beforeEach(() => {
+    if (server) server.requests.length = 0
+  })
+  return () => {
+    if (server === undefined) throw new Error('the fake server is not started yet')
+    return server
+  }
 }
