@@ -11,6 +11,11 @@ import {
   type StreamPart,
   step,
 } from '@vel/core'
+import * as Cause from 'effect/Cause'
+import * as Duration from 'effect/Duration'
+import * as Effect from 'effect/Effect'
+import * as Exit from 'effect/Exit'
+import * as Schedule from 'effect/Schedule'
 import { type Actor, createActor } from 'xstate'
 import type { ResolvedAgent } from './agent.ts'
 import { agentMachine } from './agent-machine.ts'
@@ -40,6 +45,25 @@ export class DriverClosedError extends Error {
   constructor(readonly runId: string) {
     super(`run ${runId} is no longer active here`)
   }
+}
+
+/**
+ * Appends; while the store reports a retryable (transient) failure, retries a few times on an
+ * Effect schedule. The first attempt is a plain call: the hot path pays for no fiber.
+ */
+async function appendWithRetry(append: () => Promise<number>): Promise<number> {
+  try {
+    return await append()
+  } catch (error) {
+    if (!StoreError.isInstance(error) || !error.retryable) throw error
+  }
+  const retried = Effect.retry(Effect.tryPromise({ try: append, catch: (error) => error }), {
+    schedule: Schedule.exponential(Duration.millis(50)).pipe(Schedule.intersect(Schedule.recurs(2))),
+    while: (error) => StoreError.isInstance(error) && error.retryable,
+  })
+  const exit = await Effect.runPromiseExit(retried)
+  if (Exit.isSuccess(exit)) return exit.value
+  throw Cause.squash(exit.cause)
 }
 
 const isTerminal = (state: RunState) =>
@@ -119,21 +143,20 @@ export class RunDriver {
       if (commands.length === 1 && first?.type === 'reject')
         throw new RunError('invalid-state', `${event.type} rejected: ${first.reason}`, { runId: this.runId })
     } else if (isTerminal(this.state) || (this.draining && event.type.startsWith('model.'))) return
+    const entry = { type: event.type, data: event as never, at: this.host.now() }
     try {
-      this.seq = await this.host.store.append(
-        this.runId,
-        [{ type: event.type, data: event as never, at: this.host.now() }],
-        this.seq,
-        { lease: this.lease },
+      this.seq = await appendWithRetry(() =>
+        this.host.store.append(this.runId, [entry], this.seq, { lease: this.lease }),
       )
     } catch (error) {
-      if (StoreError.isInstance(error) && (error.reason === 'conflict' || error.reason === 'fenced')) {
-        this.abandon()
+      // Lost ownership, or the store stays unavailable: stop holding the run (nothing half-applied;
+      // the event was not journaled). Its lease expires and `recover()` continues it from the store.
+      this.abandon(error)
+      if (StoreError.isInstance(error) && (error.reason === 'conflict' || error.reason === 'fenced'))
         throw new RunError('invalid-state', `run ${this.runId} is owned by another worker now`, {
           runId: this.runId,
           cause: error,
         })
-      }
       throw error
     }
     this.host.journaled(this.runId, this.seq)
@@ -362,18 +385,21 @@ export class RunDriver {
     this.host.released(this, 'drained')
   }
 
-  /** Another worker owns the run now: stop without writing anything. */
-  abandon(): void {
+  /** Another worker owns the run now, or the store is gone: stop without writing anything. */
+  abandon(cause?: unknown): void {
     if (this.closed) return
     this.close()
+    const lost = !StoreError.isInstance(cause) || cause.reason === 'conflict' || cause.reason === 'fenced'
     this.host.channel(this.runId)?.finish({
       phase: 'failed',
-      error: {
-        tag: 'RunError',
-        reason: 'invalid-state',
-        message: 'another worker took over this run',
-        retryable: false,
-      },
+      error: lost
+        ? {
+            tag: 'RunError',
+            reason: 'invalid-state',
+            message: 'another worker took over this run',
+            retryable: false,
+          }
+        : cause.toJSON(),
     })
     this.host.released(this, 'abandoned')
   }

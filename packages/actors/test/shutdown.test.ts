@@ -1,4 +1,4 @@
-import { defineTool } from '@vel/core'
+import { defineTool, StoreError } from '@vel/core'
 import { createMemoryStore } from '@vel/store'
 import { describe, expect, it } from 'vitest'
 import { Agent, createRuntime } from '../src/index.ts'
@@ -82,5 +82,39 @@ describe('recover', () => {
     const runtime = createRuntime({ store, agents: [slowToolAgent('x').agent()] })
     expect(await runtime.recover()).toEqual([])
     expect(await store.getRun('orphan')).toMatchObject({ status: 'failed', error: { reason: 'corrupted' } })
+  })
+})
+
+describe('store failures', () => {
+  const flakyStore = (failures: number) => {
+    const store = createMemoryStore()
+    let left = failures
+    const append = store.append.bind(store)
+    store.append = async (...args) => {
+      if (left > 0) {
+        left -= 1
+        throw new StoreError('unavailable', 'database is restarting')
+      }
+      return append(...args)
+    }
+    return store
+  }
+  const echo = () =>
+    new Agent({ id: 'echo', model: scripted(() => ({ text: 'still here' })), policies: { retry: false } })
+
+  it('a transient store failure is retried and the run completes', async () => {
+    const store = flakyStore(2)
+    const runtime = createRuntime({ store, agents: [echo()] })
+    expect(await (await runtime.spawn('echo', 'hi')).result).toBe('still here')
+  })
+
+  it('a store that stays down fails the spawn with the store error and holds nothing', async () => {
+    const store = flakyStore(1000)
+    const runtime = createRuntime({ store, agents: [echo()] })
+    await expect(runtime.spawn('echo', 'hi')).rejects.toMatchObject({
+      _tag: 'StoreError',
+      reason: 'unavailable',
+    })
+    expect(runtime.activeRuns).toBe(0)
   })
 })
