@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config'
 
-const packages = ['core', 'providers', 'store', 'actors', 'nats', 'http', 'cli']
+const packages = ['core', 'providers', 'store', 'actors', 'nats', 'adapters-http', 'cli']
 
 export default defineConfig({
   test: {
