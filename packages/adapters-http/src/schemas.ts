@@ -87,7 +87,14 @@ export const CancelBody = Schema.Struct({ reason: Schema.optional(Schema.String)
 })
 
 /** Run statuses as the store indexes them. */
-export const RunStatusValue = Schema.Literal('running', 'waiting', 'completed', 'failed', 'cancelled')
+export const RunStatusValue = Schema.Literal(
+  'running',
+  'waiting',
+  'completed',
+  'failed',
+  'cancelled',
+  'corrupted',
+)
 
 /** `POST /runs` query parameters: `wait=true` answers once the run ends or waits for a human. */
 export const StartRunQuery = Schema.Struct({ wait: Schema.optional(Schema.Literal('true', 'false')) })

@@ -30,3 +30,4 @@ export * from './store.ts'
 export * from './stream-parts.ts'
 // tools
 export * from './tool.ts'
+export { isToolSource, type ToolSource } from './tool-source.ts'

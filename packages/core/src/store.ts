@@ -21,6 +21,17 @@ export interface JournalEntry {
   readonly data: JsonValue
 }
 
+/** Options of `Store.append`. */
+export interface AppendOptions {
+  /** Fences the write: it fails with `fenced` unless this is the run's current lease (owner and epoch). */
+  readonly lease?: Pick<Lease, 'ownerId' | 'epoch'>
+  /**
+   * Also stores this state as the snapshot at the new last seq, atomically with the entries and in
+   * the same round trip where the database allows it (one statement or pipeline on Postgres).
+   */
+  readonly snapshot?: { readonly state: JsonValue; readonly schemaVersion: number }
+}
+
 /** The latest state of a run at a journal position: a cache, rebuildable from the journal. */
 export interface Snapshot {
   readonly runId: string
@@ -32,8 +43,12 @@ export interface Snapshot {
   readonly at: number
 }
 
-/** Run status as indexed by the store. `waiting`: paused for a human; holds no memory. */
-export type RunStatus = 'running' | 'waiting' | 'completed' | 'failed' | 'cancelled'
+/**
+ * Run status as indexed by the store. `waiting`: paused for a human; holds no memory.
+ * `corrupted`: its stored data failed a check (snapshot against journal, a gap, an event the reducer
+ * rejects, an index row that does not decode); nothing runs for it until an operator repairs it.
+ */
+export type RunStatus = 'running' | 'waiting' | 'completed' | 'failed' | 'cancelled' | 'corrupted'
 
 export const terminalStatuses: ReadonlySet<RunStatus> = new Set(['completed', 'failed', 'cancelled'])
 
@@ -113,7 +128,7 @@ export interface Store {
     runId: string,
     entries: ReadonlyArray<JournalEntryInput>,
     expectedSeq: number,
-    options?: { readonly lease?: Pick<Lease, 'ownerId' | 'epoch'> },
+    options?: AppendOptions,
   ): Promise<number>
   /** Entries after `afterSeq` (default 0), in order, at most `limit`. */
   read(
@@ -135,7 +150,11 @@ export interface Store {
   findRunByIdempotencyKey(agentId: string, idempotencyKey: string): Promise<RunRecord | undefined>
   /** Updates a run's index row; `not-found` if absent. */
   updateRun(runId: string, patch: RunPatch): Promise<RunRecord>
-  /** Newest first (createdAt, then runId), with an opaque cursor. Default limit 50. */
+  /**
+   * Newest first (createdAt, then runId), with an opaque cursor. Default limit 50. A row that does
+   * not decode is listed with status `corrupted` and a `StoreError` in `error`, never thrown, so one
+   * bad row cannot stop a listing (or `recover()`) for every other run.
+   */
   listRuns(
     filter?: RunFilter,
     page?: { readonly cursor?: string; readonly limit?: number },
@@ -151,11 +170,17 @@ export interface Store {
   getLease(runId: string): Promise<Lease | undefined>
 
   getSession(sessionId: string): Promise<SessionRecord | undefined>
-  /** Appends messages; with `expectedVersion`, `conflict` unless it matches. Returns the new version. */
+  /**
+   * Appends messages atomically; with `expectedVersion`, `conflict` unless it matches. Returns the
+   * new version. With `runId`, the append is one run's turn and happens at most once: a second call
+   * with the same `runId` changes nothing and returns the current version (so a run that crashed
+   * around its session write can safely write again).
+   */
   appendSession(
     sessionId: string,
     messages: ReadonlyArray<Message>,
     expectedVersion?: number,
+    options?: { readonly runId?: string },
   ): Promise<number>
   /** Replaces the history if the version matches (0 for a new session); returns the new version. */
   replaceSession(

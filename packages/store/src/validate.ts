@@ -1,6 +1,13 @@
 import { type JournalEntryInput, type RunFilter, type RunStatus, StoreError } from '@vel/core'
 
-const statuses: ReadonlySet<RunStatus> = new Set(['running', 'waiting', 'completed', 'failed', 'cancelled'])
+const statuses: ReadonlySet<RunStatus> = new Set([
+  'running',
+  'waiting',
+  'completed',
+  'failed',
+  'cancelled',
+  'corrupted',
+])
 
 const invalid = (message: string): never => {
   throw new StoreError('invalid-argument', message)
