@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config'
 
-const packages = ['core', 'providers', 'store', 'actors', 'nats', 'adapters-http', 'cli']
+const packages = ['core', 'providers', 'store', 'actors', 'nats', 'adapters-http', 'cli', 'mcp']
 
 export default defineConfig({
   test: {

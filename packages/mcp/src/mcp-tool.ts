@@ -1,0 +1,72 @@
+import type { Tool as McpToolDefinition } from '@modelcontextprotocol/sdk/types.js'
+import {
+  defineTool,
+  type JsonObject,
+  type JsonValue,
+  type Tool,
+  type ToolContext,
+  ToolError,
+} from '@vel/core'
+import type { McpServerPolicy, McpToolOverride } from './options.ts'
+import { isDestructive, sideEffectsOf } from './policy.ts'
+
+/** What a Vel tool needs from its server connection to run one call. */
+export type McpCall = (
+  mcpName: string,
+  velName: string,
+  input: JsonObject,
+  context: ToolContext,
+  timeoutMs: number | undefined,
+) => Promise<JsonValue>
+
+/** The `_meta` key under which each call carries the run's deterministic idempotency key. */
+export const idempotencyKeyMeta = 'vel/idempotencyKey'
+
+/** A copy of a published schema that Vel's validator (JSON Schema 2020-12) can compile. */
+const forValidation = (schema: JsonObject): JsonObject => {
+  const { $schema: _dialect, ...rest } = schema
+  return rest
+}
+
+/**
+ * A Vel tool for one MCP tool: the schema as published (the model sees it unchanged), the policy
+ * from its annotations unless the user overrides it, and a handler that calls the server through
+ * the connection (so a reconnected server serves tools listed before the drop).
+ */
+export function toVelTool(
+  definition: McpToolDefinition,
+  velName: string,
+  serverName: string,
+  policy: McpServerPolicy,
+  call: McpCall,
+): Tool {
+  const override: McpToolOverride = policy.tools?.[definition.name] ?? policy.tools?.[velName] ?? {}
+  const published = definition.inputSchema as JsonObject
+  const timeoutMs = override.timeoutMs ?? policy.timeoutMs
+  const description =
+    override.description ??
+    definition.description ??
+    definition.title ??
+    definition.annotations?.title ??
+    `Tool '${definition.name}' of the MCP server '${serverName}'.`
+  const options = {
+    name: velName,
+    description,
+    handler: (input: JsonObject, context: ToolContext) =>
+      call(definition.name, velName, input, context, timeoutMs),
+    timeoutMs,
+    retry: override.retry,
+    needsApproval:
+      override.needsApproval ?? (policy.approveDestructive === true && isDestructive(definition.annotations)),
+    sideEffects: override.sideEffects ?? sideEffectsOf(definition.annotations),
+  }
+  let tool: Tool
+  try {
+    tool = defineTool({ ...options, input: forValidation(published) })
+  } catch (error) {
+    if (!ToolError.isInstance(error) || error.reason !== 'invalid-definition') throw error
+    // A schema Vel cannot compile is still the server's contract: the server validates instead.
+    tool = defineTool({ ...options, input: { type: 'object' } })
+  }
+  return { ...tool, inputSchema: published, spec: { ...tool.spec, inputSchema: published } }
+}
