@@ -11,13 +11,16 @@ import type { McpServerPolicy, McpToolOverride } from './options.ts'
 import { isDestructive, sideEffectsOf } from './policy.ts'
 
 /** What a Vel tool needs from its server connection to run one call. */
-export type McpCall = (
-  mcpName: string,
-  velName: string,
-  input: JsonObject,
-  context: ToolContext,
-  timeoutMs: number | undefined,
-) => Promise<JsonValue>
+export type McpCall = (plan: McpCallPlan, input: JsonObject, context: ToolContext) => Promise<JsonValue>
+
+/** How to call one tool: its names on both sides, its limit, and whether sending it twice is harmless. */
+export interface McpCallPlan {
+  readonly mcpName: string
+  readonly velName: string
+  readonly timeoutMs: number | undefined
+  /** `none` or `idempotent`: a call lost with its connection may be sent again on a new one. */
+  readonly resendable: boolean
+}
 
 /** The `_meta` key under which each call carries the run's deterministic idempotency key. */
 export const idempotencyKeyMeta = 'vel/idempotencyKey'
@@ -49,16 +52,22 @@ export function toVelTool(
     definition.title ??
     definition.annotations?.title ??
     `Tool '${definition.name}' of the MCP server '${serverName}'.`
+  const sideEffects = override.sideEffects ?? sideEffectsOf(definition.annotations)
+  const plan: McpCallPlan = {
+    mcpName: definition.name,
+    velName,
+    timeoutMs,
+    resendable: sideEffects !== 'unsafe',
+  }
   const options = {
     name: velName,
     description,
-    handler: (input: JsonObject, context: ToolContext) =>
-      call(definition.name, velName, input, context, timeoutMs),
+    handler: (input: JsonObject, context: ToolContext) => call(plan, input, context),
     timeoutMs,
     retry: override.retry,
     needsApproval:
       override.needsApproval ?? (policy.approveDestructive === true && isDestructive(definition.annotations)),
-    sideEffects: override.sideEffects ?? sideEffectsOf(definition.annotations),
+    sideEffects,
   }
   let tool: Tool
   try {

@@ -17,8 +17,9 @@ import {
   ToolError,
   type ToolSource,
 } from '@vel/core'
+import { McpConnectionError } from './errors.ts'
 import { callFailure, connectionFailure, isSessionLost, isTransportFailure } from './failures.ts'
-import { idempotencyKeyMeta, toVelTool } from './mcp-tool.ts'
+import { idempotencyKeyMeta, type McpCallPlan, toVelTool } from './mcp-tool.ts'
 import { isHttpServer, type McpServerOptions } from './options.ts'
 import { toolNames } from './tool-name.ts'
 import { outputOf } from './tool-result.ts'
@@ -95,7 +96,17 @@ export class ServerConnection implements ToolSource {
     return this.connecting
   }
 
+  /** Opens a connection; one that fails in transit is tried once more (initializing twice is harmless). */
   private async connect(): Promise<Client> {
+    try {
+      return await this.connectOnce()
+    } catch (error) {
+      if (!(McpConnectionError.isInstance(error) && isTransportFailure(error.cause))) throw error
+      return this.connectOnce()
+    }
+  }
+
+  private async connectOnce(): Promise<Client> {
     const client = new Client(
       { name: this.settings.clientInfo.name, version: this.settings.clientInfo.version },
       {
@@ -208,7 +219,7 @@ export class ServerConnection implements ToolSource {
         names.get(definition.name) ?? definition.name,
         this.name,
         this.options,
-        (...args) => this.call(...args),
+        (plan, input, context) => this.call(plan, input, context),
       ),
     )
   }
@@ -220,13 +231,8 @@ export class ServerConnection implements ToolSource {
     void client.close().catch(() => undefined)
   }
 
-  private async call(
-    mcpName: string,
-    velName: string,
-    input: JsonObject,
-    context: ToolContext,
-    timeoutMs: number | undefined,
-  ): Promise<JsonValue> {
+  private async call(plan: McpCallPlan, input: JsonObject, context: ToolContext): Promise<JsonValue> {
+    const { mcpName, velName, timeoutMs } = plan
     for (let attempt = 1; ; attempt++) {
       let client: Client
       try {
@@ -252,9 +258,11 @@ export class ServerConnection implements ToolSource {
           throw new ToolError('timeout', velName, `Tool '${velName}' timed out after ${timeoutMs} ms`, {
             cause,
           })
-        if (isTransportFailure(cause)) this.forget(client)
-        // A lost session means the server never saw this request: safe to send it once more.
-        if (isSessionLost(cause) && attempt === 1) continue
+        if (!isTransportFailure(cause)) throw callFailure(this.name, velName, cause)
+        this.forget(client)
+        // Once more on a new connection, if that cannot do harm: a lost session (HTTP 404) means
+        // the server never ran the request; a read-only or idempotent tool may run twice.
+        if (attempt === 1 && (isSessionLost(cause) || plan.resendable)) continue
         throw callFailure(this.name, velName, cause)
       }
     }

@@ -4,9 +4,9 @@ import { join } from 'node:path'
 import { Agent, createRuntime } from '@vel/actors'
 import { type ModelRequest, RunError, type Tool, ToolError } from '@vel/core'
 import { createMemoryStore } from '@vel/store'
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createMcpClient, type McpClient, McpConnectionError } from '../src/index.ts'
-import { directContext, readLog, resultsOf, scripted, stdioCatalog } from './support.ts'
+import { directContext, eventually, readLog, resultsOf, scripted, stdioCatalog } from './support.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'vel-mcp-stdio-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -115,16 +115,12 @@ describe('tools from a stdio MCP server', () => {
     const runtime = createRuntime({ store: createMemoryStore(), agents: [agent] })
     const handle = await runtime.spawn('waiter', 'wait', { runId: 'run-cancel' })
     const outcome = handle.result.catch((error: unknown) => error)
-    await vi.waitFor(
-      () => expect(readLog(log)).toContainEqual(expect.objectContaining({ key: 'run-cancel:long' })),
-      {
-        timeout: 10_000,
-      },
+    await eventually(() =>
+      expect(readLog(log)).toContainEqual(expect.objectContaining({ key: 'run-cancel:long' })),
     )
     await handle.cancel('user pressed stop')
-    await vi.waitFor(
-      () => expect(readLog(log)).toContainEqual(expect.objectContaining({ kind: 'cancelled', tool: 'wait' })),
-      { timeout: 10_000 },
+    await eventually(() =>
+      expect(readLog(log)).toContainEqual(expect.objectContaining({ kind: 'cancelled', tool: 'wait' })),
     )
     expect(RunError.isInstance(await outcome)).toBe(true)
     expect(await outcome).toMatchObject({ reason: 'cancelled' })

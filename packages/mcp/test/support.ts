@@ -9,6 +9,7 @@ import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js'
 import type { LanguageModel, ModelRequest, StreamPart, ToolContext } from '@vel/core'
 import { assertWellFormedStream } from '@vel/core'
 import { createScriptedModel, type ScriptedResponse } from '@vel/providers/testing'
+import { vi } from 'vitest'
 import { type CatalogOptions, createCatalogServer, type ServerEvent } from './fixtures/catalog-tools.ts'
 
 export const stdioServerScript = fileURLToPath(new URL('./fixtures/stdio-server.ts', import.meta.url))
@@ -178,3 +179,7 @@ export const directContext = (signal: AbortSignal = new AbortController().signal
   signal,
   app: {},
 })
+
+/** Retries `check` until it passes (the far side acts asynchronously); fails after 10 s. */
+export const eventually = <T>(check: () => T | Promise<T>): Promise<T> =>
+  vi.waitFor(check, { timeout: 10_000, interval: 20 })
