@@ -176,6 +176,43 @@ describe('tools from a Streamable HTTP MCP server', () => {
   })
 })
 
+describe('several servers', () => {
+  it('keeps the first of two tools with one name and says so; a server that went away keeps its list', async () => {
+    const first = await startHttpCatalog()
+    const second = await startHttpCatalog()
+    const errors: unknown[] = []
+    const mcp = await createMcpClient({
+      servers: { first: { url: first.url }, second: { url: second.url, include: ['lookup'] } },
+      onError: (error) => errors.push(error),
+    })
+    try {
+      const tools = await mcp.tools()
+      expect(names(tools).filter((name) => name === 'lookup')).toHaveLength(1)
+      expect(errors).toEqual([
+        expect.objectContaining({
+          _tag: 'McpConnectionError',
+          server: 'second',
+          message: expect.stringMatching(
+            /tool 'lookup' of MCP server 'second' is hidden by the one of 'first'/,
+          ),
+        }),
+      ])
+      expect(names(await mcp.source('second').tools())).toEqual(['lookup'])
+      await second.close()
+      const [lookup] = await mcp.source('second').tools()
+      await expect(lookup?.handler({ key: 'apple' }, directContext())).rejects.toThrow(
+        /^Tool 'lookup' failed: MCP server 'second' is unavailable/,
+      )
+      // The server cannot be reached, but its source still offers what it had, without throwing.
+      expect(names(await mcp.source('second').tools())).toEqual(['lookup'])
+      expect(names(await mcp.tools())).toContain('lookup')
+    } finally {
+      await mcp.close()
+      await first.close()
+    }
+  })
+})
+
 describe('authentication', () => {
   it('rejects a client without the header with a clear, typed error', async () => {
     const catalog = await startHttpCatalog({ token: 'sesame' })

@@ -34,6 +34,7 @@ describe('tools from a stdio MCP server', () => {
       fail: 'none',
       wait: 'none',
       picture: 'none',
+      crash_once: 'none',
       crash: 'unsafe',
     })
     expect(tools.every((tool) => tool.needsApproval === false)).toBe(true)
@@ -140,6 +141,15 @@ describe('tools from a stdio MCP server', () => {
     }
     expect(after.pid).not.toBe(before.pid)
     expect((await mcp.tools()).map((tool) => tool.name)).toContain('lookup')
+  })
+
+  it('sends a read-only call once more on a new server process when the first one died during it', async () => {
+    const tool = byName(await mcp.tools(), 'crash_once')
+    expect(tool.sideEffects).toBe('none')
+    expect(await tool.handler({}, directContext())).toBe('survived')
+    const calls = readLog(log).filter((event) => event.tool === 'crash_once')
+    expect(calls).toHaveLength(2)
+    expect(calls[0]?.pid).not.toBe(calls[1]?.pid)
   })
 
   it('closes idempotently: afterwards no tools are offered and calls fail as tool errors', async () => {

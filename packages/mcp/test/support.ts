@@ -18,7 +18,7 @@ export const stdioServerScript = fileURLToPath(new URL('./fixtures/stdio-server.
 export const stdioCatalog = (log: string, hang: ReadonlyArray<string> = []) => ({
   command: process.execPath,
   args: ['--import', 'tsx', stdioServerScript],
-  env: { CATALOG_LOG: log, CATALOG_HANG: hang.join(',') },
+  env: { CATALOG_LOG: log, CATALOG_HANG: hang.join(','), CATALOG_MARKER: `${log}.crashed` },
   stderr: 'inherit' as const,
 })
 
