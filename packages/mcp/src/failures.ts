@@ -51,10 +51,6 @@ export function connectionFailure(server: string, cause: unknown): McpConnection
         cause,
       },
     )
-  if (messageOf(cause) === 'the MCP client is closed')
-    return new McpConnectionError('closed', server, `MCP server '${server}': the MCP client is closed`, {
-      cause,
-    })
   if (
     isTransportFailure(cause) ||
     (cause instanceof SdkMcpError && cause.code === ErrorCode.ConnectionClosed)

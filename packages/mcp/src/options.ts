@@ -4,9 +4,11 @@ import type { ApprovalContext, SideEffects, ToolRetry } from '@vel/core'
 export interface McpStdioServer {
   /** The executable, e.g. `node` or `npx`. */
   readonly command: string
+  /** Its arguments, e.g. `['server.js']`. */
   readonly args?: ReadonlyArray<string>
   /** Added to a small safe default environment (PATH, HOME, ...), not to all of `process.env`. */
   readonly env?: Readonly<Record<string, string>>
+  /** Its working directory. Default: this process's. */
   readonly cwd?: string
   /** Where the server's stderr goes. Default `inherit` (this process's stderr). */
   readonly stderr?: 'inherit' | 'ignore' | 'pipe'

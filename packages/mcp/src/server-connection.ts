@@ -86,9 +86,12 @@ export class ServerConnection implements ToolSource {
     if (client !== undefined) await this.shut(client)
   }
 
+  private closedError(): McpConnectionError {
+    return new McpConnectionError('closed', this.name, `MCP server '${this.name}': the MCP client is closed`)
+  }
+
   private connection(): Promise<Client> {
-    if (this.closed)
-      return Promise.reject(connectionFailure(this.name, new Error('the MCP client is closed')))
+    if (this.closed) return Promise.reject(this.closedError())
     if (this.client !== undefined) return Promise.resolve(this.client)
     this.connecting ??= this.connect().finally(() => {
       this.connecting = undefined
@@ -135,7 +138,7 @@ export class ServerConnection implements ToolSource {
     }
     if (this.closed) {
       await this.shut(client)
-      throw connectionFailure(this.name, new Error('the MCP client is closed'))
+      throw this.closedError()
     }
     this.client = client
     this.stale = true
