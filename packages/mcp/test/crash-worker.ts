@@ -14,6 +14,8 @@ interface Options {
   readonly mode: 'run' | 'recover'
   readonly tool: 'delete_item' | 'set_value'
   readonly runId: string
+  /** Give the agent the client itself (a ToolSource) rather than the tools it listed at start. */
+  readonly source?: boolean
 }
 
 const options = JSON.parse(process.argv[2] ?? '{}') as Options
@@ -36,7 +38,7 @@ await store.migrate()
 const agent = new Agent({
   id: 'crash-mcp',
   model,
-  tools: [...(await mcp.tools())],
+  tools: options.source === true ? [mcp] : [...(await mcp.tools())],
   policies: { retry: false },
 })
 const runtime = createRuntime({ store, agents: [agent], leaseTtlMs: 200 })

@@ -15,7 +15,7 @@ interface Outcome {
   journal: Array<{ type: string; toolCallId?: string }>
 }
 
-function start(options: Record<string, string>): { child: ChildProcess; exited: Promise<string> } {
+function start(options: Record<string, string | boolean>): { child: ChildProcess; exited: Promise<string> } {
   const child = spawn(process.execPath, ['--import', 'tsx', worker, JSON.stringify(options)], {
     stdio: ['ignore', 'pipe', 'pipe'],
   })
@@ -37,8 +37,15 @@ function start(options: Record<string, string>): { child: ChildProcess; exited: 
 }
 
 /** Starts a run, SIGKILLs the process while the MCP call is in flight, and recovers in a new one. */
-async function killDuringCall(tool: 'delete_item' | 'set_value') {
-  const options = { db: join(dir, `${tool}.db`), log: join(dir, `${tool}.log`), tool, runId: `run-${tool}` }
+async function killDuringCall(tool: 'delete_item' | 'set_value', asSource = false) {
+  const name = `${tool}${asSource ? '-source' : ''}`
+  const options = {
+    db: join(dir, `${name}.db`),
+    log: join(dir, `${name}.log`),
+    tool,
+    runId: `run-${tool}`,
+    ...(asSource ? { source: true } : {}),
+  }
   const first = start({ ...options, mode: 'run' })
   try {
     await Promise.race([
@@ -76,6 +83,16 @@ describe('an MCP tool call interrupted by SIGKILL (SQLite, real processes)', () 
     expect(new Set(calls.map((call) => call.pid)).size).toBe(2)
     const types = outcome.journal.filter((event) => event.toolCallId === 'call_1').map((event) => event.type)
     expect(types).toEqual(['tool.started', 'tool.interrupted', 'tool.started', 'tool.succeeded'])
+    expect(outcome.answer).toBe('ok: apple is now green')
+  }, 180_000)
+
+  // Known defect in @vel/actors (agent-resolve.ts: `tool: (name) => current.byName.get(name)`): a
+  // process that recovers a run re-runs its tool calls before any model call has asked the agent's
+  // ToolSources, so a source's tool is not found: the model reads "Unknown tool 'set_value'". Remove `.fails`
+  // once that is fixed.
+  it.fails('the same, with the client given to the agent as a ToolSource', async () => {
+    const { outcome, calls } = await killDuringCall('set_value', true)
+    expect(calls.map((call) => call.key)).toEqual(['run-set_value:call_1', 'run-set_value:call_1'])
     expect(outcome.answer).toBe('ok: apple is now green')
   }, 180_000)
 })
