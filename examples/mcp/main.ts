@@ -46,7 +46,8 @@ const model = createScriptedModel({
   },
 })
 
-const agent = new Agent({ id: 'note-taker', model, tools: [...tools] })
+// The client is a ToolSource: the agent asks it for the current tools before each model call.
+const agent = new Agent({ id: 'note-taker', model, tools: [mcp] })
 const runtime = createRuntime({ store: createMemoryStore(), agents: [agent] })
 const handle = await runtime.spawn('note-taker', 'Remember to pack the tent, check it, then clean up.')
 for await (const part of handle.parts()) {

@@ -11,7 +11,7 @@ export { McpConnectionError, type McpConnectionErrorReason } from './errors.ts'
 // the client: connections owned by the runtime
 export { createMcpClient, type McpClient } from './mcp-client.ts'
 // names and results
-export { idempotencyKeyMeta } from './mcp-tool.ts'
+export { fencingTokenMeta, idempotencyKeyMeta } from './mcp-tool.ts'
 // options
 export type {
   McpClientOptions,

@@ -25,6 +25,9 @@ export interface McpCallPlan {
 /** The `_meta` key under which each call carries the run's deterministic idempotency key. */
 export const idempotencyKeyMeta = 'vel/idempotencyKey'
 
+/** The `_meta` key under which each call carries the run owner's lease epoch, when it has one. */
+export const fencingTokenMeta = 'vel/fencingToken'
+
 /** A copy of a published schema that Vel's validator (JSON Schema 2020-12) can compile. */
 const forValidation = (schema: JsonObject): JsonObject => {
   const { $schema: _dialect, ...rest } = schema

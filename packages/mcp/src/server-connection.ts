@@ -19,7 +19,7 @@ import {
 } from '@vel/core'
 import { McpConnectionError } from './errors.ts'
 import { callFailure, connectionFailure, isSessionLost, isTransportFailure } from './failures.ts'
-import { idempotencyKeyMeta, type McpCallPlan, toVelTool } from './mcp-tool.ts'
+import { fencingTokenMeta, idempotencyKeyMeta, type McpCallPlan, toVelTool } from './mcp-tool.ts'
 import { isHttpServer, type McpServerOptions } from './options.ts'
 import { toolNames } from './tool-name.ts'
 import { outputOf } from './tool-result.ts'
@@ -236,6 +236,10 @@ export class ServerConnection implements ToolSource {
 
   private async call(plan: McpCallPlan, input: JsonObject, context: ToolContext): Promise<JsonValue> {
     const { mcpName, velName, timeoutMs } = plan
+    const meta = {
+      [idempotencyKeyMeta]: context.idempotencyKey,
+      ...(context.fencingToken === undefined ? {} : { [fencingTokenMeta]: context.fencingToken }),
+    }
     for (let attempt = 1; ; attempt++) {
       let client: Client
       try {
@@ -248,7 +252,7 @@ export class ServerConnection implements ToolSource {
       }
       try {
         const result = await client.callTool(
-          { name: mcpName, arguments: input, _meta: { [idempotencyKeyMeta]: context.idempotencyKey } },
+          { name: mcpName, arguments: input, _meta: meta },
           CallToolResultSchema,
           { signal: context.signal, timeout: timeoutMs ?? noLimitMs },
         )

@@ -81,6 +81,8 @@ describe('an MCP tool call interrupted by SIGKILL (SQLite, real processes)', () 
     const { outcome, calls } = await killDuringCall('set_value')
     expect(calls.map((call) => call.key)).toEqual(['run-set_value:call_1', 'run-set_value:call_1'])
     expect(new Set(calls.map((call) => call.pid)).size).toBe(2)
+    // The new owner's lease epoch is larger: a server can refuse the stale one.
+    expect(Number(calls[1]?.fencingToken)).toBeGreaterThan(Number(calls[0]?.fencingToken))
     const types = outcome.journal.filter((event) => event.toolCallId === 'call_1').map((event) => event.type)
     expect(types).toEqual(['tool.started', 'tool.interrupted', 'tool.started', 'tool.succeeded'])
     expect(outcome.answer).toBe('ok: apple is now green')

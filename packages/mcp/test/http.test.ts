@@ -95,6 +95,7 @@ describe('tools from a Streamable HTTP MCP server', () => {
       (event) => event.kind === 'call' && String(event.key).startsWith('run-http:'),
     )
     expect(calls.map((event) => event.tool).sort()).toEqual(['delete_item', 'fail', 'lookup', 'set_value'])
+    expect(calls.every((event) => typeof event.fencingToken === 'number')).toBe(true)
     await runtime.shutdown()
   })
 
@@ -160,6 +161,41 @@ describe('tools from a Streamable HTTP MCP server', () => {
     expect(await count?.handler({ upTo: 3 }, directContext())).toBe('3')
     for (const tool of added) tool.remove()
     await eventually(async () => expect(names(await mcp.tools())).not.toContain('shop_count'))
+  })
+
+  it('gives an agent that has the client as a ToolSource the tools added during its run', async () => {
+    const requests: ModelRequest[] = []
+    let added: Array<{ remove(): void }> = []
+    const model = scripted(async (request) => {
+      requests.push(request)
+      if (requests.length === 1) {
+        added = catalog.servers.map((server) =>
+          server.registerTool(
+            'shout',
+            { description: 'Shouts.', inputSchema: { text: z.string() } },
+            async ({ text }) => ({
+              content: [{ type: 'text', text: text.toUpperCase() }],
+            }),
+          ),
+        )
+        await eventually(async () => expect(names(await mcp.tools())).toContain('shop_shout'))
+        return { toolCalls: [{ id: 'look', name: 'shop_lookup', input: { key: 'apple' } }] }
+      }
+      if (requests.length === 2)
+        return { toolCalls: [{ id: 'shout', name: 'shop_shout', input: { text: 'hi' } }] }
+      return { text: 'done' }
+    })
+    const agent = new Agent({ id: 'growing', model, tools: [mcp], policies: { retry: false } })
+    const runtime = createRuntime({ store: createMemoryStore(), agents: [agent] })
+    try {
+      expect(await (await runtime.spawn('growing', 'go')).result).toBe('done')
+      expect(requests[0]?.tools?.map((tool) => tool.name)).not.toContain('shop_shout')
+      expect(requests[1]?.tools?.map((tool) => tool.name)).toContain('shop_shout')
+      expect(resultsOf(requests[2]).shout).toEqual({ output: 'HI' })
+    } finally {
+      for (const tool of added) tool.remove()
+      await runtime.shutdown()
+    }
   })
 
   it('reconnects after the server restarted and lost the session', async () => {
