@@ -216,6 +216,8 @@ export class ServerConnection implements ToolSource {
       offered.map((tool) => tool.name),
       prefix,
     )
+    // Names are sanitized and a schema Vel cannot compile falls back to the server's checks, so
+    // every listed tool can be offered.
     this.current = offered.map((definition) =>
       toVelTool(
         definition,

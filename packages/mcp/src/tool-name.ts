@@ -28,7 +28,7 @@ export function toolNames(originals: ReadonlyArray<string>, prefix: string | und
     const name = plain(original)
     // Of several tools that sanitize alike, only one already spelled that way keeps the plain name.
     const keepsPlain = (wanted.get(name)?.length ?? 0) === 1 || original === original.replace(invalid, '_')
-    names.set(original, name.length <= maxLength && keepsPlain ? name : hashed(original))
+    names.set(original, original !== '' && name.length <= maxLength && keepsPlain ? name : hashed(original))
   }
   return names
 }

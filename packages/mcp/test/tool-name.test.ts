@@ -29,6 +29,11 @@ describe('toolNames', () => {
     expect(toolNames([other, long], 'server').get(long)).toBe(names.get(long))
   })
 
+  it('names a tool the server left unnamed', () => {
+    expect(toolNames([''], undefined).get('')).toMatch(/^_[0-9a-f]{8}$/)
+    expect(toolNames([''], 'srv').get('')).toMatch(/^srv__[0-9a-f]{8}$/)
+  })
+
   it('keeps names unique when two tools sanitize alike', () => {
     const names = toolNames(['read.file', 'read_file', 'read/file'], undefined)
     expect(names.get('read_file')).toBe('read_file')
