@@ -76,9 +76,14 @@ export async function* chatParts(chunks: AsyncIterable<Chunk>): AsyncGenerator<M
   let refused = false
   let usage: Usage = usageOf({})
   for await (const chunk of chunks) {
-    if (!started) {
+    // Azure opens with a chunk of prompt content-filter results whose id and model are empty.
+    if (!started && (chunk.id || chunk.model)) {
       started = true
-      yield { type: 'response-metadata', id: chunk.id, modelId: chunk.model }
+      yield {
+        type: 'response-metadata',
+        ...(chunk.id ? { id: chunk.id } : {}),
+        ...(chunk.model ? { modelId: chunk.model } : {}),
+      }
     }
     if (chunk.usage) usage = chatUsage(chunk.usage)
     const choice = chunk.choices?.[0]

@@ -22,6 +22,8 @@ export interface Reply {
   readonly fixture?: string
   /** A JSON body (served as application/json). */
   readonly json?: unknown
+  /** A body written in the test, e.g. built with `sse(...)` (served as text/event-stream). */
+  readonly body?: string
   /** Write this many bytes of the body, then destroy the socket (a dropped connection). */
   readonly dropAfterBytes?: number
   /** Write this many bytes, then stay silent with the connection open (a stalled stream). */
@@ -39,6 +41,22 @@ export interface Received {
 
 export const fixture = (name: string): string =>
   readFileSync(new URL(`./__fixtures__/${name}`, import.meta.url), 'utf8')
+
+/**
+ * Server-sent events as the vendors write them: one `data:` line per event, with an `event:` line
+ * naming its `type` when `named` (Anthropic, OpenAI Responses) and a final `data: [DONE]` when `done`
+ * (OpenAI Chat Completions).
+ */
+export function sse(
+  events: ReadonlyArray<Record<string, unknown>>,
+  options: { named?: boolean; done?: boolean } = {},
+): string {
+  const frames = events.map(
+    (event) => `${options.named ? `event: ${String(event.type)}\n` : ''}data: ${JSON.stringify(event)}\n\n`,
+  )
+  if (options.done) frames.push('data: [DONE]\n\n')
+  return frames.join('')
+}
 
 /** A node:http server on 127.0.0.1 that replays scripted replies in order and records requests. */
 export interface FakeServer {
@@ -89,7 +107,9 @@ function serve(reply: Reply | undefined, response: ServerResponse, stalled: Set<
     return
   }
   const isJson = reply.json !== undefined
-  const body = isJson ? JSON.stringify(reply.json) : reply.fixture === undefined ? '' : fixture(reply.fixture)
+  const body = isJson
+    ? JSON.stringify(reply.json)
+    : (reply.body ?? (reply.fixture === undefined ? '' : fixture(reply.fixture)))
   response.writeHead(reply.status ?? 200, {
     'content-type': isJson ? 'application/json' : 'text/event-stream',
     ...reply.headers,
