@@ -86,15 +86,32 @@ const reasonForStatus = (status: number, kinds: string, message: string): Provid
   return 'bad-request'
 }
 
+/**
+ * The reason an error's type/code strings name, for failures without an HTTP status (SSE `error`
+ * events, `response.failed`) and to refine a 400. Codes are OpenAI's (`insufficient_quota`,
+ * `vector_store_timeout`, `invalid_image_url`, `bio_policy`), Anthropic's error types and Google's
+ * RPC statuses and `ErrorInfo` reasons.
+ */
 const reasonForKinds = (kinds: string, message: string): ProviderErrorReason | undefined => {
   if (/overloaded/.test(kinds)) return 'overloaded'
-  if (/rate_limit|RESOURCE_EXHAUSTED/.test(kinds)) return 'rate-limited'
+  if (/insufficient_quota|rate_limit|RESOURCE_EXHAUSTED/.test(kinds)) return 'rate-limited'
   if (/api_error|server_error|INTERNAL|UNAVAILABLE/.test(kinds)) return 'overloaded'
-  if (/authentication|permission|UNAUTHENTICATED|PERMISSION_DENIED/.test(kinds)) return 'auth'
+  if (/timeout|DEADLINE_EXCEEDED/.test(kinds)) return 'timeout'
+  if (
+    /authentication|permission|invalid_api_key|UNAUTHENTICATED|PERMISSION_DENIED|API_KEY_INVALID|API_KEY_/.test(
+      kinds,
+    )
+  )
+    return 'auth'
   if (/context_length/.test(kinds) || contextOverflowPattern.test(message)) return 'context-overflow'
-  if (/content_filter|content_policy/.test(kinds) || contentFilterPattern.test(kinds))
+  if (/content_filter|content_policy|_policy\b/.test(kinds) || contentFilterPattern.test(kinds))
     return 'content-filtered'
-  if (/invalid_request|INVALID_ARGUMENT/.test(kinds)) return 'bad-request'
+  if (
+    /invalid|INVALID_ARGUMENT|FAILED_PRECONDITION|NOT_FOUND|not_found|image_|unsupported_|empty_|failed_to_/.test(
+      kinds,
+    )
+  )
+    return 'bad-request'
   return undefined
 }
 
