@@ -109,11 +109,15 @@ export async function* anthropicParts(events: AsyncIterable<StreamEvent>): Async
         const block = blocks.get(event.index)
         const delta = event.delta
         if (block === undefined) throw unexpected(`delta for unknown content block ${event.index}`)
-        if (delta.type === 'text_delta') yield { type: 'text-delta', id: block.id, delta: delta.text }
-        else if (delta.type === 'thinking_delta')
+        // Server tool blocks (`server_tool_use`, `web_search_tool_result`, ...) stream input too, but
+        // the API runs them: only a client `tool_use` block becomes tool-input parts.
+        if (delta.type === 'text_delta' && block.kind === 'text')
+          yield { type: 'text-delta', id: block.id, delta: delta.text }
+        else if (delta.type === 'thinking_delta' && block.kind === 'reasoning')
           yield { type: 'reasoning-delta', id: block.id, delta: delta.thinking }
-        else if (delta.type === 'signature_delta') block.signature = (block.signature ?? '') + delta.signature
-        else if (delta.type === 'input_json_delta' && delta.partial_json !== '') {
+        else if (delta.type === 'signature_delta' && block.kind === 'reasoning')
+          block.signature = (block.signature ?? '') + delta.signature
+        else if (delta.type === 'input_json_delta' && block.kind === 'tool' && delta.partial_json !== '') {
           block.input += delta.partial_json
           yield { type: 'tool-input-delta', id: block.id, delta: delta.partial_json }
         }
