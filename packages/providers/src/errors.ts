@@ -66,11 +66,17 @@ const parseJson = (text: string): unknown => {
   }
 }
 
-/** The error type/code strings a body or SDK error carries (`overloaded_error`, `insufficient_quota`, `RESOURCE_EXHAUSTED`). */
+/**
+ * The error type/code strings a body or SDK error carries (`overloaded_error`, `insufficient_quota`,
+ * `RESOURCE_EXHAUSTED`), with the `reason` of Google's `ErrorInfo` details (`API_KEY_INVALID`).
+ */
 const errorKinds = (shape: ErrorShape, body: unknown): string => {
   const inner = (body as { error?: unknown } | undefined)?.error ?? body
-  const record = (inner ?? {}) as { type?: unknown; code?: unknown; status?: unknown }
-  return [shape.type, shape.code, record.type, record.code, record.status]
+  const record = (inner ?? {}) as { type?: unknown; code?: unknown; status?: unknown; details?: unknown }
+  const reasons = Array.isArray(record.details)
+    ? record.details.map((detail) => (detail as { reason?: unknown } | null)?.reason)
+    : []
+  return [shape.type, shape.code, record.type, record.code, record.status, ...reasons]
     .filter((value) => typeof value === 'string')
     .join(' ')
 }
@@ -98,9 +104,7 @@ const reasonForKinds = (kinds: string, message: string): ProviderErrorReason | u
   if (/api_error|server_error|INTERNAL|UNAVAILABLE/.test(kinds)) return 'overloaded'
   if (/timeout|DEADLINE_EXCEEDED/.test(kinds)) return 'timeout'
   if (
-    /authentication|permission|invalid_api_key|UNAUTHENTICATED|PERMISSION_DENIED|API_KEY_INVALID|API_KEY_/.test(
-      kinds,
-    )
+    /authentication|permission|invalid_api_key|UNAUTHENTICATED|PERMISSION_DENIED|API_KEY_INVALID/.test(kinds)
   )
     return 'auth'
   if (/context_length/.test(kinds) || contextOverflowPattern.test(message)) return 'context-overflow'

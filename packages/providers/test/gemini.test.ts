@@ -135,6 +135,29 @@ describe('gemini failures', () => {
     expect(fake().requests).toHaveLength(4)
   })
 
+  it('maps a 400 whose ErrorInfo reason is API_KEY_INVALID to auth, and does not retry it', async () => {
+    fake().reply({
+      status: 400,
+      json: googleError(400, 'INVALID_ARGUMENT', 'API key not valid. Please pass a valid API key.', [
+        {
+          '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+          reason: 'API_KEY_INVALID',
+          domain: 'googleapis.com',
+          metadata: { service: 'generativelanguage.googleapis.com' },
+        },
+        {
+          '@type': 'type.googleapis.com/google.rpc.LocalizedMessage',
+          locale: 'en-US',
+          message: 'API key not valid. Please pass a valid API key.',
+        },
+      ]),
+    })
+    const { error } = await collect(withRetry(model(), { initialDelayMs: 1 }).stream(hello))
+    expect(error).toMatchObject({ reason: 'auth', retryable: false, status: 400, provider: 'gemini' })
+    expect(error?.message).toContain('API key not valid')
+    expect(fake().requests).toHaveLength(1)
+  })
+
   it('maps a malformed chunk and a dropped connection', async () => {
     fake().reply({ fixture: 'gemini/malformed.sse' }, { fixture: 'gemini/thinking.sse', dropAfterBytes: 500 })
     const malformed = await collect(model().stream(hello))
