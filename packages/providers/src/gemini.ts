@@ -158,7 +158,8 @@ export async function* geminiParts(
         }
         continue
       }
-      if (part.text === undefined) continue
+      // Gemini 3 ends a function-call turn with an empty text part: nothing to open a block for.
+      if (part.text === undefined || (part.text === '' && part.thoughtSignature === undefined)) continue
       const kind = part.thought === true ? 'reasoning' : 'text'
       if (open?.kind !== kind || (part.thoughtSignature !== undefined && open.signature !== undefined)) {
         const ended = close()

@@ -10,6 +10,7 @@ import {
   finishOf,
   ofType,
   reasoningOf,
+  sse,
   textOf,
   useFakeServer,
   weatherTool,
@@ -58,6 +59,56 @@ describe('gemini streaming', () => {
     ])
     expect(ofType(second, 'tool-call')).toEqual(ofType(first, 'tool-call'))
     expect(finishOf(first).finishReason).toBe('tool-calls')
+  })
+
+  it('opens no empty text block for the empty text part Gemini 3 sends after a function call', async () => {
+    const usageMetadata = {
+      promptTokenCount: 29,
+      candidatesTokenCount: 15,
+      totalTokenCount: 89,
+      thoughtsTokenCount: 45,
+    }
+    const chunk = (parts: unknown[], finishReason?: string) => ({
+      candidates: [
+        { content: { parts, role: 'model' }, index: 0, ...(finishReason ? { finishReason } : {}) },
+      ],
+      usageMetadata,
+      modelVersion: 'gemini-3-pro-preview',
+      responseId: 'b36LacjwM668nsEP2tbsgQQ',
+    })
+    fake().reply({
+      body: sse([
+        chunk([
+          {
+            functionCall: { name: 'weather', args: { location: 'San Francisco' } },
+            thoughtSignature: 'EqUCCqIC',
+          },
+        ]),
+        chunk([{ text: '' }], 'STOP'),
+      ]),
+    })
+    const parts = await collectOk(model().stream(hello))
+    expect(parts.map((part) => part.type)).toEqual([
+      'response-metadata',
+      'tool-input-start',
+      'tool-input-delta',
+      'tool-input-end',
+      'tool-call',
+      'finish',
+    ])
+    expect(assistantFrom(parts).content).toEqual([
+      {
+        type: 'tool-call',
+        id: 'gemini-call-0-0',
+        name: 'weather',
+        input: { location: 'San Francisco' },
+        providerMetadata: { gemini: { thoughtSignature: 'EqUCCqIC' } },
+      },
+    ])
+    expect(finishOf(parts)).toMatchObject({
+      finishReason: 'tool-calls',
+      usage: { inputTokens: 29, outputTokens: 60 },
+    })
   })
 
   it('streams parallel calls with distinct ids, and uses ids Gemini does give', async () => {
