@@ -1,6 +1,7 @@
 import type Anthropic from '@anthropic-ai/sdk'
 import { type FinishReason, type LanguageModel, type ModelPart, ProviderError } from '@vel/core'
 import { anthropicBody } from './anthropic-request.ts'
+import { lazySdk } from './load-sdk.ts'
 import { normalizeArguments, usageOf } from './message-helpers.ts'
 import { type ProviderSettings, Warnings, warningParts, withDefaults } from './provider-settings.ts'
 import { guardStream } from './stream-guard.ts'
@@ -18,18 +19,20 @@ const finishReasons: Record<string, FinishReason> = {
 
 /** A `LanguageModel` over the Anthropic Messages API (`provider: 'anthropic'`), thinking included. */
 export function createAnthropicModel(settings: ProviderSettings): LanguageModel {
-  let client: Promise<Anthropic> | undefined
-  const getClient = () =>
-    (client ??= import('@anthropic-ai/sdk').then(
-      ({ default: AnthropicClient }) =>
-        new AnthropicClient({
-          apiKey: settings.apiKey,
-          authToken: null,
-          maxRetries: 0,
-          ...(settings.baseURL === undefined ? {} : { baseURL: settings.baseURL }),
-          ...(settings.headers === undefined ? {} : { defaultHeaders: settings.headers }),
-        }),
-    ))
+  const sdk = lazySdk('anthropic', '@anthropic-ai/sdk', () => import('@anthropic-ai/sdk'))
+  let client: Anthropic | undefined
+  const getClient = async () => {
+    if (client !== undefined) return client
+    const { default: AnthropicClient } = await sdk()
+    client = new AnthropicClient({
+      apiKey: settings.apiKey,
+      authToken: null,
+      maxRetries: 0,
+      ...(settings.baseURL === undefined ? {} : { baseURL: settings.baseURL }),
+      ...(settings.headers === undefined ? {} : { defaultHeaders: settings.headers }),
+    })
+    return client
+  }
   const maxTokens = settings.defaultMaxOutputTokens ?? 4096
   return {
     provider: 'anthropic',

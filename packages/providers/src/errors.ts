@@ -66,6 +66,9 @@ const parseJson = (text: string): unknown => {
   }
 }
 
+/** Node's own error codes (`ERR_MODULE_NOT_FOUND`, `ECONNRESET`) are not vendor error kinds. */
+const nodeCodePattern = /^(ERR_|UND_ERR_|E[A-Z]+$)/
+
 /**
  * The error type/code strings a body or SDK error carries (`overloaded_error`, `insufficient_quota`,
  * `RESOURCE_EXHAUSTED`), with the `reason` of Google's `ErrorInfo` details (`API_KEY_INVALID`).
@@ -77,7 +80,7 @@ const errorKinds = (shape: ErrorShape, body: unknown): string => {
     ? record.details.map((detail) => (detail as { reason?: unknown } | null)?.reason)
     : []
   return [shape.type, shape.code, record.type, record.code, record.status, ...reasons]
-    .filter((value) => typeof value === 'string')
+    .filter((value): value is string => typeof value === 'string' && !nodeCodePattern.test(value))
     .join(' ')
 }
 
