@@ -1,5 +1,5 @@
 import type { Message } from '@vel/core'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { createAnthropicModel } from '../src/anthropic.ts'
 import { withRetry } from '../src/retry.ts'
 import {
@@ -19,7 +19,7 @@ import {
 const fake = useFakeServer()
 
 const model = () =>
-  createAnthropicModel({ model: 'claude-sonnet-4-5', apiKey: 'sk-ant-test', baseURL: fake().url })
+  createAnthropicModel({ model: 'claude-sonnet-5-5', apiKey: 'sk-ant-test', baseURL: fake().url })
 const hello = { messages: [{ role: 'user', content: 'Hi' }] as Message[] }
 
 describe('anthropic streaming', () => {
@@ -39,6 +39,20 @@ describe('anthropic streaming', () => {
     })
     expect(fake().requests[0]?.url).toBe('/v1/messages')
     expect(fake().requests[0]?.headers.authorization).toBe('Bearer sk-ant-test')
+  })
+
+  it('uses a model id the installed SDK does not warn is deprecated', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {})
+    try {
+      fake().reply({ fixture: 'anthropic/text.sse' })
+      await collectOk(model().stream(hello))
+      expect(fake().requests[0]?.body.model).toBe('claude-sonnet-5-5')
+      expect(
+        warn.mock.calls.map((call) => String(call[0])).filter((line) => /deprecated/i.test(line)),
+      ).toEqual([])
+    } finally {
+      warn.mockRestore()
+    }
   })
 
   it('maps max_tokens to length', async () => {
@@ -346,7 +360,7 @@ describe('anthropic translation', () => {
       }),
     )
     expect(fake().requests[0]?.body).toEqual({
-      model: 'claude-sonnet-4-5',
+      model: 'claude-sonnet-5-5',
       max_tokens: 512,
       stream: true,
       system: 'You are terse.',
@@ -414,7 +428,7 @@ describe('anthropic translation', () => {
     fake().reply({ fixture: 'anthropic/text.sse' })
     const seen: string[] = []
     const warned = createAnthropicModel({
-      model: 'claude-sonnet-4-5',
+      model: 'claude-sonnet-5-5',
       apiKey: 'k',
       baseURL: fake().url,
       onWarning: (message) => seen.push(message),
