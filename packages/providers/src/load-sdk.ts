@@ -22,7 +22,7 @@ const isMissing = (error: unknown, name: string): boolean => {
  * `import('<package>')`, kept at the call site so bundlers see it. A missing SDK is a
  * `ProviderError { reason: 'unsupported' }` whose message names the package and the install
  * command; any other load failure is the same reason with the original error as `cause`. A failed
- * load is not cached: the next call tries again.
+ * load is not kept: the next call imports again.
  */
 export function lazySdk<T>(provider: string, name: SdkPackage, load: () => Promise<T>): () => Promise<T> {
   let loading: Promise<T> | undefined
