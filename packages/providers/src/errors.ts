@@ -66,6 +66,9 @@ const parseJson = (text: string): unknown => {
   }
 }
 
+/** OpenAI's spent quota and Anthropic's exhausted credit balance. */
+const spentQuotaPattern = /insufficient_quota|billing_error/
+
 /** Node's own error codes (`ERR_MODULE_NOT_FOUND`, `ECONNRESET`) are not vendor error kinds. */
 const nodeCodePattern = /^(ERR_|UND_ERR_|E[A-Z]+$)/
 
@@ -103,7 +106,7 @@ const reasonForStatus = (status: number, kinds: string, message: string): Provid
  */
 const reasonForKinds = (kinds: string, message: string): ProviderErrorReason | undefined => {
   if (/overloaded/.test(kinds)) return 'overloaded'
-  if (/insufficient_quota|rate_limit|RESOURCE_EXHAUSTED/.test(kinds)) return 'rate-limited'
+  if (spentQuotaPattern.test(kinds) || /rate_limit|RESOURCE_EXHAUSTED/.test(kinds)) return 'rate-limited'
   if (/api_error|server_error|INTERNAL|UNAVAILABLE/.test(kinds)) return 'overloaded'
   if (/timeout|DEADLINE_EXCEEDED/.test(kinds)) return 'timeout'
   if (
@@ -114,7 +117,7 @@ const reasonForKinds = (kinds: string, message: string): ProviderErrorReason | u
   if (/content_filter|content_policy|_policy\b/.test(kinds) || contentFilterPattern.test(kinds))
     return 'content-filtered'
   if (
-    /invalid|INVALID_ARGUMENT|FAILED_PRECONDITION|NOT_FOUND|not_found|image_|unsupported_|empty_|failed_to_/.test(
+    /invalid|INVALID_ARGUMENT|FAILED_PRECONDITION|NOT_FOUND|not_found|conflict|precondition|image_|unsupported_|empty_|failed_to_/.test(
       kinds,
     )
   )
@@ -156,8 +159,8 @@ export function toProviderError(
       provider,
       cause: error,
       ...options,
-      // A spent quota is a 429 that waiting does not fix.
-      ...(reason === 'rate-limited' && /insufficient_quota/.test(kinds) ? { retryable: false } : {}),
+      // A spent quota or credit balance is a rate limit that waiting does not fix.
+      ...(reason === 'rate-limited' && spentQuotaPattern.test(kinds) ? { retryable: false } : {}),
     })
   if (name === 'APIUserAbortError' || name === 'AbortError') return make('aborted')
   if (name === 'APIConnectionTimeoutError' || name === 'TimeoutError') return make('timeout')

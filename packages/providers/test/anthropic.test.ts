@@ -330,6 +330,39 @@ describe('anthropic failures', () => {
     expect(error).toMatchObject({ reason: 'overloaded', retryable: true })
   })
 
+  it.each([
+    // error type, expected reason, retryable
+    ['overloaded_error', 'overloaded', true],
+    ['api_error', 'overloaded', true],
+    ['rate_limit_error', 'rate-limited', true],
+    ['timeout_error', 'timeout', true],
+    ['billing_error', 'rate-limited', false],
+    ['authentication_error', 'auth', false],
+    ['permission_error', 'auth', false],
+    ['invalid_request_error', 'bad-request', false],
+    ['not_found_error', 'bad-request', false],
+    ['conflict_error', 'bad-request', false],
+  ] as const)('maps an in-stream error event of type %s to %s', async (type, reason, retryable) => {
+    const start = {
+      type: 'message_start',
+      message: {
+        id: 'msg_01XFDUDYJgAACzvnptvVoYEL',
+        type: 'message',
+        role: 'assistant',
+        content: [],
+        model: 'claude-sonnet-5-5',
+        stop_reason: null,
+        stop_sequence: null,
+        usage: { input_tokens: 25, output_tokens: 1 },
+      },
+    }
+    fake().reply({
+      body: sse([start, { type: 'error', error: { type, message: `${type} happened` } }], { named: true }),
+    })
+    const { error } = await collect(model().stream(hello))
+    expect({ reason: error?.reason, retryable: error?.retryable }).toEqual({ reason, retryable })
+  })
+
   it('maps a malformed chunk to invalid-response', async () => {
     fake().reply({ fixture: 'anthropic/malformed.sse' })
     const { parts, error } = await collect(model().stream(hello))
