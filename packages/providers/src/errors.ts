@@ -149,8 +149,10 @@ export function toProviderError(
   const shape = (error !== null && typeof error === 'object' ? error : {}) as ErrorShape
   const message = typeof shape.message === 'string' ? shape.message : String(error)
   const name = typeof shape.name === 'string' ? shape.name : ''
-  // Gemini's ApiError carries the JSON body as its message.
-  const body = shape.error ?? (message.startsWith('{') ? parseJson(message) : undefined)
+  // Gemini's ApiError carries the JSON body as its message, after `got status: X. ` for an error
+  // sent inside the stream.
+  const json = message.indexOf('{')
+  const body = shape.error ?? (json >= 0 ? parseJson(message.slice(json)) : undefined)
   const kinds = errorKinds(shape, body)
   const make = (reason: ProviderErrorReason, options: { status?: number; retryAfterMs?: number } = {}) =>
     new ProviderError({

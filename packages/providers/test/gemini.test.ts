@@ -209,6 +209,36 @@ describe('gemini failures', () => {
     expect(fake().requests).toHaveLength(1)
   })
 
+  it('reads the body of an error sent inside the stream: RetryInfo delay and ErrorInfo reason', async () => {
+    const text = { candidates: [{ content: { parts: [{ text: 'Hel' }], role: 'model' }, index: 0 }] }
+    fake().reply(
+      {
+        body: sse([
+          text,
+          googleError(429, 'RESOURCE_EXHAUSTED', 'Resource has been exhausted', [
+            { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '7s' },
+          ]),
+        ]),
+      },
+      {
+        body: sse([
+          text,
+          googleError(400, 'INVALID_ARGUMENT', 'API key expired. Please renew the API key.', [
+            {
+              '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+              reason: 'API_KEY_INVALID',
+              domain: 'googleapis.com',
+            },
+          ]),
+        ]),
+      },
+    )
+    const limited = await collect(model().stream(hello))
+    expect(textOf(limited.parts)).toBe('Hel')
+    expect(limited.error).toMatchObject({ reason: 'rate-limited', retryAfterMs: 7000, status: 429 })
+    expect((await collect(model().stream(hello))).error).toMatchObject({ reason: 'auth', status: 400 })
+  })
+
   it('maps a malformed chunk and a dropped connection', async () => {
     fake().reply({ fixture: 'gemini/malformed.sse' }, { fixture: 'gemini/thinking.sse', dropAfterBytes: 500 })
     const malformed = await collect(model().stream(hello))

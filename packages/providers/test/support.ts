@@ -63,6 +63,8 @@ export interface FakeServer {
   readonly url: string
   readonly requests: Received[]
   reply(...replies: Reply[]): void
+  /** Drops replies not yet served and the recorded requests, so one test's leftovers cannot reach the next. */
+  reset(): void
   close(): Promise<void>
 }
 
@@ -92,6 +94,10 @@ export async function startFakeServer(): Promise<FakeServer> {
     url: `http://127.0.0.1:${port}`,
     requests,
     reply: (...replies) => queue.push(...replies),
+    reset: () => {
+      queue.length = 0
+      requests.length = 0
+    },
     close: async () => {
       for (const response of stalled) response.destroy()
       server.closeAllConnections()
@@ -251,8 +257,8 @@ export const weatherTool: ToolSpec = {
 }
 
 /**
- * Starts one fake server for the test file (closed after it) and clears its recorded requests
- * before each test. Read it through the returned getter inside tests.
+ * Starts one fake server for the test file (closed after it) and resets it (pending replies and
+ * recorded requests) before each test. Read it through the returned getter inside tests.
  */
 export function useFakeServer(): () => FakeServer {
   let server: FakeServer | undefined
@@ -260,9 +266,7 @@ export function useFakeServer(): () => FakeServer {
     server = await startFakeServer()
   })
   afterAll(() => server?.close())
-  beforeEach(() => {
-    if (server) server.requests.length = 0
-  })
+  beforeEach(() => server?.reset())
   return () => {
     if (server === undefined) throw new Error('the fake server is not started yet')
     return server
