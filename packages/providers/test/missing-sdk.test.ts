@@ -16,10 +16,17 @@ interface Outcome {
   readonly message?: string
 }
 
-/** Runs the probe in a fresh Node process in which the given packages cannot be resolved. */
-async function probeWithout(hidden: ReadonlyArray<string>): Promise<Record<string, Outcome>> {
+/** Runs the probe in a fresh Node process where `hidden` packages cannot be resolved and `broken` ones throw on load. */
+async function probeWithout(
+  hidden: ReadonlyArray<string>,
+  broken: ReadonlyArray<string> = [],
+): Promise<Record<string, Outcome>> {
   const { stdout } = await run(process.execPath, ['--import', tsx, '--import', hide, probe], {
-    env: { ...process.env, VEL_HIDE_PACKAGES: JSON.stringify(hidden) },
+    env: {
+      ...process.env,
+      VEL_HIDE_PACKAGES: JSON.stringify(hidden),
+      VEL_BREAK_PACKAGES: JSON.stringify(broken),
+    },
   })
   return JSON.parse(stdout) as Record<string, Outcome>
 }
@@ -42,11 +49,18 @@ describe('provider SDKs are optional', () => {
     })
   })
 
-  it('loads only the SDK of the provider in use: the others work while one is missing', async () => {
-    const outcomes = await probeWithout(['@anthropic-ai/sdk'])
+  it('loads only the SDK of the provider in use: the others work while one is missing or broken', async () => {
+    const outcomes = await probeWithout(['@anthropic-ai/sdk'], ['@google/genai'])
     expect(outcomes.anthropic).toEqual(missing('anthropic', '@anthropic-ai/sdk'))
+    expect(outcomes.gemini).toEqual({
+      tag: 'ProviderError',
+      reason: 'unsupported',
+      retryable: false,
+      message:
+        "gemini: the SDK package '@google/genai' failed to load (broken by the test); reinstall it: npm i @google/genai",
+    })
     // Nothing listens on the probe's port: these calls got as far as the network, so their SDK loaded.
-    for (const provider of ['openai', 'openai-responses', 'gemini'])
+    for (const provider of ['openai', 'openai-responses'])
       expect(outcomes[provider]).toMatchObject({ tag: 'ProviderError', reason: 'network' })
   })
 })

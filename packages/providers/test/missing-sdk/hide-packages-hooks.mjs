@@ -1,7 +1,9 @@
 import { pathToFileURL } from 'node:url'
 
 let hidden = []
+let broken = []
 const nowhere = pathToFileURL('/hidden-by-test.mjs').href
+const throwing = `data:text/javascript,${encodeURIComponent('throw new Error("broken by the test")')}`
 
 /** The package a bare specifier names: `@scope/name` or `name`, without a subpath. */
 const packageOf = (specifier) => {
@@ -11,9 +13,12 @@ const packageOf = (specifier) => {
 
 export function initialize(data) {
   hidden = data.hidden
+  broken = data.broken
 }
 
 export function resolve(specifier, context, nextResolve) {
-  if (hidden.includes(packageOf(specifier))) return nextResolve(specifier, { ...context, parentURL: nowhere })
+  const name = packageOf(specifier)
+  if (hidden.includes(name)) return nextResolve(specifier, { ...context, parentURL: nowhere })
+  if (broken.includes(name)) return { url: throwing, shortCircuit: true }
   return nextResolve(specifier, context)
 }
