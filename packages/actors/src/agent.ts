@@ -14,6 +14,7 @@ import {
   type ToolCallPart,
   type ToolPlan,
   type ToolSpec,
+  type Validation,
 } from '@vel/core'
 import * as Either from 'effect/Either'
 import * as JSONSchema from 'effect/JSONSchema'
@@ -242,7 +243,8 @@ function outputParser(output: AgentOptions['output']): Pick<ResolvedAgent, 'resp
     parseOutput: (text) => {
       const parsed = parseToolInput(text)
       if (!parsed.ok) return { ok: false, error: `answer is not JSON: ${parsed.error}` }
-      const checked = checker.validateInput(parsed.value)
+      // JSON Schema validation is synchronous (only a Standard Schema may return a Promise).
+      const checked = checker.validateInput(parsed.value) as Validation<unknown>
       return checked.ok
         ? { ok: true, value: parsed.value }
         : { ok: false, error: `answer does not match the output schema: ${checked.error}` }
@@ -297,7 +299,7 @@ async function planCall(
     const parsed = parseToolInput(call.input)
     if (!parsed.ok) return reject(`Invalid arguments for '${call.name}': ${parsed.error}`)
   }
-  const checked = tool.validateInput(call.input)
+  const checked = await tool.validateInput(call.input)
   if (!checked.ok) return reject(`Invalid arguments for '${call.name}': ${checked.error}`)
   if (tool.name === contactHumanToolName)
     return {

@@ -16,6 +16,15 @@ export * from './language-model.ts'
 export * from './messages.ts'
 // runs: state, events, commands
 export * from './run-state.ts'
+// tool schemas from any Standard Schema library (Zod 4, Valibot, ArkType, Effect)
+export type {
+  InferOutput,
+  StandardIssue,
+  StandardJsonSchemaConverter,
+  StandardResult,
+  StandardSchema,
+} from './standard-schema.ts'
+// runs: decoding stored states, the reducer
 export { decodeRunState } from './state-codec.ts'
 export {
   contentParts,

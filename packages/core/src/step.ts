@@ -19,7 +19,7 @@ import {
   type ToolPlan,
 } from './run-state.ts'
 import type { FinishReason, StreamPart } from './stream-parts.ts'
-import { truncate } from './tool.ts'
+import { truncate } from './text.ts'
 
 /** The state before `run.started`. */
 export const emptyRunState: RunState = {
