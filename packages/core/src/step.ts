@@ -506,3 +506,13 @@ export function partsFromEvents(events: Iterable<RunEvent>, state: RunState = em
   }
   return parts
 }
+
+/**
+ * The state after applying `events` in order to `state` (default: before `run.started`): the
+ * reducer walked by hand, as replay does. Illegal events leave the state as it was, as in `step`.
+ */
+export function stateFromEvents(events: Iterable<RunEvent>, state: RunState = emptyRunState): RunState {
+  let current = state
+  for (const event of events) current = step(current, event)[0]
+  return current
+}

@@ -291,16 +291,6 @@ export function defineTool<InputSchema extends ToolSchema, Output>(
   }
 }
 
-const registry = new Map<string, Tool>()
-
-/** Registers a tool globally by name (parity with the Python Vel API). Prefer passing tools to agents. */
-export const registerTool = (tool: Tool): void => {
-  registry.set(tool.name, tool)
-}
-
-/** Looks up a globally registered tool. */
-export const getTool = (name: string): Tool | undefined => registry.get(name)
-
 /** Parses a model's raw JSON arguments; empty input means `{}`. */
 export const parseToolInput = (
   raw: string,

@@ -5,6 +5,7 @@ import {
   defineTool,
   getTool,
   type JsonObject,
+  listRegisteredTools,
   parseToolInput,
   registerTool,
   type ToolContext,
@@ -248,10 +249,35 @@ describe('tools with Effect Schema', () => {
 })
 
 describe('tool registry and argument parsing', () => {
-  it('registers and looks up tools by name', () => {
+  it('registers, looks up and lists tools by name; a later registration replaces', () => {
     registerTool(orderTool)
     expect(getTool('place_order')).toBe(orderTool)
     expect(getTool('missing')).toBeUndefined()
+    const first = defineTool({
+      name: 'lookup',
+      description: 'v1',
+      input: { type: 'object' },
+      handler: () => 1,
+    })
+    const second = defineTool({
+      name: 'lookup',
+      description: 'v2',
+      input: { type: 'object' },
+      handler: () => 2,
+    })
+    registerTool(first)
+    registerTool(second)
+    expect(getTool('lookup')).toBe(second)
+    const names = listRegisteredTools().map((tool) => tool.name)
+    expect(names.filter((name) => name === 'lookup')).toHaveLength(1)
+    expect(names.indexOf('place_order')).toBeLessThan(names.indexOf('lookup'))
+  })
+
+  it('refuses to register what is not a tool', () => {
+    expect(() => registerTool({ name: 'get_weather' } as never)).toThrow(
+      new TypeError('registerTool expects a tool made by defineTool({ name, description, input, handler })'),
+    )
+    expect(getTool('get_weather')).toBeUndefined()
   })
 
   it('parses raw arguments; empty means {}; garbage is a readable error', () => {
