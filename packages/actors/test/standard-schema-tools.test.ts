@@ -1,4 +1,5 @@
 import { defineTool, type Message, type StandardSchema } from '@vel/core'
+import * as Schema from 'effect/Schema'
 import { describe, expect, it } from 'vitest'
 import { Agent } from '../src/index.ts'
 import { scripted } from './support.ts'
@@ -61,5 +62,18 @@ describe('tools with an asynchronous Standard Schema', () => {
       [{ type: 'tool-result', toolCallId: 'c2', toolName: 'weather', output: 'sunny in OSLO' }],
     ])
     expect(seen).toEqual(['OSLO'])
+  })
+})
+
+describe('an agent whose output is an Effect Schema', () => {
+  it('decodes the answer with it (an Effect Schema is a class, not a plain object)', async () => {
+    const agent = new Agent({
+      id: 'answer',
+      model: scripted(() => ({ text: '{"answer":"42"}' })),
+      // AgentOptions['output'] does not admit an Effect Schema's type yet; JavaScript callers pass one.
+      output: Schema.Struct({ answer: Schema.String }) as never,
+      policies: { retry: false },
+    })
+    expect(await agent.run('The answer?')).toEqual({ answer: '42' })
   })
 })

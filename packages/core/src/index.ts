@@ -29,8 +29,10 @@ export type {
 // runs: decoding stored states, the reducer
 export { decodeRunState } from './state-codec.ts'
 export {
+  blockId,
   contentParts,
   emptyRunState,
+  forReplay,
   interruptedToolCalls,
   partsFromEvents,
   resumeCommands,
@@ -41,6 +43,7 @@ export {
 export * from './store.ts'
 // stream protocol
 export * from './stream-parts.ts'
+export * from './stream-position.ts'
 // tools
 export * from './tool.ts'
 export { getTool, listRegisteredTools, registerTool } from './tool-registry.ts'
