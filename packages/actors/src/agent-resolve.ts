@@ -14,6 +14,7 @@ import {
   type ToolPlan,
   type ToolSource,
   type ToolSpec,
+  type Validation,
 } from '@vel/core'
 import type { AgentOptions, ModelConfig, ModelRetryPolicy } from './agent.ts'
 
@@ -72,8 +73,11 @@ async function resolveModel(model: LanguageModel | ModelConfig, retry: ModelRetr
   })
 }
 
+// Effect schemas are classes (functions), so both kinds of value are checked.
 const isEffectSchema = (value: unknown): boolean =>
-  typeof value === 'object' && value !== null && Symbol.for('effect/Schema') in value
+  (typeof value === 'object' || typeof value === 'function') &&
+  value !== null &&
+  Symbol.for('effect/Schema') in value
 
 /** Parses and checks structured answers. Effect's Schema modules load only for an Effect Schema. */
 async function outputParser(
@@ -108,7 +112,8 @@ async function outputParser(
     parseOutput: (text) => {
       const parsed = parseToolInput(text)
       if (!parsed.ok) return { ok: false, error: `answer is not JSON: ${parsed.error}` }
-      const checked = checker.validateInput(parsed.value)
+      // JSON Schema validation is synchronous (only a Standard Schema may return a Promise).
+      const checked = checker.validateInput(parsed.value) as Validation<unknown>
       return checked.ok
         ? { ok: true, value: parsed.value }
         : { ok: false, error: `answer does not match the output schema: ${checked.error}` }

@@ -38,8 +38,11 @@ export interface RunHandle {
   readonly runId: string
   /** The answer; rejects with a `RunError` if the run fails or is cancelled. */
   readonly result: Promise<JsonValue>
-  /** UI message stream parts (from the run's start for a spawned run, from now on otherwise), ending with `finish`. */
-  parts(): AsyncIterable<StreamPart>
+  /**
+   * UI message stream parts (from the run's start for a spawned run, from now on otherwise), live,
+   * ending with `finish` (or, with `untilPause`, when the run waits for a human).
+   */
+  parts(options?: { readonly untilPause?: boolean; readonly signal?: AbortSignal }): AsyncIterable<StreamPart>
   cancel(reason?: string): Promise<void>
   approve(toolCallId: string, options?: DecisionOptions): Promise<void>
   deny(toolCallId: string, options?: DecisionOptions): Promise<void>

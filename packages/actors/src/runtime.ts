@@ -73,11 +73,8 @@ const deferred = (): Deferred => {
 
 const heldOutcome = Symbol('vel.outcome')
 
-const sleep = (ms: number) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms)
-    timer.unref?.()
-  })
+/** A caller waits on it, so it keeps the process alive. */
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 /** Creates a runtime. */
 export function createRuntime(options: RuntimeOptions): Runtime {
@@ -310,6 +307,9 @@ class VelRuntime implements Runtime, OwnerHost {
       throw new RunError('corrupted', `run ${runId} is marked corrupted: ${record.error?.message ?? ''}`, {
         runId,
       })
+    // An ended run needs no owner: say so at once (its last owner's lease may still be running out).
+    if (record.status === 'completed' || record.status === 'failed' || record.status === 'cancelled')
+      throw new RunError('invalid-state', `run ${runId} is ${record.status}`, { runId })
     const agent = await this.agent(runId, record.agentId)
     const lease = await this.store.acquireLease(runId, this.ownerId, this.leaseTtlMs)
     if (lease === undefined) throw new OwnedElsewhere(await this.store.getLease(runId))
@@ -733,9 +733,10 @@ class VelRuntime implements Runtime, OwnerHost {
     const handle: RunHandle = {
       runId,
       result,
-      async *parts() {
+      async *parts(options = {}) {
         const after = startAt ? await startAt : undefined
-        for await (const positioned of runtime.stream(runId, after ? { after } : {})) yield positioned.part
+        for await (const positioned of runtime.stream(runId, { ...options, ...(after ? { after } : {}) }))
+          yield positioned.part
       },
       cancel: (reason) => this.cancel(runId, reason),
       approve: (toolCallId, options) => this.approve(runId, toolCallId, options),

@@ -66,7 +66,9 @@ describe('vel', () => {
     expect(result.stdout).toBe('hello from echo\n')
   })
 
-  it('leaves a run that needs approval waiting, lists it, shows it and approves it', async () => {
+  it('leaves a run that needs approval waiting, lists it, shows it and approves it', {
+    timeout: 120_000,
+  }, async () => {
     const started = await vel('run', 'booker', 'book Lisbon', '--agents', agents, '--store', store, '--json')
     expect(started.code).toBe(0)
     const summary = json<{ runId: string; status: string; pending: Array<{ requestId: string }> }>(started)

@@ -19,7 +19,7 @@ import {
   type ToolPlan,
 } from './run-state.ts'
 import type { FinishReason, StreamPart } from './stream-parts.ts'
-import { truncate } from './tool.ts'
+import { truncate } from './text.ts'
 
 /** The state before `run.started`. */
 export const emptyRunState: RunState = {
@@ -521,4 +521,14 @@ export function partsFromEvents(events: Iterable<RunEvent>, state: RunState = em
     for (const command of commands) if (command.type === 'emit') parts.push(...command.parts)
   }
   return parts
+}
+
+/**
+ * The state after applying `events` in order to `state` (default: before `run.started`): the
+ * reducer walked by hand, as replay does. Illegal events leave the state as it was, as in `step`.
+ */
+export function stateFromEvents(events: Iterable<RunEvent>, state: RunState = emptyRunState): RunState {
+  let current = state
+  for (const event of events) current = step(current, event)[0]
+  return current
 }

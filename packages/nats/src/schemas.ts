@@ -218,4 +218,7 @@ export const payloadSchemas = {
   'human-request': HumanRequestSchema,
   'human-reply': HumanReplySchema,
   cancel: CancelSchema,
+  'replay-request': ReplayRequestSchema,
+  'replay-reply': ReplayReplySchema,
+  'routed-event': RoutedEventSchema,
 } as const
