@@ -6,6 +6,7 @@ import {
   type Tool,
   type ToolContext,
   ToolError,
+  type Validation,
 } from '@vel/core'
 import type { McpServerPolicy, McpToolOverride } from './options.ts'
 import { isDestructive, sideEffectsOf } from './policy.ts'
@@ -72,13 +73,28 @@ export function toVelTool(
       override.needsApproval ?? (policy.approveDestructive === true && isDestructive(definition.annotations)),
     sideEffects,
   }
+  // A schema Vel cannot check is still the server's contract: then the server validates instead.
+  // Core refuses some schemas at definition and finds others uncompilable on first validation.
   let tool: Tool
   try {
     tool = defineTool({ ...options, input: forValidation(published) })
   } catch (error) {
     if (!ToolError.isInstance(error) || error.reason !== 'invalid-definition') throw error
-    // A schema Vel cannot compile is still the server's contract: the server validates instead.
     tool = defineTool({ ...options, input: { type: 'object' } })
   }
-  return { ...tool, inputSchema: published, spec: { ...tool.spec, inputSchema: published } }
+  const uncompilable = `tool '${velName}' has an invalid input JSON Schema`
+  const leaveToServer = (value: unknown, result: Validation<unknown>): Validation<unknown> =>
+    !result.ok && result.error.startsWith(uncompilable) ? { ok: true, value } : result
+  const validate = tool.validateInput.bind(tool)
+  return {
+    ...tool,
+    inputSchema: published,
+    spec: { ...tool.spec, inputSchema: published },
+    validateInput: (value) => {
+      const result = validate(value)
+      return result instanceof Promise
+        ? result.then((done) => leaveToServer(value, done))
+        : leaveToServer(value, result)
+    },
+  }
 }
