@@ -9,6 +9,15 @@ import { probePostgres } from './services.ts'
 const reachable = await probePostgres()
 const scratch = createPostgresScratch('conformance', reachable)
 
+/** Overwrites one column of a run's index row with raw SQL. */
+const corruptRun = async (schema: string, runId: string, column: string, value: string): Promise<void> => {
+  const result = await scratch.query(`update ${schema}.runs set ${column} = $1 where run_id = $2`, [
+    value,
+    runId,
+  ])
+  if (result.rowCount !== 1) throw new Error(`no run ${runId}`)
+}
+
 // Every store gets its own pool, so two stores of one test are two independent connections.
 describeStore(
   'postgres',
@@ -18,6 +27,7 @@ describeStore(
     skip: !reachable,
     fixtures,
     corrupt: async ({ kind, id, seq }) => {
+      if (kind === 'run') return corruptRun(scratch.schema, id, 'metadata', '{"cut')
       const [table, column, key, position] =
         kind === 'journal'
           ? ['journal', 'data', 'run_id', 'seq']
@@ -57,6 +67,38 @@ describe.skipIf(!reachable)('Postgres store specifics', () => {
     const error = await expectStoreError(refused.migrate(), 'unavailable')
     expect(error.retryable).toBe(true)
     await refused.close()
+  })
+
+  it('lists runs whose index rows do not decode as corrupted, one bad column each, and the rest as usual', async () => {
+    const schema = scratch.another()
+    const store = createPostgresStore({ connectionString: scratch.url, schema, maxConnections: 2 })
+    await store.migrate()
+    const damage = [
+      ['pending', '[1,'],
+      ['answer', 'not json'],
+      ['error', '{"tag": 1}'],
+      ['metadata', '[]'],
+      ['status', 'exploded'],
+    ] as const
+    for (const [column] of damage) await store.createRun({ runId: `bad-${column}`, agentId: 'agent' })
+    await store.createRun({ runId: 'good', agentId: 'agent', metadata: { ok: true } })
+    for (const [column, value] of damage) await corruptRun(schema, `bad-${column}`, column, value)
+    const listed = await store.listRuns({ agentId: 'agent' })
+    expect(listed.items).toHaveLength(damage.length + 1)
+    for (const [column] of damage) {
+      const run = listed.items.find((item) => item.runId === `bad-${column}`)
+      expect(run?.status, column).toBe('corrupted')
+      expect(run?.error).toMatchObject({ tag: 'StoreError', reason: 'corrupted' })
+      expect(run?.error?.message).toContain(column)
+      expect(await store.getRun(`bad-${column}`)).toEqual(run)
+    }
+    expect(listed.items.find((item) => item.runId === 'good')).toMatchObject({
+      status: 'running',
+      metadata: { ok: true },
+    })
+    const stored = await scratch.query(`select status from ${schema}.runs where run_id = 'bad-status'`)
+    expect(stored.rows).toEqual([{ status: 'exploded' }])
+    await store.close()
   })
 
   it('uses a caller pool without ending it', async () => {

@@ -1,4 +1,4 @@
-import type { Store } from '@vel/core'
+import { type Store, StoreError } from '@vel/core'
 import { Kysely, PostgresDialect, type PostgresPool } from 'kysely'
 import pg from 'pg'
 import { migrateToLatest } from '../migrate.ts'
@@ -6,6 +6,8 @@ import type { Database } from '../sql/schema.ts'
 import { createSqlStore } from '../sql/sql-store.ts'
 import { appendPostgres } from './append.ts'
 import { postgresMigrations } from './migrations/index.ts'
+
+const schemaName = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/
 
 /** Options of `createPostgresStore`: a connection string (the store owns its pool) or your pool. */
 export type PostgresStoreOptions = (
@@ -20,7 +22,11 @@ export type PostgresStoreOptions = (
       readonly pool: PostgresPool
     }
 ) & {
-  /** The schema holding Vel's tables (created by `migrate()`); defaults to `public`. */
+  /**
+   * The schema holding Vel's tables and its migration tables (created by `migrate()`); defaults to
+   * `public`. Every query and the migrator are pinned to it, so other schemas of the database
+   * (even ones with their own Kysely migration tables) are never looked at.
+   */
   readonly schema?: string
   /** The clock for timestamps and lease expiry (epoch ms); defaults to `Date.now`. */
   readonly now?: () => number
@@ -33,6 +39,12 @@ export type PostgresStoreOptions = (
  */
 export function createPostgresStore(options: PostgresStoreOptions): Store {
   const now = options.now ?? Date.now
+  const schema = options.schema ?? 'public'
+  if (!schemaName.test(schema))
+    throw new StoreError(
+      'invalid-argument',
+      `schema ${JSON.stringify(schema)} must be a plain identifier (letters, digits, _ and $, at most 63)`,
+    )
   let pool: PostgresPool
   if ('pool' in options) {
     const shared = options.pool
@@ -47,17 +59,17 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     pool = owned
   }
   const base = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
-  const schema = options.schema
-  const db = schema === undefined ? base : base.withSchema(schema)
+  const db = base.withSchema(schema)
   return createSqlStore(
     { db, dialect: 'postgres', now, transaction: (body) => db.transaction().execute(body) },
     {
-      // Kysely's Migrator creates the schema (tolerating a concurrent creator) before its tables.
+      // Kysely's Migrator creates the schema (tolerating a concurrent creator) before its tables, and
+      // with a schema given looks for its migration tables there only (without, in every schema).
       migrate: () => migrateToLatest(db, postgresMigrations, schema),
       destroy: () => base.destroy(),
       overrides: {
         append: (runId, entries, expectedSeq, appendOptions) =>
-          appendPostgres(db, schema, now, runId, entries, expectedSeq, appendOptions?.lease),
+          appendPostgres(db, schema, now, runId, entries, expectedSeq, appendOptions),
       },
     },
   )
