@@ -1,6 +1,8 @@
+import { randomBytes } from 'node:crypto'
+import { Kysely, Migrator, PostgresDialect } from 'kysely'
 import pg from 'pg'
 import { describe, expect, it } from 'vitest'
-import { createPostgresStore } from '../src/index.ts'
+import { createPostgresStore, postgresMigrations } from '../src/index.ts'
 import { describeStore, expectStoreError } from '../src/testing.ts'
 import { fixtures } from './fixtures.ts'
 import { createPostgresScratch } from './postgres-scratch.ts'
@@ -99,6 +101,97 @@ describe.skipIf(!reachable)('Postgres store specifics', () => {
     const stored = await scratch.query(`select status from ${schema}.runs where run_id = 'bad-status'`)
     expect(stored.rows).toEqual([{ status: 'exploded' }])
     await store.close()
+  })
+
+  it('upgrades a version 1 schema in place: its data stays and run turns become idempotent', async () => {
+    const schema = scratch.another()
+    const db = new Kysely<unknown>({
+      dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: scratch.url, max: 1 }) }),
+    }).withSchema(schema)
+    const migrator = new Migrator({
+      db,
+      provider: { getMigrations: async () => ({ ...postgresMigrations }) },
+      migrationTableSchema: schema,
+    })
+    expect((await migrator.migrateTo('0001-initial')).error).toBeUndefined()
+    await db.destroy()
+    const old = createPostgresStore({ connectionString: scratch.url, schema, maxConnections: 1 })
+    expect(await old.appendSession('s', [{ role: 'user', content: 'old' }])).toBe(1)
+    await old.close()
+    const store = createPostgresStore({ connectionString: scratch.url, schema, maxConnections: 2 })
+    await store.migrate()
+    expect(await store.getSession('s')).toMatchObject({
+      version: 1,
+      messages: [{ role: 'user', content: 'old' }],
+    })
+    const turn = [{ role: 'user' as const, content: 'turn' }]
+    expect(await store.appendSession('s', turn, 1, { runId: 'run' })).toBe(2)
+    expect(await store.appendSession('s', turn, 1, { runId: 'run' })).toBe(2)
+    expect((await store.getSession('s'))?.messages).toHaveLength(2)
+    const applied = await scratch.query(`select name from ${schema}.kysely_migration order by name`)
+    expect(applied.rows.map((row) => row.name)).toEqual(Object.keys(postgresMigrations))
+    await store.close()
+  })
+
+  it('migrates into its own schema when another schema of the database holds Kysely migration tables', async () => {
+    // A database of its own, so the default schema (public) is this test's alone.
+    const database = `vel_test_pin_${randomBytes(5).toString('hex')}`
+    await scratch.query(`create database ${database}`)
+    const url = new URL(scratch.url)
+    url.pathname = `/${database}`
+    try {
+      // Another application's migrations, in schema other_app.
+      const other = new Kysely<unknown>({
+        dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url.href, max: 1 }) }),
+      })
+      const migrator = new Migrator({
+        db: other.withSchema('other_app'),
+        provider: {
+          getMigrations: async () => ({
+            '1-things': {
+              // biome-ignore lint/suspicious/noExplicitAny: a migration of an unknown schema
+              up: async (db: Kysely<any>) => {
+                await db.schema.createTable('things').addColumn('id', 'integer').execute()
+              },
+            },
+          }),
+        },
+        migrationTableSchema: 'other_app',
+      })
+      expect((await migrator.migrateToLatest()).error).toBeUndefined()
+      await other.destroy()
+      for (const schema of [undefined, 'vel_b']) {
+        const store = createPostgresStore({
+          connectionString: url.href,
+          maxConnections: 2,
+          ...(schema === undefined ? {} : { schema }),
+        })
+        await store.migrate()
+        await store.migrate()
+        expect(await store.append('run', [{ type: 'e', data: schema ?? 'public' }], 0)).toBe(1)
+        await store.close()
+      }
+      const admin = new pg.Client({ connectionString: url.href })
+      await admin.connect()
+      const tables = await admin.query(
+        `select table_schema, count(*)::int as count from information_schema.tables
+         where table_name like 'kysely_migration%' group by table_schema order by table_schema`,
+      )
+      await admin.end()
+      expect(tables.rows).toEqual([
+        { table_schema: 'other_app', count: 2 },
+        { table_schema: 'public', count: 2 },
+        { table_schema: 'vel_b', count: 2 },
+      ])
+    } finally {
+      await scratch.query(`drop database if exists ${database} with (force)`)
+    }
+  })
+
+  it('refuses a schema name that is not a plain identifier', () => {
+    expect(() => createPostgresStore({ connectionString: scratch.url, schema: 'a.b; drop' })).toThrow(
+      expect.objectContaining({ _tag: 'StoreError', reason: 'invalid-argument' }),
+    )
   })
 
   it('uses a caller pool without ending it', async () => {
