@@ -9,6 +9,32 @@ import { postgresMigrations } from './migrations/index.ts'
 
 const schemaName = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/
 
+/**
+ * A pool whose clients never crash the process. pg-pool listens for a client's `'error'` only
+ * while it is idle; a checked-out client (in a query, or between the statements of a transaction)
+ * whose connection is terminated emits `'error'` with no listener, which Node turns into an
+ * uncaught exception. The listener added here ignores it: the query in flight rejects with the
+ * error (mapped to a retryable `unavailable`), later queries on the client are refused, and
+ * pg-pool drops a client that is no longer queryable when it is released, so the next call
+ * connects afresh.
+ */
+const guardClients = (pool: PostgresPool): PostgresPool => {
+  const guarded = new WeakSet<object>()
+  const ignore = () => undefined
+  return {
+    async connect() {
+      const client = await pool.connect()
+      const emitter = client as unknown as { on?: (event: 'error', listener: () => void) => void }
+      if (!guarded.has(client) && typeof emitter.on === 'function') {
+        guarded.add(client)
+        emitter.on('error', ignore)
+      }
+      return client
+    },
+    end: () => pool.end(),
+  }
+}
+
 /** Options of `createPostgresStore`: a connection string (the store owns its pool) or your pool. */
 export type PostgresStoreOptions = (
   | {
@@ -58,7 +84,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     owned.on('error', () => undefined)
     pool = owned
   }
-  const base = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+  const base = new Kysely<Database>({ dialect: new PostgresDialect({ pool: guardClients(pool) }) })
   const db = base.withSchema(schema)
   return createSqlStore(
     { db, dialect: 'postgres', now, transaction: (body) => db.transaction().execute(body) },
