@@ -194,6 +194,45 @@ describe.skipIf(!reachable)('Postgres store specifics', () => {
     )
   })
 
+  it('appends in one query (one round trip), with a lease and a snapshot, and also when it refuses', async () => {
+    const pool = new pg.Pool({ connectionString: scratch.url, max: 1 })
+    let queries = 0
+    pool.on('connect', (client) => {
+      const query = client.query.bind(client) as (...args: unknown[]) => unknown
+      Object.assign(client, {
+        query: (...args: unknown[]) => {
+          queries += 1
+          return query(...args)
+        },
+      })
+    })
+    const store = createPostgresStore({ pool, schema: scratch.another() })
+    await store.migrate()
+    const lease = await store.acquireLease('run', 'worker', 60_000)
+    if (lease === undefined) throw new Error('no lease')
+    const count = async (body: () => Promise<unknown>) => {
+      queries = 0
+      await body().catch(() => undefined)
+      return queries
+    }
+    const snapshot = { state: { step: 1 }, schemaVersion: 1 }
+    expect(await count(() => store.append('run', [{ type: 'e', data: 1 }], 0, { lease, snapshot }))).toBe(1)
+    expect(await count(() => store.append('run', [{ type: 'e', data: 2 }], 1, { lease }))).toBe(1)
+    expect(await count(() => store.append('run', [{ type: 'e', data: 3 }], 2))).toBe(1)
+    await expectStoreError(
+      store.append('run', [{ type: 'e', data: 'x' }], 0, { lease, snapshot }),
+      'conflict',
+    )
+    expect(await count(() => store.append('run', [{ type: 'e', data: 'x' }], 0, { lease, snapshot }))).toBe(1)
+    const stale = { ownerId: 'worker', epoch: lease.epoch + 1 }
+    await expectStoreError(store.append('run', [{ type: 'e', data: 'x' }], 3, { lease: stale }), 'fenced')
+    expect(await count(() => store.append('run', [{ type: 'e', data: 'x' }], 3, { lease: stale }))).toBe(1)
+    expect(await store.lastSeq('run')).toBe(3)
+    expect(await store.getSnapshot('run')).toMatchObject({ seq: 1, state: { step: 1 } })
+    await store.close()
+    await pool.end()
+  })
+
   it('uses a caller pool without ending it', async () => {
     const pool = new pg.Pool({ connectionString: scratch.url, max: 2 })
     const store = createPostgresStore({ pool, schema: scratch.another() })
