@@ -1,6 +1,7 @@
 // Postgres cost of one run step: the journal entry (fenced by the run's lease), alone and with a
 // snapshot of the run state. `separate` is append then putSnapshot (two calls), `combined` is
-// append with the `snapshot` option (one statement). Prints the median µs per step over batches.
+// append with the `snapshot` option (one statement), `roundtrip` a bare `select 1` through pg (the
+// floor: one network round trip). Prints the median µs per step over batches, interleaved.
 // Run: npx tsx packages/store/bench/postgres-step.ts [steps=200] [batches=7]
 import type { JsonValue, Store } from '@vel/core'
 import pg from 'pg'
@@ -37,9 +38,14 @@ const runState = (step: number): JsonValue => ({
 
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
 
-type Variant = 'append' | 'separate' | 'combined'
+type Variant = 'roundtrip' | 'append' | 'separate' | 'combined'
 
 async function batch(store: Store, variant: Variant, index: number): Promise<number> {
+  if (variant === 'roundtrip') {
+    const started = process.hrtime.bigint()
+    for (let step = 1; step <= steps; step++) await pool.query('select 1')
+    return Number(process.hrtime.bigint() - started) / 1000 / steps
+  }
   const runId = `step-${process.pid}-${variant}-${index}-${Date.now()}`
   const lease = await store.acquireLease(runId, 'bench', 60_000)
   if (lease === undefined) throw new Error('no lease')
@@ -63,9 +69,11 @@ async function batch(store: Store, variant: Variant, index: number): Promise<num
 }
 
 const schema = `vel_bench_step_${process.pid}`
+const pool = new pg.Pool({ connectionString: postgresUrl, max: 1 })
 const store = createPostgresStore({ connectionString: postgresUrl, schema, maxConnections: 2 })
 await store.migrate()
-const variants: Variant[] = mode === 'old' ? ['append', 'separate'] : ['append', 'separate', 'combined']
+const variants: Variant[] =
+  mode === 'old' ? ['roundtrip', 'append', 'separate'] : ['roundtrip', 'append', 'separate', 'combined']
 const results = new Map<Variant, number[]>(variants.map((variant) => [variant, []]))
 for (let index = -1; index < batches; index++)
   for (const variant of variants) {
@@ -73,6 +81,7 @@ for (let index = -1; index < batches; index++)
     if (index >= 0) results.get(variant)?.push(perStep)
   }
 await store.close()
+await pool.end()
 const admin = new pg.Client({ connectionString: postgresUrl })
 await admin.connect()
 await admin.query(`drop schema ${schema} cascade`)
