@@ -194,7 +194,7 @@ describe.skipIf(!reachable)('Postgres store specifics', () => {
     )
   })
 
-  it('appends in one query (one round trip), with a lease and a snapshot, and also when it refuses', async () => {
+  it('appends and puts a snapshot in one query (one round trip) each, also when it refuses', async () => {
     const pool = new pg.Pool({ connectionString: scratch.url, max: 1 })
     let queries = 0
     pool.on('connect', (client) => {
@@ -229,6 +229,11 @@ describe.skipIf(!reachable)('Postgres store specifics', () => {
     expect(await count(() => store.append('run', [{ type: 'e', data: 'x' }], 3, { lease: stale }))).toBe(1)
     expect(await store.lastSeq('run')).toBe(3)
     expect(await store.getSnapshot('run')).toMatchObject({ seq: 1, state: { step: 1 } })
+    // putSnapshot too, also when it refuses a seq past the journal.
+    expect(await count(() => store.putSnapshot('run', 3, { step: 3 }, 1))).toBe(1)
+    expect(await count(() => store.putSnapshot('run', 4, { step: 4 }, 1))).toBe(1)
+    await expectStoreError(store.putSnapshot('run', 4, { step: 4 }, 1), 'invalid-argument')
+    expect(await store.getSnapshot('run')).toMatchObject({ seq: 3, state: { step: 3 } })
     await store.close()
     await pool.end()
   })

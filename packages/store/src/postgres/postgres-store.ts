@@ -6,6 +6,7 @@ import type { Database } from '../sql/schema.ts'
 import { createSqlStore } from '../sql/sql-store.ts'
 import { appendPostgres } from './append.ts'
 import { postgresMigrations } from './migrations/index.ts'
+import { putSnapshotPostgres } from './put-snapshot.ts'
 
 const schemaName = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/
 
@@ -60,8 +61,8 @@ export type PostgresStoreOptions = (
 
 /**
  * A `Store` on Postgres through pg and Kysely. Everything goes through Kysely; the journal append
- * is one conditional insert, and the (run_id, seq) primary key turns a concurrent writer into a
- * `conflict`.
+ * (with its snapshot) and `putSnapshot` are one statement each, and the (run_id, seq) primary key
+ * turns a concurrent writer into a `conflict`.
  */
 export function createPostgresStore(options: PostgresStoreOptions): Store {
   const now = options.now ?? Date.now
@@ -96,6 +97,8 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
       overrides: {
         append: (runId, entries, expectedSeq, appendOptions) =>
           appendPostgres(db, schema, now, runId, entries, expectedSeq, appendOptions),
+        putSnapshot: (runId, seq, state, schemaVersion) =>
+          putSnapshotPostgres(db, schema, now, runId, seq, state, schemaVersion),
       },
     },
   )
