@@ -51,7 +51,7 @@ const eventually = async <T>(body: () => Promise<T>): Promise<T> => {
 
 /** Waits until `count` backends of the application wait on a lock. */
 const waitForLockWaiters = async (applicationName: string, count: number): Promise<void> => {
-  for (let attempt = 0; attempt < 200; attempt++) {
+  for (let attempt = 0; attempt < 500; attempt++) {
     const { rows } = await scratch.query(
       `select count(*)::int as waiting from pg_stat_activity
        where application_name = $1 and wait_event_type = 'Lock'`,
