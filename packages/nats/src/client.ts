@@ -15,6 +15,9 @@ import { EventEnvelopeSchema, type HumanReply, HumanRequestSchema, TriggerReplyS
 import { createSubjects, velHeaders } from './subjects.ts'
 import { ensureTriggerStream } from './trigger-stream.ts'
 
+// What workers send is read tolerantly: a newer worker may add fields this client does not know.
+const lenient = { unknownFields: 'ignore' } as const
+
 /** Options of `createNatsClient`. */
 export interface NatsClientOptions {
   /** Subject prefix; default `vel`. */
@@ -176,7 +179,7 @@ export function createNatsClient(connection: NatsConnection, options: NatsClient
           return { runId }
         }
         const reply = await request(subjects.agentRun(agentId), payload)
-        const decoded = decodePayload(TriggerReplySchema, encodeJson(reply))
+        const decoded = decodePayload(TriggerReplySchema, encodeJson(reply), undefined, lenient)
         if (decoded.runId !== runId) {
           // An idempotent retry answered with an earlier run: follow that one.
           const buffer = buffers.get(runId)
@@ -206,7 +209,7 @@ export function createNatsClient(connection: NatsConnection, options: NatsClient
         while (true) {
           const message = await inbox.next(eventsOptions.signal)
           if (message === undefined) return
-          const envelope = decodePayload(EventEnvelopeSchema, message.data)
+          const envelope = decodePayload(EventEnvelopeSchema, message.data, undefined, lenient)
           const seq = Number(message.headers?.get(velHeaders.seq) ?? envelope.seq)
           // Seq restarts at 1 when another actor (rehydrated, or on another worker) emits.
           if (seq !== 1 && lastSeq !== 0 && seq !== lastSeq + 1) {
@@ -234,7 +237,12 @@ export function createNatsClient(connection: NatsConnection, options: NatsClient
         while (true) {
           const message = await inbox.next(requestOptions.signal)
           if (message === undefined) return
-          yield decodePayload(HumanRequestSchema, message.data) as unknown as HumanRequestMessage
+          yield decodePayload(
+            HumanRequestSchema,
+            message.data,
+            undefined,
+            lenient,
+          ) as unknown as HumanRequestMessage
         }
       } finally {
         inbox.close()

@@ -19,7 +19,7 @@ export {
   type TriggerOptions,
 } from './client.ts'
 // payload encoding
-export { decodePayload, encodeJson, errorFromReply, errorReply } from './codec.ts'
+export { type DecodeOptions, decodePayload, encodeJson, errorFromReply, errorReply } from './codec.ts'
 // the wire contract
 export * from './schemas.ts'
 // subjects and headers
