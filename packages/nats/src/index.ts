@@ -20,6 +20,8 @@ export {
 } from './client.ts'
 // payload encoding
 export { type DecodeOptions, decodePayload, encodeJson, errorFromReply, errorReply } from './codec.ts'
+// connection options from configuration and environment
+export { type NatsConnectionSettings, natsConnectOptions, natsEnvironment } from './connect-options.ts'
 // the wire contract
 export * from './schemas.ts'
 // subjects and headers
