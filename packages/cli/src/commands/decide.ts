@@ -38,6 +38,8 @@ async function continueRun(
       await delivered
     } catch (error) {
       refused.abort()
+      // The watcher fails too (no such run, say); the delivery's error is the one to report.
+      watching.catch(() => undefined)
       throw error
     }
     const summary = await watching
