@@ -49,35 +49,44 @@ export function createServeLog(
  */
 export function loggingBus(inner: Bus, log: ServeLog): Bus {
   // Per live run: the outcome its terminal parts say so far, or `waiting` between a request and
-  // the continuation. Entries go when the run's stream finishes.
+  // the parts that follow its answer; and the requests already logged (a rehydrated run publishes
+  // its pending requests again). Entries go when the run's stream finishes.
   const outcome = new Map<string, string>()
+  const logged = new Map<string, Set<string>>()
   return {
     publishParts(runId: string, parts: ReadonlyArray<SequencedPart>) {
       for (const { part } of parts) {
-        if (part.type === 'start') {
-          const before = outcome.get(runId)
-          if (before === undefined || before === 'waiting') {
-            log.info(before === 'waiting' ? 'run.resumed' : 'run.started', { runId })
-            outcome.set(runId, 'completed')
-          }
-        } else if (part.type === 'error') outcome.set(runId, 'failed')
+        const before = outcome.get(runId)
+        if (before === undefined || before === 'waiting') {
+          log.info(before === 'waiting' ? 'run.resumed' : 'run.started', { runId })
+          outcome.set(runId, 'completed')
+          logged.delete(runId)
+        }
+        if (part.type === 'error') outcome.set(runId, 'failed')
         else if (part.type === 'abort') outcome.set(runId, 'cancelled')
         else if (part.type === 'finish') {
           const status = outcome.get(runId) ?? 'completed'
           outcome.delete(runId)
+          logged.delete(runId)
           ;(status === 'failed' ? log.error : log.info)(`run.${status}`, { runId })
         }
       }
       inner.publishParts(runId, parts)
     },
     async publishRequest(message: HumanRequestMessage) {
-      outcome.set(message.runId, 'waiting')
-      log.info('run.waiting', {
-        runId: message.runId,
-        agentId: message.agentId,
-        kind: message.request.kind,
-        requestId: message.request.requestId,
-      })
+      const { runId, request } = message
+      outcome.set(runId, 'waiting')
+      const requests = logged.get(runId) ?? new Set<string>()
+      logged.set(runId, requests)
+      if (!requests.has(request.requestId)) {
+        requests.add(request.requestId)
+        log.info('run.waiting', {
+          runId,
+          agentId: message.agentId,
+          kind: request.kind,
+          requestId: request.requestId,
+        })
+      }
       await inner.publishRequest(message)
     },
     ...(inner.close === undefined ? {} : { close: () => inner.close?.() ?? Promise.resolve() }),
