@@ -37,10 +37,12 @@ describe('vel', () => {
     const top = await vel('--help')
     expect(top.code).toBe(0)
     expect(top.stdout).toContain('runs show')
-    for (const command of ['serve', 'run', 'runs', 'approve', 'deny', 'answer', 'resume']) {
-      const help = await vel(...command.split(' '), '--help')
+    // In parallel: each is a process start, slow on a loaded machine.
+    const names = ['serve', 'run', 'runs', 'approve', 'deny', 'answer', 'resume']
+    const helps = await Promise.all(names.map((command) => vel(...command.split(' '), '--help')))
+    for (const [index, help] of helps.entries()) {
       expect(help.code).toBe(0)
-      expect(help.stdout).toContain(`Usage: vel ${command}`)
+      expect(help.stdout).toContain(`Usage: vel ${names[index]}`)
     }
     expect((await vel('runs', 'show', '--help')).stdout).toContain('Usage: vel runs show <runId>')
   })
