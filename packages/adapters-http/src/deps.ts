@@ -34,7 +34,7 @@ export const accessibleRun = async (
   c: Context<HttpEnv>,
   runId: string,
 ): Promise<RunRecord> => {
-  const record = await deps.runtime.store.getRun(runId)
+  const record = await deps.runtime.record(runId)
   if (record === undefined) throw new RunError('not-found', `no run ${runId}`, { runId })
   await deps.guard.authorize(c.get('principal'), record)
   return record
@@ -54,9 +54,8 @@ export const authorizeSession = async (
   if (sessionId === undefined) return
   const principal = c.get('principal')
   if (principal === undefined) return // auth is off
-  // The lead will move this lookup to a runtime API; the newest runs suffice, since every run
-  // added to a session passes this check first.
-  const page = await deps.runtime.store.listRuns({ sessionId }, { limit: sessionCheckDepth })
+  // The newest runs suffice: every run added to a session over HTTP passes this check first.
+  const page = await deps.runtime.list({ sessionId }, { limit: sessionCheckDepth })
   for (const record of page.items)
     if (!(await deps.guard.allows(principal, record)))
       throw new TransportError('forbidden', `you may not use session ${sessionId}`)

@@ -99,7 +99,9 @@ describe('a chat belongs to the principal that started it', () => {
 
   it('keeps sessions open without auth', async () => {
     const { app } = setup()
-    expect((await app.request('/agents/echo/chat', post(chat('shared', 'one')))).status).toBe(200)
+    const first = await app.request('/agents/echo/chat', post(chat('shared', 'one')))
+    expect(first.status).toBe(200)
+    expect(await textOf(first)).toContain('(turn 1)')
     const second = await app.request('/agents/echo/chat', post(chat('shared', 'two')))
     expect(await textOf(second)).toContain('(turn 2)')
   })

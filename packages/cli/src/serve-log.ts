@@ -1,5 +1,5 @@
 import type { Bus, HumanRequestMessage } from '@vel/actors'
-import type { SequencedPart } from '@vel/core'
+import type { PositionedPart } from '@vel/core'
 
 /** One line per event of `vel serve`: JSON lines with `--json`, else `HH:MM:SS.mmm message key=value`. */
 export interface ServeLog {
@@ -44,8 +44,9 @@ export function createServeLog(
 
 /**
  * A bus that logs each run's lifecycle (started, waiting for a human, ended with its outcome) and
- * passes everything on to `inner`. Outcomes come from the stream's terminal parts: `error` means
- * failed, `abort` cancelled, a plain `finish` completed.
+ * passes everything on to `inner`, its optional `subscribeParts` and `route` included. Outcomes
+ * come from the stream's terminal parts: `error` means failed, `abort` cancelled, a plain `finish`
+ * completed.
  */
 export function loggingBus(inner: Bus, log: ServeLog): Bus {
   // Per live run: the outcome its terminal parts say so far, or `waiting` between a request and
@@ -54,7 +55,7 @@ export function loggingBus(inner: Bus, log: ServeLog): Bus {
   const outcome = new Map<string, string>()
   const logged = new Map<string, Set<string>>()
   return {
-    publishParts(runId: string, parts: ReadonlyArray<SequencedPart>) {
+    publishParts(runId: string, parts: ReadonlyArray<PositionedPart>) {
       for (const { part } of parts) {
         const before = outcome.get(runId)
         if (before === undefined || before === 'waiting') {
@@ -89,7 +90,10 @@ export function loggingBus(inner: Bus, log: ServeLog): Bus {
       }
       await inner.publishRequest(message)
     },
-    ...(inner.close === undefined ? {} : { close: () => inner.close?.() ?? Promise.resolve() }),
+    // Reading runs owned elsewhere and routing answers to their owner are the inner bus's.
+    ...(inner.subscribeParts === undefined ? {} : { subscribeParts: inner.subscribeParts.bind(inner) }),
+    ...(inner.route === undefined ? {} : { route: inner.route.bind(inner) }),
+    ...(inner.close === undefined ? {} : { close: inner.close.bind(inner) }),
   }
 }
 

@@ -18,8 +18,10 @@ export * from './messages.ts'
 export * from './run-state.ts'
 export { decodeRunState } from './state-codec.ts'
 export {
+  blockId,
   contentParts,
   emptyRunState,
+  forReplay,
   interruptedToolCalls,
   partsFromEvents,
   resumeCommands,
@@ -28,6 +30,7 @@ export {
 export * from './store.ts'
 // stream protocol
 export * from './stream-parts.ts'
+export * from './stream-position.ts'
 // tools
 export * from './tool.ts'
 export { isToolSource, type ToolSource } from './tool-source.ts'

@@ -37,6 +37,14 @@ export interface ToolContext {
   readonly deadline?: number
   /** Adds parts to the run's live stream (agents used as tools forward their child's parts). */
   readonly emit?: (parts: ReadonlyArray<StreamPart>) => void
+  /**
+   * The run owner's lease epoch: grows with every new owner. Pass it to a downstream system that
+   * refuses writes with a smaller token than it has seen, so a stale owner (paused past its lease)
+   * can never act after another took over; `signal` also aborts when the lease is lost.
+   */
+  readonly fencingToken?: number
+  /** The runtime the run lives in (agents used as tools start their child runs through it). */
+  readonly runtime?: unknown
 }
 
 /** A schema given as JSON Schema, or as an Effect Schema from which JSON Schema is derived. */
