@@ -18,6 +18,17 @@ function fail(error: unknown): void {
 process.on('uncaughtException', fail)
 process.on('unhandledRejection', fail)
 
+// A command whose promise can no longer settle (nothing left on the event loop) would end with
+// Node's exit code 13 and no word; say so in one line instead.
+let settled = false
+process.on('beforeExit', () => {
+  if (settled) return
+  settled = true
+  const command = process.argv.slice(2, 3).join(' ') || 'vel'
+  process.stderr.write(`vel ${command}: stopped: nothing was left to wait for, and no result came\n`)
+  process.exitCode = 1
+})
+
 process.exitCode = await main(process.argv.slice(2), {
   stdout: {
     write: (text: string) => stdoutClosed || process.stdout.write(text),
@@ -29,3 +40,4 @@ process.exitCode = await main(process.argv.slice(2), {
   stdin: process.stdin,
   env: process.env,
 })
+settled = true
