@@ -95,6 +95,19 @@ export async function openStore(
             connectionString: spec.connectionString,
             ...(spec.schema === undefined ? {} : { schema: spec.schema }),
           })
-  await store.migrate()
+  try {
+    await store.migrate()
+  } catch (error) {
+    await store.close().catch(() => undefined)
+    throw new Error(`could not open the store ${describeStore(spec)} (--store): ${reasonOf(error)}`)
+  }
   return store
+}
+
+/** Why a connection failed, in a few words (a refused connection has an empty message). */
+export const reasonOf = (error: unknown): string => {
+  const code = (error as { code?: unknown } | null)?.code
+  if (code === 'ECONNREFUSED') return 'connection refused'
+  const message = error instanceof Error ? error.message : String(error)
+  return message === '' && typeof code === 'string' ? code : message
 }
