@@ -130,6 +130,20 @@ try {
         })
         collect(raw, key(config), result)
       }
+    // Every session in flight at once (was a 10,000-concurrent-runs unit test): one Vel process.
+    log(`W2 vel/memory, all ${settings.sessions} sessions at once`)
+    collect(
+      raw,
+      'vel/memory (all at once)',
+      await measure<W2Result>('w2.ts', {
+        runtime: 'vel',
+        store: 'memory',
+        dir,
+        sessions: settings.sessions,
+        concurrency: settings.sessions,
+        warmupSessions: 0,
+      }),
+    )
     for (const [name, results] of Object.entries(raw))
       report.w2[name] = {
         sessions: settings.sessions,

@@ -77,7 +77,7 @@ export function renderMarkdown(report: Report): string {
   if (Object.keys(report.w2).length > 0) {
     const sessions = Object.values(report.w2)[0]?.sessions ?? 0
     push(
-      `## W2: many agents (${sessions.toLocaleString('en-US')} sessions of K=2, 100 at a time, all kept)`,
+      `## W2: many agents (${sessions.toLocaleString('en-US')} sessions of K=2, 100 at a time unless the row says all at once, all kept)`,
       '',
       '| runtime / store | runs/s | latency p50 ms | latency p90 ms | heap+external MB per 1k | RSS MB per 1k | DB MB per 1k | sessions verified |',
       '|---|---|---|---|---|---|---|---|',

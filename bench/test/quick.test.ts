@@ -51,6 +51,19 @@ describe('bench (quick correctness, no timings)', () => {
     }
   })
 
+  it('W2 all at once: 1,000 Vel sessions in flight together in one process all answer right', async () => {
+    const result = await measure<W2Result>('w2.ts', {
+      runtime: 'vel',
+      store: 'memory',
+      dir,
+      sessions: 1_000,
+      concurrency: 1_000,
+      warmupSessions: 0,
+    })
+    expect(result.checked).toBe(1_000)
+    expect(result.sessionsVerified).toBe(4)
+  })
+
   it('W3: Vel resumes after SIGKILL at the model call and inside an unsafe tool with no duplicate', async () => {
     const [atModel, inTool] = await Promise.all([
       crashAndResume('vel', 'model', dir, 1),

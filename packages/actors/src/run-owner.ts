@@ -225,10 +225,14 @@ export class RunOwner {
       return
     }
     const entry = { type: event.type, data: event as never, at: this.host.now() }
+    // A snapshot due with this entry goes in the same write (one round trip on Postgres).
+    const snapshotDue = this.eventsSinceSnapshot + 1 >= (this.agent as ResolvedAgent).snapshotEvery
+    const options = {
+      lease: this.lease as Lease,
+      ...(snapshotDue ? { snapshot: { state: state as never, schemaVersion: runStateVersion } } : {}),
+    }
     try {
-      this.seq = await appendWithRetry(() =>
-        this.host.store.append(this.runId, [entry], this.seq, { lease: this.lease as Lease }),
-      )
+      this.seq = await appendWithRetry(() => this.host.store.append(this.runId, [entry], this.seq, options))
     } catch (error) {
       // Lost ownership, or the store stays down: nothing was journaled, so nothing is acted on. The
       // run stays resumable from the store; a caller's event goes to whoever owns the run now.
@@ -241,11 +245,10 @@ export class RunOwner {
         return this.host.redeliver(this.runId, event)
       throw error
     }
-    this.eventsSinceSnapshot += 1
+    this.eventsSinceSnapshot = snapshotDue ? 0 : this.eventsSinceSnapshot + 1
     this.commit(this.seq, event, before, state, commands)
     if (event.type === 'run.started') this.armBudget()
     for (const command of commands) if (command.type === 'finish') return this.finish()
-    if (this.eventsSinceSnapshot >= (this.agent as ResolvedAgent).snapshotEvery) await this.snapshot()
   }
 
   /** The event is journaled: its parts go out, then its commands are carried out, in order. */
@@ -502,7 +505,6 @@ export class RunOwner {
   private async finish(): Promise<void> {
     const { store } = this.host
     const state = this.state as RunState
-    if (this.eventsSinceSnapshot >= (this.agent as ResolvedAgent).snapshotEvery) await this.snapshot()
     // The session first, once per run: a crash before the index update re-does it harmlessly.
     if (state.sessionId !== null && state.phase === 'completed')
       await store.appendSession(state.sessionId, state.messages.slice(state.priorCount), undefined, {

@@ -16,7 +16,10 @@ export interface HttpAppOptions {
   /** Bearer tokens or a verifier; without it the API is open (for local development only). */
   readonly auth?: AuthOptions
   readonly limits?: {
-    /** Largest accepted request body; larger ones get 413. Default 1 MiB. */
+    /**
+     * Largest accepted request body; larger ones get 413 (with `connection: close`). Default 1 MiB.
+     * Bodies nested deeper than `maxJsonDepth` (64) get 400 whatever their size.
+     */
     readonly maxBodyBytes?: number
   }
   /** Called with errors answered as 500 (default `console.error`). */

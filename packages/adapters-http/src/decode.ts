@@ -7,12 +7,37 @@ import { InvalidFieldError } from './errors.ts'
 /** Default cap on a request body: 1 MiB. */
 export const defaultMaxBodyBytes = 1024 * 1024
 
+/**
+ * Deepest nesting of arrays and objects a JSON body may have. No Vel body needs more than a few
+ * levels; deeper bodies are refused before decoding, whose recursion they would exhaust.
+ */
+export const maxJsonDepth = 64
+
+/** The deepest array/object nesting of JSON `text`, scanned without recursion (strings skipped). */
+export function jsonDepth(text: string): number {
+  let depth = 0
+  let deepest = 0
+  let inString = false
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index)
+    if (inString) {
+      if (code === 0x5c)
+        index++ // backslash: skip the escaped character
+      else if (code === 0x22) inString = false
+    } else if (code === 0x22) inString = true
+    else if (code === 0x5b || code === 0x7b) deepest = Math.max(deepest, ++depth)
+    else if (code === 0x5d || code === 0x7d) depth--
+  }
+  return deepest
+}
+
 const tooLarge = (limit: number) =>
   new TransportError('payload-too-large', `the request body is larger than ${limit} bytes`)
 
 /**
  * Reads a JSON body within `limit` bytes: the declared `Content-Length` is checked first, then the
- * bytes actually read (a client may send no length, or lie). An empty body is `undefined`.
+ * bytes actually read (a client may send no length, or lie), then the nesting depth against
+ * `maxJsonDepth`. An empty body is `undefined`.
  */
 export async function readJson(request: Request, limit: number): Promise<unknown> {
   const declared = request.headers.get('content-length')
@@ -25,8 +50,10 @@ export async function readJson(request: Request, limit: number): Promise<unknown
     const { done, value } = await reader.read()
     if (done) break
     total += value.byteLength
+    // Not cancelled: cancelling destroys the socket under the 413. The reader is released and the
+    // server drains (or closes) the rest; the 413 says `connection: close` (see `problemResponse`).
     if (total > limit) {
-      await reader.cancel().catch(() => undefined)
+      reader.releaseLock()
       throw tooLarge(limit)
     }
     chunks.push(value)
@@ -39,6 +66,11 @@ export async function readJson(request: Request, limit: number): Promise<unknown
   }
   const text = new TextDecoder().decode(bytes)
   if (text.trim() === '') return undefined
+  if (jsonDepth(text) > maxJsonDepth)
+    throw new TransportError(
+      'malformed-payload',
+      `the request body is nested deeper than ${maxJsonDepth} levels`,
+    )
   try {
     return JSON.parse(text) as unknown
   } catch (error) {

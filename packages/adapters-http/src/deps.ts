@@ -1,5 +1,5 @@
 import type { Runtime } from '@vel/actors'
-import { RunError, type RunRecord } from '@vel/core'
+import { RunError, type RunRecord, TransportError } from '@vel/core'
 import type * as Schema from 'effect/Schema'
 import type { Context } from 'hono'
 import { type Guard, type Principal, startedByKey } from './auth.ts'
@@ -39,6 +39,30 @@ export const accessibleRun = async (
   await deps.guard.authorize(c.get('principal'), record)
   return record
 }
+
+/**
+ * Throws `forbidden` unless the caller may use the session (chat): a session belongs to whoever
+ * may act on its runs (by default their starter, see `startersOnly`), so nobody else can read its
+ * runs, resume it, or start a run that would be handed its conversation. A session with no runs
+ * yet is free. Sessions are checked across agents: one id is one conversation in the store.
+ */
+export const authorizeSession = async (
+  deps: RouteDeps,
+  c: Context<HttpEnv>,
+  sessionId: string | undefined,
+): Promise<void> => {
+  if (sessionId === undefined) return
+  const principal = c.get('principal')
+  if (principal === undefined) return // auth is off
+  // The newest runs suffice: every run added to a session over HTTP passes this check first.
+  const page = await deps.runtime.list({ sessionId }, { limit: sessionCheckDepth })
+  for (const record of page.items)
+    if (!(await deps.guard.allows(principal, record)))
+      throw new TransportError('forbidden', `you may not use session ${sessionId}`)
+}
+
+/** How many of a session's newest runs `authorizeSession` checks. */
+const sessionCheckDepth = 20
 
 /** Run metadata naming the starter, and decision options naming who decided. */
 export const starterMetadata = (principal: Principal | undefined) =>

@@ -118,8 +118,13 @@ export function problemOf(error: unknown): ProblemDetails {
 /** A `Response` carrying the problem details of `error` as `application/problem+json`. */
 export function problemResponse(error: unknown, headers: Record<string, string> = {}): Response {
   const problem = problemOf(error)
+  // A 413 is answered before the body was read to its end: the connection cannot be reused.
   const extra: Record<string, string> =
-    problem.status === 401 ? { 'www-authenticate': 'Bearer realm="vel"', ...headers } : headers
+    problem.status === 401
+      ? { 'www-authenticate': 'Bearer realm="vel"', ...headers }
+      : problem.status === 413
+        ? { connection: 'close', ...headers }
+        : headers
   return new Response(JSON.stringify(problem), {
     status: problem.status,
     headers: { 'content-type': 'application/problem+json', ...extra },

@@ -9,6 +9,8 @@
 export { createHttpApp, type HttpAppOptions } from './app.ts'
 // auth
 export { type AccessCheck, type AuthOptions, type Principal, startedByKey, startersOnly } from './auth.ts'
+// request limits
+export { defaultMaxBodyBytes, maxJsonDepth } from './decode.ts'
 // errors: the one status mapping
 export { InvalidFieldError, type ProblemDetails, problemOf, statusOf } from './errors.ts'
 // Node

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { type Command, helpText, type Io, parseInvocation } from './command.ts'
 import { answerCommand, approveCommand, denyCommand, resumeCommand } from './commands/decide.ts'
 import { runCommand } from './commands/run.ts'
@@ -28,8 +29,9 @@ export function mainHelp(): string {
     'Commands:',
     ...commands.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`),
     '',
-    'Every command takes --help. Runs live in --store (default: $VEL_STORE or sqlite:./vel.db);',
-    'agents come from --agents (default: $VEL_AGENTS or ./agents.ts).',
+    'Every command takes --help and --json; vel --version prints the version. Runs live in --store',
+    '(default: $VEL_STORE or sqlite:./vel.db); agents come from --agents (default: $VEL_AGENTS or',
+    './agents.ts).',
     '',
     'Exit codes: 0 done (or a run waiting for a human), 1 failed, 2 bad usage.',
     '',
@@ -45,12 +47,21 @@ function findCommand(argv: ReadonlyArray<string>): { command: Command; rest: str
   return one ? { command: one, rest: argv.slice(1) } : undefined
 }
 
+/** The CLI's version, from its package.json. */
+export const version: string = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version
+
 /** Runs the CLI on `argv` (without `node` and the script) and resolves to the exit code. */
 export async function main(argv: ReadonlyArray<string>, io: Io): Promise<number> {
   const [first] = argv
   if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
     ;(first === undefined ? io.stderr : io.stdout).write(mainHelp())
     return first === undefined ? 2 : 0
+  }
+  if (first === '--version' || first === '-v' || first === 'version') {
+    io.stdout.write(argv.includes('--json') ? `${JSON.stringify({ version })}\n` : `vel ${version}\n`)
+    return 0
   }
   const found = findCommand(argv)
   if (found === undefined) {

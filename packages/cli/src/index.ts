@@ -7,7 +7,7 @@
  */
 
 // the program
-export { commands, main, mainHelp } from './cli.ts'
+export { commands, main, mainHelp, version } from './cli.ts'
 export {
   type Command,
   helpText,

@@ -1,10 +1,11 @@
 import { execFile, spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
-import { parseStoreSpec } from '../src/index.ts'
+import { commands, parseInvocation, parseStoreSpec } from '../src/index.ts'
 
 const bin = fileURLToPath(new URL('../bin/vel.js', import.meta.url))
 const agents = fileURLToPath(new URL('./fixtures/agents.ts', import.meta.url))
@@ -36,10 +37,12 @@ describe('vel', () => {
     const top = await vel('--help')
     expect(top.code).toBe(0)
     expect(top.stdout).toContain('runs show')
-    for (const command of ['serve', 'run', 'runs', 'approve', 'deny', 'answer', 'resume']) {
-      const help = await vel(...command.split(' '), '--help')
+    // In parallel: each is a process start, slow on a loaded machine.
+    const names = ['serve', 'run', 'runs', 'approve', 'deny', 'answer', 'resume']
+    const helps = await Promise.all(names.map((command) => vel(...command.split(' '), '--help')))
+    for (const [index, help] of helps.entries()) {
       expect(help.code).toBe(0)
-      expect(help.stdout).toContain(`Usage: vel ${command}`)
+      expect(help.stdout).toContain(`Usage: vel ${names[index]}`)
     }
     expect((await vel('runs', 'show', '--help')).stdout).toContain('Usage: vel runs show <runId>')
   })
@@ -140,6 +143,45 @@ describe('vel', () => {
     expect(all).toEqual([expect.objectContaining({ agentId: 'asker', status: 'completed' })])
   })
 
+  it('prints its version, also as JSON', async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      version: string
+    }
+    expect(await vel('--version')).toMatchObject({ code: 0, stdout: `vel ${version}\n` })
+    expect(json(await vel('--version', '--json'))).toEqual({ version })
+  })
+
+  it('accepts --json on every command', () => {
+    for (const command of commands)
+      expect(parseInvocation(command, ['--json', ...command.positionals]), command.name).toMatchObject({
+        values: { json: true },
+      })
+  })
+
+  it('reports a failure as one line and a non-zero exit, never a stack trace', async () => {
+    const approve = await vel('approve', 'not-a-run', 'call_x', '--agents', agents, '--store', store)
+    expect(approve.code).toBe(1)
+    expect(approve.stderr).toBe('vel approve: no run not-a-run (not-found)\n')
+  })
+
+  it('stops writing quietly when its reader goes away (vel runs show … | head)', async () => {
+    const { runId } = json<{ runId: string }>(
+      await vel('run', 'echo', 'hi', '--agents', agents, '--store', store, '--json'),
+    )
+    const child = spawn(process.execPath, [bin, 'runs', 'show', runId, '--store', store], {
+      cwd: dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    child.stdout?.destroy() // the reader is gone before the first write
+    let stderr = ''
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString()
+    })
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+    expect(stderr).toBe('')
+    expect(code).toBe(0)
+  })
+
   it('fails clearly on an unknown run and a missing database', async () => {
     const missing = await vel('runs', 'show', 'no-such-run', '--store', store)
     expect(missing.code).toBe(1)
@@ -150,34 +192,152 @@ describe('vel', () => {
   })
 })
 
+/** Starts `vel serve` and resolves once it listens, with its URL and everything it logged so far. */
+async function startServe(args: string[], env: Record<string, string> = {}) {
+  const child = spawn(
+    process.execPath,
+    [bin, 'serve', '--agents', agents, '--store', store, '--port', '0', ...args],
+    {
+      cwd: dir,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  )
+  let log = ''
+  child.stderr?.on('data', (chunk: Buffer) => {
+    log += chunk.toString()
+  })
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stderr?.on('data', () => {
+      const found = /url"?[=:]"?(http:\/\/127\.0\.0\.1:\d+)/.exec(log)?.[1]
+      if (found) resolve(found)
+    })
+    child.once('exit', () => reject(new Error(`serve exited: ${log}`)))
+  })
+  return {
+    url,
+    log: () => log,
+    stop: async () => {
+      const code = new Promise<number | null>((resolve) => child.once('exit', resolve))
+      child.kill('SIGINT')
+      return code
+    },
+  }
+}
+
+const startRun = (url: string, token?: string) =>
+  fetch(`${url}/runs?wait=true`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ agentId: 'echo', input: 'hi' }),
+  })
+
 describe('vel serve', () => {
-  it('serves the agents over HTTP and stops cleanly on SIGINT', async () => {
-    const server = spawn(
-      process.execPath,
-      [bin, 'serve', '--agents', agents, '--store', store, '--port', '0'],
-      {
-        cwd: dir,
-        stdio: ['ignore', 'ignore', 'pipe'],
-      },
+  it('serves the agents over HTTP, logs requests and runs, and stops cleanly on SIGINT', async () => {
+    const server = await startServe([])
+    const response = await startRun(server.url)
+    const body = (await response.json()) as { runId: string }
+    expect(body).toMatchObject({ status: 'completed', answer: 'hello from echo' })
+    expect(await server.stop()).toBe(0)
+    const lines = server.log().trim().split('\n')
+    expect(lines.find((line) => line.includes(' request '))).toMatch(
+      /request method=POST path=\/runs status=201 ms=\d+/,
     )
-    const url = await new Promise<string>((resolve, reject) => {
-      let log = ''
-      server.stderr?.on('data', (chunk: Buffer) => {
-        log += chunk.toString()
-        const found = /at (http:\/\/127\.0\.0\.1:\d+)/.exec(log)?.[1]
-        if (found) resolve(found)
+    expect(lines.find((line) => line.includes('run.started'))).toContain(`runId=${body.runId}`)
+    expect(lines.find((line) => line.includes('run.completed'))).toContain(`runId=${body.runId}`)
+  })
+
+  it('logs JSON lines with --json', async () => {
+    const server = await startServe(['--json'])
+    const { runId } = (await (await startRun(server.url)).json()) as { runId: string }
+    expect(await server.stop()).toBe(0)
+    const events = server
+      .log()
+      .trim()
+      .split('\n')
+      .map(
+        (line) =>
+          JSON.parse(line) as { event: string; level: string; time: string; runId?: string; status?: number },
+      )
+    expect(events.find((event) => event.event === 'request')).toMatchObject({ level: 'info', status: 201 })
+    expect(events.filter((event) => event.runId === runId).map((event) => event.event)).toEqual(
+      expect.arrayContaining(['run.started', 'run.completed']),
+    )
+    expect(events.every((event) => !Number.isNaN(Date.parse(event.time)))).toBe(true)
+  })
+
+  it('protects HTTP with --auth <token>', async () => {
+    const server = await startServe(['--auth', 's3cret-token'])
+    try {
+      expect((await startRun(server.url)).status).toBe(401)
+      expect((await startRun(server.url, 'wrong')).status).toBe(401)
+      const allowed = await startRun(server.url, 's3cret-token')
+      expect(allowed.status).toBe(201)
+      const { runId } = (await allowed.json()) as { runId: string }
+      const shown = await fetch(`${server.url}/runs/${runId}`, {
+        headers: { authorization: 'Bearer s3cret-token' },
       })
-      server.once('exit', () => reject(new Error(`serve exited: ${log}`)))
+      expect(((await shown.json()) as { startedBy: string }).startedBy).toBe('operator')
+    } finally {
+      expect(await server.stop()).toBe(0)
+    }
+  })
+
+  it('protects HTTP with --auth <module> exporting a verifier', async () => {
+    const module = join(dir, 'auth.mts')
+    writeFileSync(
+      module,
+      "export default (request: Request) => request.headers.get('x-user') ?? undefined\n" +
+        "export const canAccess = (principal: { id: string }) => principal.id !== 'mallory'\n",
+    )
+    const server = await startServe(['--auth', module])
+    try {
+      expect((await startRun(server.url)).status).toBe(401)
+      const started = await fetch(`${server.url}/runs?wait=true`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-user': 'carol' },
+        body: JSON.stringify({ agentId: 'echo', input: 'hi' }),
+      })
+      expect(started.status).toBe(201)
+      const { runId } = (await started.json()) as { runId: string }
+      expect((await fetch(`${server.url}/runs/${runId}`, { headers: { 'x-user': 'mallory' } })).status).toBe(
+        403,
+      )
+    } finally {
+      expect(await server.stop()).toBe(0)
+    }
+  })
+
+  it('names the service it could not reach, and refuses --jetstream without --nats', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const address = probe.address() as { port: number }
+        probe.close(() => resolve(address.port))
+      })
     })
-    const response = await fetch(`${url}/runs?wait=true`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ agentId: 'echo', input: 'hi' }),
-    })
-    expect(await response.json()).toMatchObject({ status: 'completed', answer: 'hello from echo' })
-    server.kill('SIGINT')
-    const code = await new Promise((resolve) => server.once('exit', resolve))
-    expect(code).toBe(0)
+    const nats = await vel(
+      'serve',
+      '--agents',
+      agents,
+      '--store',
+      store,
+      '--port',
+      '0',
+      '--nats',
+      `nats://127.0.0.1:${port}`,
+    )
+    expect(nats.code).toBe(1)
+    expect(nats.stderr.trim()).toBe(
+      `vel serve: could not reach NATS at nats://127.0.0.1:${port} (--nats): connection refused`,
+    )
+    const pg = await vel('runs', '--store', `postgres://postgres@127.0.0.1:${port}/none`)
+    expect(pg.code).toBe(1)
+    expect(pg.stderr.trim()).toMatch(
+      /^vel runs: could not open the store postgres:\/\/postgres@127\.0\.0\.1:\d+\/none \(--store\): .*ECONNREFUSED/,
+    )
+    const jetstream = await vel('serve', '--agents', agents, '--store', store, '--jetstream')
+    expect(jetstream.code).toBe(2)
+    expect(jetstream.stderr).toContain('--jetstream needs --nats')
   })
 })
 
@@ -191,5 +351,20 @@ describe('parseStoreSpec', () => {
       connectionString: 'postgres://u:p@127.0.0.1/db',
     })
     expect(() => parseStoreSpec('sqlite:')).toThrow('give a file')
+  })
+
+  it('takes the Postgres schema from ?schema= and keeps the other parameters', () => {
+    expect(parseStoreSpec('postgres://u:p@127.0.0.1:5432/db?schema=vel_a&sslmode=disable')).toEqual({
+      kind: 'postgres',
+      connectionString: 'postgres://u:p@127.0.0.1:5432/db?sslmode=disable',
+      schema: 'vel_a',
+    })
+    expect(parseStoreSpec('postgresql://127.0.0.1/db?schema=s')).toMatchObject({ schema: 's' })
+    for (const bad of ['?schema=', '?schema=a.b', '?schema=a&schema=b', '?schema=x%3Bdrop'])
+      expect(() => parseStoreSpec(`postgres://127.0.0.1/db${bad}`)).toThrow('plain identifier')
+    expect(() => parseStoreSpec('postgres://[bad?schema=s')).toThrow('not a valid')
+    expect(parseStoreSpec('postgres://u@/db?host=/run/pg')).toMatchObject({
+      connectionString: 'postgres://u@/db?host=/run/pg',
+    })
   })
 })

@@ -63,7 +63,21 @@ describe('decodeRunState', () => {
       },
     } as never)
     const loaded: RunState = decodeRunState(JSON.parse(JSON.stringify(withReasoning)))
-    expect(loaded.messages.at(-1)).toEqual(withReasoning.messages.at(-1))
+    // Compared with a literal, not with the state it came from: if the reducer or the codec drops
+    // the metadata, both sides of a self-comparison would lack it and the test would still pass.
+    expect(loaded.messages.at(-1)).toEqual({
+      role: 'assistant',
+      content: [
+        { type: 'reasoning', text: 'think', providerMetadata: { anthropic: { signature: 'sig==' } } },
+        {
+          type: 'tool-call',
+          id: 'c1',
+          name: 'add',
+          input: {},
+          providerMetadata: { gemini: { thoughtSignature: 'ts' } },
+        },
+      ],
+    })
   })
 })
 

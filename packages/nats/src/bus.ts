@@ -60,7 +60,10 @@ export function createNatsBus(options: NatsBusOptions): Bus {
         callback: (error, message) => {
           if (error) return onError(error)
           try {
-            const envelope = decodePayload(EventEnvelopeSchema, message.data)
+            // Read tolerantly, as clients do: during a rolling deploy a newer worker may add fields.
+            const envelope = decodePayload(EventEnvelopeSchema, message.data, undefined, {
+              unknownFields: 'ignore',
+            })
             listener([envelope as unknown as PositionedPart])
           } catch (failure) {
             onError(failure)

@@ -31,6 +31,9 @@ import {
 import { createSubjects } from './subjects.ts'
 import { ensureTriggerStream } from './trigger-stream.ts'
 
+// What workers send is read tolerantly: a newer worker may add fields this client does not know.
+const lenient = { unknownFields: 'ignore' } as const
+
 /** Options of `createNatsClient`. */
 export interface NatsClientOptions {
   /** Subject prefix; default `vel`. */
@@ -207,7 +210,7 @@ export function createNatsClient(connection: NatsConnection, options: NatsClient
           return { runId }
         }
         const reply = await request(subjects.agentRun(agentId), payload)
-        const decoded = decodePayload(TriggerReplySchema, encodeJson(reply))
+        const decoded = decodePayload(TriggerReplySchema, encodeJson(reply), undefined, lenient)
         if (decoded.runId !== runId) {
           // An idempotent retry answered with an earlier run: follow that one.
           const buffer = buffers.get(runId)
@@ -239,7 +242,8 @@ export function createNatsClient(connection: NatsConnection, options: NatsClient
         const after = cursor.position
         const reply = await request(subjects.runReplay(runId), after === undefined ? {} : { after })
         return (
-          (decodePayload(ReplayReplySchema, encodeJson(reply)).parts as unknown as PositionedPart[]) ?? []
+          (decodePayload(ReplayReplySchema, encodeJson(reply), undefined, lenient)
+            .parts as unknown as PositionedPart[]) ?? []
         )
       }
       try {
@@ -250,7 +254,12 @@ export function createNatsClient(connection: NatsConnection, options: NatsClient
           if (next === undefined) {
             const message = await inbox.next(eventsOptions.signal)
             if (message === undefined) return
-            next = decodePayload(EventEnvelopeSchema, message.data) as unknown as PositionedPart
+            next = decodePayload(
+              EventEnvelopeSchema,
+              message.data,
+              undefined,
+              lenient,
+            ) as unknown as PositionedPart
             const last = cursor.position
             if (!follows(last, next.position)) {
               // A repeat of what the reader has is dropped; anything else means parts were lost.
@@ -276,7 +285,12 @@ export function createNatsClient(connection: NatsConnection, options: NatsClient
         while (true) {
           const message = await inbox.next(requestOptions.signal)
           if (message === undefined) return
-          yield decodePayload(HumanRequestSchema, message.data) as unknown as HumanRequestMessage
+          yield decodePayload(
+            HumanRequestSchema,
+            message.data,
+            undefined,
+            lenient,
+          ) as unknown as HumanRequestMessage
         }
       } finally {
         inbox.close()

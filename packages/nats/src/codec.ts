@@ -10,15 +10,27 @@ const decoder = new TextDecoder('utf-8', { fatal: true })
 /** Encodes a payload as UTF-8 JSON. */
 export const encodeJson = (value: unknown): Uint8Array => encoder.encode(JSON.stringify(value))
 
+/** Options of `decodePayload`. */
+export interface DecodeOptions {
+  /**
+   * `error` (default): an unknown field is a `schema-mismatch`, as the JSON Schemas say; workers
+   * decode what they receive so. `ignore`: drop unknown fields (a client reading what a newer
+   * worker sends).
+   */
+  readonly unknownFields?: 'error' | 'ignore'
+}
+
 /**
  * Decodes a UTF-8 JSON payload against a schema. Fails with a `TransportError`:
- * `malformed-payload` for bytes that are not JSON, `schema-mismatch` for JSON of the wrong shape.
+ * `malformed-payload` for bytes that are not JSON, `schema-mismatch` for JSON of the wrong shape
+ * (an unknown field included).
  * `empty` is used for an empty payload.
  */
 export function decodePayload<A, I>(
   schema: Schema.Schema<A, I, never>,
   data: Uint8Array,
   empty?: unknown,
+  options: DecodeOptions = {},
 ): A {
   let value: unknown
   try {
@@ -27,7 +39,10 @@ export function decodePayload<A, I>(
   } catch (error) {
     throw new TransportError('malformed-payload', 'the payload is not UTF-8 JSON', { cause: error })
   }
-  const result = Schema.decodeUnknownEither(schema, { errors: 'all' })(value)
+  // Unknown fields are an error, as the published JSON Schemas say (`additionalProperties: false`);
+  // objects declared open (messages, metadata, stream parts) still take any field.
+  const onExcessProperty = options.unknownFields === 'ignore' ? 'ignore' : 'error'
+  const result = Schema.decodeUnknownEither(schema, { errors: 'all', onExcessProperty })(value)
   if (Either.isLeft(result))
     throw new TransportError(
       'schema-mismatch',

@@ -19,7 +19,9 @@ export {
   type TriggerOptions,
 } from './client.ts'
 // payload encoding
-export { decodePayload, encodeJson, errorFromReply, errorReply } from './codec.ts'
+export { type DecodeOptions, decodePayload, encodeJson, errorFromReply, errorReply } from './codec.ts'
+// connection options from configuration and environment
+export { type NatsConnectionSettings, natsConnectOptions, natsEnvironment } from './connect-options.ts'
 // the wire contract
 export * from './schemas.ts'
 // subjects and headers

@@ -156,7 +156,10 @@ export async function createWorker(options: WorkerOptions): Promise<NatsWorker> 
       if (message.reply) message.respond(encodeJson(payload))
     }
     try {
-      const { runId, event } = decodePayload(RoutedEventSchema, message.data)
+      // Worker to worker: tolerant, so workers of two versions can share a deploy.
+      const { runId, event } = decodePayload(RoutedEventSchema, message.data, undefined, {
+        unknownFields: 'ignore',
+      })
       const by = 'by' in event && event.by !== undefined ? { by: event.by } : {}
       if (event.type === 'approval.decided') {
         const decision = { ...by, ...(event.reason === undefined ? {} : { reason: event.reason }) }

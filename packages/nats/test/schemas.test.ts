@@ -88,6 +88,23 @@ describe('payload decoding', () => {
     expect(decodePayload(CancelSchema, new Uint8Array(), {})).toEqual({})
   })
 
+  it('rejects unknown fields on every inbound payload, as the JSON Schemas say', () => {
+    const unknownField = [
+      [TriggerSchema, { input: 'x', colour: 'red' }],
+      [HumanReplySchema, { type: 'approve', toolCallId: 'c', colour: 'red' }],
+      [HumanReplySchema, { type: 'respond', requestId: 'q', answer: 1, colour: 'red' }],
+      [CancelSchema, { reason: 'stop', colour: 'red' }],
+    ] as const
+    for (const [schema, value] of unknownField) {
+      const error = decodeError(() => decodePayload(schema as never, encodeJson(value)))
+      expect(error.reason).toBe('schema-mismatch')
+      expect(error.message).toContain('colour')
+    }
+    // Open objects stay open: message parts and metadata carry fields Vel does not know.
+    const open = { input: [{ role: 'user', content: 'hi', id: 'm1' }], metadata: { colour: 'red' } }
+    expect(decodePayload(TriggerSchema, encodeJson(open))).toEqual(open)
+  })
+
   it('error replies survive the wire as TransportErrors', () => {
     const wire = JSON.parse(JSON.stringify(errorReply(new TransportError('unknown-agent', 'no agent x'))))
     expect(wire).toEqual({

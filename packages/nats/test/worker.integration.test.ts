@@ -160,6 +160,9 @@ describe.skipIf(!available)('NATS worker (integration)', () => {
     expect(
       (await ask(subjects.agentRun('adder'), encodeJson({ input: 'x', runId: 'has.dot' }))).error.reason,
     ).toBe('schema-mismatch')
+    expect(
+      (await ask(subjects.agentRun('adder'), encodeJson({ input: 'x', colour: 'red' }))).error.reason,
+    ).toBe('schema-mismatch')
     expect((await ask(subjects.agentRun('nobody'), encodeJson({ input: 'x' }))).error.reason).toBe(
       'unknown-agent',
     )

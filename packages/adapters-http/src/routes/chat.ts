@@ -2,7 +2,14 @@ import type { RunInfo } from '@vel/actors'
 import { TransportError } from '@vel/core'
 import { Hono } from 'hono'
 import { approvalResponses, messageText } from '../chat-messages.ts'
-import { decidedBy, type HttpEnv, type RouteDeps, readBody, starterMetadata } from '../deps.ts'
+import {
+  authorizeSession,
+  decidedBy,
+  type HttpEnv,
+  type RouteDeps,
+  readBody,
+  starterMetadata,
+} from '../deps.ts'
 import { InvalidFieldError } from '../errors.ts'
 import { runFrames } from '../run-stream.ts'
 import * as Schemas from '../schemas.ts'
@@ -48,6 +55,7 @@ export function chatRoutes(deps: RouteDeps): Hono<HttpEnv> {
     const principal = c.get('principal')
     const index = body.messages.length - 1
     const last = body.messages[index] as (typeof body.messages)[number]
+    await authorizeSession(deps, c, body.id)
     const waiting = await waitingRun(agentId, body.id, c)
     const pending = waiting?.state.pending ?? []
 
@@ -105,6 +113,7 @@ export function chatRoutes(deps: RouteDeps): Hono<HttpEnv> {
   // `useChat({ resume: true })` asks here on load: the chat's run still working, replayed from its
   // start (the default transport treats a resumed stream as a replay), or 204 when none is.
   app.get('/agents/:agentId/chat/:chatId/stream', async (c) => {
+    await authorizeSession(deps, c, c.req.param('chatId'))
     const page = await runtime.list(
       { agentId: c.req.param('agentId'), sessionId: c.req.param('chatId'), status: ['running', 'waiting'] },
       { limit: 20 },

@@ -2,7 +2,7 @@ import type { RunRecord, RunState, RunStatus } from '@vel/core'
 import { Hono } from 'hono'
 import { startedByKey } from '../auth.ts'
 import { decode, readJson } from '../decode.ts'
-import { accessibleRun, type HttpEnv, type RouteDeps, starterMetadata } from '../deps.ts'
+import { accessibleRun, authorizeSession, type HttpEnv, type RouteDeps, starterMetadata } from '../deps.ts'
 import { InvalidFieldError } from '../errors.ts'
 import { parseEventId, runFrames } from '../run-stream.ts'
 import * as Schemas from '../schemas.ts'
@@ -45,6 +45,7 @@ export function runRoutes(deps: RouteDeps): Hono<HttpEnv> {
   app.post('/runs', async (c) => {
     const { wait } = decode(Schemas.StartRunQuery, c.req.query())
     const start = startRunRequest(await readJson(c.req.raw, deps.maxBodyBytes))
+    await authorizeSession(deps, c, start.sessionId)
     const handle = await runtime.spawn(start.agentId, start.message, {
       ...(start.sessionId === undefined ? {} : { sessionId: start.sessionId }),
       metadata: starterMetadata(c.get('principal')),
@@ -71,6 +72,7 @@ export function runRoutes(deps: RouteDeps): Hono<HttpEnv> {
 
   app.post('/runs/stream', async (c) => {
     const start = startRunRequest(await readJson(c.req.raw, deps.maxBodyBytes))
+    await authorizeSession(deps, c, start.sessionId)
     const handle = await runtime.spawn(start.agentId, start.message, {
       ...(start.sessionId === undefined ? {} : { sessionId: start.sessionId }),
       metadata: starterMetadata(c.get('principal')),
@@ -83,6 +85,7 @@ export function runRoutes(deps: RouteDeps): Hono<HttpEnv> {
 
   app.get('/runs', async (c) => {
     const query = decode(Schemas.ListRunsQuery, c.req.query())
+    await authorizeSession(deps, c, query.session)
     const page = await runtime.list(
       {
         ...(query.status === undefined ? {} : { status: query.status }),

@@ -1,19 +1,24 @@
-import type { Bus, Runtime } from '@vel/actors'
-import type { Command } from '../command.ts'
+import { type Bus, createInProcessBus, type Runtime } from '@vel/actors'
+import type { Command, Invocation } from '../command.ts'
 import { stringFlag } from '../command.ts'
-import { describeStore } from '../store-spec.ts'
+import { loadAuth } from '../serve-auth.ts'
+import { createServeLog, loggingBus, loggingFetch } from '../serve-log.ts'
+import { describeStore, reasonOf } from '../store-spec.ts'
 import { UsageError } from '../usage-error.ts'
-import { agentsOption, openWorkspace, storeOption, storeSpecOf } from '../workspace.ts'
+import { agentsOption, jsonOption, openWorkspace, storeOption, storeSpecOf } from '../workspace.ts'
 
 /** What `serve` uses of `@vel/nats` and the NATS client (imported only when `--nats` is given). */
 interface NatsModules {
-  readonly connect: (options: { servers: string; name?: string; maxReconnectAttempts?: number }) => Promise<{
-    drain(): Promise<void>
-  }>
+  readonly connect: (options: unknown) => Promise<{ drain(): Promise<void> }>
+  readonly natsConnectOptions: (
+    env: Readonly<Record<string, string | undefined>>,
+    overrides: { servers?: string; name?: string },
+  ) => unknown
   readonly createNatsBus: (options: { connection: unknown }) => Bus
   readonly createWorker: (options: {
     runtime: Runtime
     connection: unknown
+    jetstream?: boolean
   }) => Promise<{ close(): Promise<void> }>
 }
 
@@ -24,9 +29,23 @@ const natsClientPackage = '@nats-io/transport-node'
 async function loadNats(): Promise<NatsModules> {
   try {
     const [vel, client] = await Promise.all([import(natsPackage), import(natsClientPackage)])
-    return { connect: client.connect, createNatsBus: vel.createNatsBus, createWorker: vel.createWorker }
+    return {
+      connect: client.connect,
+      natsConnectOptions: vel.natsConnectOptions,
+      createNatsBus: vel.createNatsBus,
+      createWorker: vel.createWorker,
+    }
   } catch (error) {
     throw new Error(`--nats needs @vel/nats, which could not be loaded: ${(error as Error).message}`)
+  }
+}
+
+/** Connects to NATS with the credentials of `VEL_NATS_*`; a failure names NATS and the URL. */
+async function connectNats(nats: NatsModules, url: string, env: Invocation['io']['env']) {
+  try {
+    return await nats.connect(nats.natsConnectOptions(env, { servers: url, name: 'vel-cli' }))
+  } catch (error) {
+    throw new Error(`could not reach NATS at ${url} (--nats): ${reasonOf(error)}`)
   }
 }
 
@@ -54,8 +73,19 @@ export const serveCommand: Command = {
     nats: {
       type: 'string',
       placeholder: '<url>',
-      description: 'Also serve over NATS, e.g. nats://127.0.0.1:4222 (a worker in the queue group).',
+      description:
+        'Also serve over NATS, e.g. nats://127.0.0.1:4222 (a worker in the queue group); credentials from VEL_NATS_*.',
     },
+    jetstream: {
+      type: 'boolean',
+      description: 'With --nats: also take durable triggers from the JetStream work-queue stream.',
+    },
+    auth: {
+      type: 'string',
+      placeholder: '<token|module>',
+      description: 'Protect HTTP: a bearer token (caller "operator"), or a module exporting a verifier.',
+    },
+    json: { ...jsonOption, description: 'Log JSON lines (one per request and run event) instead of text.' },
   },
   description: `
 Loads the agents, migrates the store, resumes runs a crash interrupted (runtime.recover), and
@@ -63,43 +93,60 @@ serves the HTTP API (REST and the AI SDK UI message stream over SSE). With --nat
 a NATS worker, so agents can be triggered from any language and several workers share the load.
 Stops on Ctrl-C (SIGINT) or SIGTERM, leaving unfinished runs resumable.
 
+Logs one line per HTTP request and per run event (started, waiting, resumed, completed, failed,
+cancelled) on stderr; JSON lines with --json. NATS credentials come from the environment:
+VEL_NATS_TOKEN, VEL_NATS_USER and VEL_NATS_PASSWORD, VEL_NATS_CREDS, VEL_NATS_NKEY_SEED,
+VEL_NATS_TLS_CA, VEL_NATS_TLS_CERT and VEL_NATS_TLS_KEY.
+
 Examples:
-  vel serve --agents ./agents.ts --store sqlite:./vel.db --port 3000
-  vel serve --agents ./agents.ts --store postgres://vel:vel@127.0.0.1/vel --nats nats://127.0.0.1:4222`,
+  vel serve --agents ./agents.ts --store sqlite:./vel.db --port 3000 --auth "$VEL_TOKEN"
+  vel serve --agents ./agents.ts --auth ./auth.ts --json
+  vel serve --agents ./agents.ts --store postgres://vel:vel@127.0.0.1/vel --nats nats://127.0.0.1:4222 --jetstream`,
   run: async (invocation) => {
     const port = parsePort(stringFlag(invocation.values, 'port', '3000') as string)
     const host = stringFlag(invocation.values, 'host', '127.0.0.1') as string
     const natsUrl = stringFlag(invocation.values, 'nats')
+    const jetstream = invocation.values.jetstream === true
+    if (jetstream && natsUrl === undefined) throw new UsageError('--jetstream needs --nats <url>', 'serve')
+    const authFlag = stringFlag(invocation.values, 'auth')
+    const auth = authFlag === undefined ? undefined : await loadAuth(authFlag)
+    const log = createServeLog((line) => invocation.io.stderr.write(line), {
+      json: invocation.values.json === true,
+    })
     const nats = natsUrl === undefined ? undefined : await loadNats()
     let connection: Awaited<ReturnType<NatsModules['connect']>> | undefined
     const workspace = await openWorkspace(invocation, {
       agents: true,
       create: true,
-      ...(nats && natsUrl
-        ? {
-            bus: async () => {
-              connection = await nats.connect({ servers: natsUrl, name: 'vel-cli', maxReconnectAttempts: -1 })
-              return nats.createNatsBus({ connection })
-            },
-          }
-        : {}),
+      bus: async () => {
+        if (nats === undefined || natsUrl === undefined) return loggingBus(createInProcessBus(), log)
+        connection = await connectNats(nats, natsUrl, invocation.io.env)
+        return loggingBus(nats.createNatsBus({ connection }), log)
+      },
     })
     const { runtime, agents } = workspace
     const resumed = await runtime.recover()
-    const { serve } = await import('@vel/http')
-    const server = await serve({ runtime, port, hostname: host })
-    const worker = nats && connection ? await nats.createWorker({ runtime, connection }) : undefined
-    const log = (line: string) => invocation.io.stderr.write(`${line}\n`)
-    log(`vel: serving ${agents.map((agent) => agent.id).join(', ')} at ${server.url}`)
-    log(
-      `vel: store ${describeStore(storeSpecOf(invocation))}${resumed.length > 0 ? `, resumed ${resumed.length} run(s)` : ''}`,
-    )
-    if (worker) log(`vel: NATS worker on ${natsUrl}`)
+    const { createHttpApp, serve } = await import('@vel/http')
+    const app = createHttpApp({
+      runtime,
+      ...(auth === undefined ? {} : { auth }),
+      onError: (error) => log.error('request.failed', { error: (error as Error)?.message ?? String(error) }),
+    })
+    const server = await serve({ app: { fetch: loggingFetch(app.fetch, log) }, port, hostname: host })
+    const worker =
+      nats && connection ? await nats.createWorker({ runtime, connection, jetstream }) : undefined
+    log.info('serving', {
+      agents: agents.map((agent) => agent.id).join(','),
+      url: server.url,
+      auth: auth !== undefined,
+    })
+    log.info('store', { store: describeStore(storeSpecOf(invocation)), resumed: resumed.length })
+    if (worker) log.info('nats', { url: natsUrl, jetstream })
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve)
       process.once('SIGTERM', resolve)
     })
-    log('vel: stopping')
+    log.info('stopping')
     await worker?.close()
     await server.close()
     await workspace.close()

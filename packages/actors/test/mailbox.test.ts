@@ -1,0 +1,430 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import {
+  assertWellFormedStream,
+  defineTool,
+  type JournalEntryInput,
+  type LanguageModel,
+  type ModelPart,
+  type PositionedPart,
+  type Store,
+  type StreamPart,
+} from '@vel/core'
+import { createMemoryStore, createSqliteStore } from '@vel/store'
+import { afterEach, describe, expect, it } from 'vitest'
+import { Agent, contactHuman, createInProcessBus, createRuntime } from '../src/index.ts'
+import { scripted } from './support.ts'
+
+const gate = () => {
+  let open!: () => void
+  const promise = new Promise<void>((resolve) => {
+    open = resolve
+  })
+  return { promise, open }
+}
+
+const until = async (check: () => boolean | Promise<boolean>, ms = 5000) => {
+  const end = Date.now() + ms
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error('condition not met in time')
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}
+
+/** A tool that needs approval; counts its runs. */
+const approvalAgent = (id: string, counter: { runs: number }) =>
+  new Agent({
+    id,
+    model: scripted((request) =>
+      request.messages.at(-1)?.role === 'tool'
+        ? { text: `after: ${JSON.stringify(request.messages.at(-1)?.content)}` }
+        : { toolCalls: [{ id: 'pay_1', name: 'pay', input: { amount: 5 } }] },
+    ),
+    tools: [
+      defineTool({
+        name: 'pay',
+        description: 'Pays.',
+        input: { type: 'object' },
+        needsApproval: true,
+        handler: () => {
+          counter.runs += 1
+          return 'paid'
+        },
+      }),
+    ],
+    policies: { retry: false },
+  })
+
+/**
+ * A store whose calls can be frozen from a given point on, as if the process died there: frozen
+ * calls never settle, so nothing after them happens. Another runtime on the same data recovers.
+ */
+function freezable(store: Store) {
+  let frozen = false
+  let before: ((method: string, args: unknown[]) => boolean) | undefined
+  let after: ((method: string, args: unknown[]) => boolean) | undefined
+  const never = () => new Promise<never>(() => undefined)
+  const proxy = new Proxy(store, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver)
+      if (typeof value !== 'function') return value
+      return async (...args: unknown[]) => {
+        if (frozen) return never()
+        if (before?.(String(property), args)) {
+          frozen = true
+          return never()
+        }
+        const result = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args)
+        if (after?.(String(property), args)) frozen = true
+        return result
+      }
+    },
+  })
+  return {
+    store: proxy,
+    /** Freezes at the first call for which `when` is true (that call does not happen). */
+    dieAt(when: (method: string, args: unknown[]) => boolean) {
+      before = when
+    },
+    /** Freezes right after the first append of an entry of this type has been made. */
+    dieAfterAppend(type: string) {
+      after = (method, args) =>
+        method === 'append' &&
+        (args[1] as ReadonlyArray<JournalEntryInput>).some((entry) => entry.type === type)
+    },
+  }
+}
+
+const stores: Array<() => Promise<void>> = []
+afterEach(async () => {
+  for (const close of stores.splice(0)) await close()
+})
+
+const backends: Array<[string, () => Promise<Store>]> = [
+  ['memory', async () => createMemoryStore()],
+  [
+    'sqlite',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'vel-mailbox-'))
+      const store = createSqliteStore({ filename: join(dir, 'runs.db') })
+      await store.migrate()
+      stores.push(async () => {
+        await store.close()
+        rmSync(dir, { recursive: true, force: true })
+      })
+      return store
+    },
+  ],
+]
+
+describe('one owner per run', () => {
+  it('recover() while spawn is between createRun and acquireLease starts no second owner', async () => {
+    const base = createMemoryStore()
+    let calls = 0
+    const lease = gate()
+    let created = false
+    const store = new Proxy(base, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver)
+        if (property === 'createRun')
+          return async (...args: Parameters<Store['createRun']>) => {
+            const record = await target.createRun(...args)
+            created = true
+            return record
+          }
+        if (property === 'acquireLease')
+          return async (...args: Parameters<Store['acquireLease']>) => {
+            if (!created) return target.acquireLease(...args)
+            await lease.promise
+            return target.acquireLease(...args)
+          }
+        return typeof value === 'function' ? value.bind(target) : value
+      },
+    })
+    const model: LanguageModel = scripted(() => {
+      calls += 1
+      return { text: 'hello once' }
+    })
+    const agent = new Agent({ id: 'once', model, policies: { retry: false } })
+    const runtime = createRuntime({ store, agents: [agent], leaseTtlMs: 10_000 })
+    const spawning = runtime.spawn('once', 'hi')
+    await until(() => created)
+    // The run is in the index, `running`, with no lease: exactly what recover() resumes.
+    const recovering = runtime.recover()
+    lease.open()
+    const [handle, resumed] = await Promise.all([spawning, recovering])
+    expect(resumed).toEqual([])
+    expect(await handle.result).toBe('hello once')
+    expect(calls).toBe(1)
+    const parts: StreamPart[] = []
+    for await (const part of runtime.handle(handle.runId).parts()) parts.push(part)
+    const journal = await runtime.journal(handle.runId)
+    expect(journal.filter((entry) => entry.type === 'model.responded')).toHaveLength(1)
+  })
+
+  it('an answer sent the moment the request is published, to another worker, is delivered', async () => {
+    const store = createMemoryStore()
+    const counter = { runs: 0 }
+    const busA = createInProcessBus()
+    const a = createRuntime({ store, agents: [approvalAgent('fast', counter)], bus: busA, leaseTtlMs: 2000 })
+    const b = createRuntime({ store, agents: [approvalAgent('fast', counter)], leaseTtlMs: 2000 })
+    const answered: Array<Promise<void>> = []
+    // The human replies at once, through worker B, while A still holds the run (before passivation).
+    busA.onRequest((message) =>
+      answered.push(b.approve(message.runId, message.request.requestId, { by: 'fast' })),
+    )
+    const handle = await a.spawn('fast', 'pay')
+    await until(() => answered.length === 1)
+    await answered[0]
+    const record = await until(async () => (await store.getRun(handle.runId))?.status === 'completed').then(
+      () => store.getRun(handle.runId),
+    )
+    expect(record?.answer).toContain('paid')
+    expect(counter.runs).toBe(1)
+  })
+})
+
+describe('one outlet: parts in order, live', () => {
+  it("after a denial, the decision's parts come before the next model call's", async () => {
+    const bus = createInProcessBus()
+    const seen: PositionedPart[] = []
+    bus.onParts((_runId, parts) => seen.push(...parts))
+    const counter = { runs: 0 }
+    const runtime = createRuntime({
+      store: createMemoryStore(),
+      agents: [approvalAgent('deny', counter)],
+      bus,
+    })
+    const handle = await runtime.spawn('deny', 'pay')
+    await until(async () => (await runtime.record(handle.runId))?.status === 'waiting')
+    await runtime.deny(handle.runId, 'pay_1', { reason: 'no' })
+    await handle.result
+    const types = seen.map((positioned) => positioned.part.type)
+    const denied = types.indexOf('tool-output-denied')
+    const text = types.indexOf('text-start')
+    expect(denied).toBeGreaterThan(0)
+    expect(text).toBeGreaterThan(denied)
+    expect(types.slice(denied, denied + 3)).toEqual(['tool-output-denied', 'finish-step', 'start-step'])
+    assertWellFormedStream(seen.map((positioned) => positioned.part))
+  })
+
+  it('parts stream live from the first delta, and every reader ends with the same message', async () => {
+    const released = gate()
+    const model: LanguageModel = {
+      provider: 'test',
+      modelId: 'slow',
+      async *stream(): AsyncGenerator<ModelPart> {
+        yield { type: 'text-start', id: 't' }
+        yield { type: 'text-delta', id: 't', delta: 'Hel' }
+        await released.promise
+        yield { type: 'text-delta', id: 't', delta: 'lo' }
+        yield { type: 'text-end', id: 't' }
+        yield {
+          type: 'finish',
+          finishReason: 'stop',
+          usage: { inputTokens: 1, outputTokens: 1, reasoningTokens: 0, cachedInputTokens: 0 },
+        }
+      },
+    }
+    const runtime = createRuntime({
+      store: createMemoryStore(),
+      agents: [new Agent({ id: 'slow', model, policies: { retry: false } })],
+    })
+    const handle = await runtime.spawn('slow', 'hi')
+    const early: StreamPart[] = []
+    const reader = runtime.stream(handle.runId)[Symbol.asyncIterator]()
+    while (!early.some((part) => part.type === 'text-delta')) early.push((await reader.next()).value.part)
+    // The first delta is out while the model is still streaming.
+    expect(early.at(-1)).toMatchObject({ type: 'text-delta', delta: 'Hel' })
+    // A reader that joins mid-call gets the call's live parts so far, then the rest.
+    const late = (async () => {
+      const parts: StreamPart[] = []
+      for await (const { part } of runtime.stream(handle.runId)) parts.push(part)
+      return parts
+    })()
+    released.open()
+    const rest: StreamPart[] = []
+    for (let next = await reader.next(); !next.done; next = await reader.next()) rest.push(next.value.part)
+    const whole = [...early, ...rest]
+    assertWellFormedStream(whole)
+    const joined = await late
+    assertWellFormedStream(joined)
+    expect(joined).toEqual(whole)
+    // A reader after the end gets the journal's whole text: the same text.
+    const replay: StreamPart[] = []
+    for await (const { part } of runtime.stream(handle.runId)) replay.push(part)
+    assertWellFormedStream(replay)
+    const textOf = (parts: StreamPart[]) =>
+      parts.map((part) => (part.type === 'text-delta' ? part.delta : '')).join('')
+    expect(textOf(replay)).toBe('Hello')
+    expect(textOf(whole)).toBe('Hello')
+  })
+
+  it('text streamed before a model error reaches readers before the error, live and replayed', async () => {
+    const model: LanguageModel = {
+      provider: 'test',
+      modelId: 'broken',
+      async *stream(): AsyncGenerator<ModelPart> {
+        yield { type: 'text-start', id: 't' }
+        yield { type: 'text-delta', id: 't', delta: 'partial answer' }
+        throw new Error('connection reset')
+      },
+    }
+    const runtime = createRuntime({
+      store: createMemoryStore(),
+      agents: [new Agent({ id: 'broken', model, policies: { retry: false } })],
+    })
+    const handle = await runtime.spawn('broken', 'hi')
+    const live: StreamPart[] = []
+    for await (const part of handle.parts()) live.push(part)
+    await expect(handle.result).rejects.toThrow()
+    const replay: StreamPart[] = []
+    for await (const { part } of runtime.stream(handle.runId)) replay.push(part)
+    for (const parts of [live, replay]) {
+      assertWellFormedStream(parts)
+      const delta = parts.findIndex((part) => part.type === 'text-delta')
+      const error = parts.findIndex((part) => part.type === 'error')
+      expect(delta).toBeGreaterThan(0)
+      expect(error).toBeGreaterThan(delta)
+    }
+  })
+})
+
+describe('shutdown', () => {
+  it('with a model call in flight resolves, releases the lease, and another worker finishes at once', async () => {
+    const store = createMemoryStore()
+    let calls = 0
+    const model: LanguageModel = {
+      provider: 'test',
+      modelId: 'hang-then-answer',
+      async *stream(_request, options): AsyncGenerator<ModelPart> {
+        calls += 1
+        if (calls === 1) {
+          yield { type: 'text-start', id: 't' }
+          await new Promise((_resolve, reject) =>
+            options?.signal?.addEventListener('abort', () => reject(new Error('aborted'))),
+          )
+        }
+        yield { type: 'text-start', id: 'u' }
+        yield { type: 'text-delta', id: 'u', delta: 'done elsewhere' }
+        yield { type: 'text-end', id: 'u' }
+        yield {
+          type: 'finish',
+          finishReason: 'stop',
+          usage: { inputTokens: 1, outputTokens: 1, reasoningTokens: 0, cachedInputTokens: 0 },
+        }
+      },
+    }
+    const agent = () => new Agent({ id: 'deploy', model, policies: { retry: false } })
+    const first = createRuntime({ store, agents: [agent()], leaseTtlMs: 60_000 })
+    const handle = await first.spawn('deploy', 'go')
+    await until(() => calls === 1)
+    await expect(first.shutdown({ graceMs: 100 })).resolves.toBeUndefined()
+    expect(first.activeRuns).toBe(0)
+    expect(await store.getLease(handle.runId)).toBeUndefined()
+    // Not after the 60 s lease would have expired: at once.
+    const second = createRuntime({ store, agents: [agent()], leaseTtlMs: 60_000 })
+    expect(await second.recover()).toEqual([handle.runId])
+    expect(await second.handle(handle.runId).result).toBe('done elsewhere')
+    await second.shutdown()
+  })
+})
+
+describe.each(backends)('crash windows (%s)', (_name, open) => {
+  it('killed just before passivation: recover() leaves the run waiting with its request', async () => {
+    const data = await open()
+    const crash = freezable(data)
+    const counter = { runs: 0 }
+    const first = createRuntime({
+      store: crash.store,
+      agents: [approvalAgent('pre-passivate', counter)],
+      leaseTtlMs: 50,
+      onError: () => undefined,
+    })
+    crash.dieAt((method) => method === 'putSnapshot' || method === 'updateRun')
+    const handle = await first.spawn('pre-passivate', 'pay')
+    await until(async () => (await data.read(handle.runId)).length === 2)
+    await new Promise((resolve) => setTimeout(resolve, 80))
+    expect((await data.getRun(handle.runId))?.status).toBe('running')
+    const second = createRuntime({
+      store: data,
+      agents: [approvalAgent('pre-passivate', counter)],
+      leaseTtlMs: 50,
+    })
+    await second.recover()
+    await until(async () => (await data.getRun(handle.runId))?.status === 'waiting')
+    expect((await data.getRun(handle.runId))?.pending).toMatchObject([
+      { requestId: 'pay_1', kind: 'approval' },
+    ])
+    expect(second.isActive(handle.runId)).toBe(false)
+    await second.approve(handle.runId, 'pay_1')
+    expect(await second.handle(handle.runId).result).toContain('paid')
+    await second.shutdown()
+  })
+
+  it('killed right after approval.decided is journaled: recover() finishes the run', async () => {
+    const data = await open()
+    const crash = freezable(data)
+    const counter = { runs: 0 }
+    const first = createRuntime({
+      store: crash.store,
+      agents: [approvalAgent('post-decision', counter)],
+      leaseTtlMs: 50,
+      onError: () => undefined,
+    })
+    const handle = await first.spawn('post-decision', 'pay')
+    await until(async () => (await data.getRun(handle.runId))?.status === 'waiting')
+    crash.dieAfterAppend('approval.decided')
+    void first.approve(handle.runId, 'pay_1').catch(() => undefined)
+    await until(async () =>
+      (await data.read(handle.runId)).some((entry) => entry.type === 'approval.decided'),
+    )
+    await new Promise((resolve) => setTimeout(resolve, 80))
+    const second = createRuntime({
+      store: data,
+      agents: [approvalAgent('post-decision', counter)],
+      leaseTtlMs: 50,
+    })
+    expect(await second.recover()).toEqual([handle.runId])
+    expect(await second.handle(handle.runId).result).toContain('paid')
+    expect(counter.runs).toBe(1)
+    await second.shutdown()
+  })
+
+  it.each([
+    ['before the session append', 'appendSession'],
+    ['after the session append, before the index update', 'updateRun'],
+  ])('killed %s: the turn reaches the session exactly once', async (_when, method) => {
+    const data = await open()
+    const crash = freezable(data)
+    const agent = () =>
+      new Agent({
+        id: 'chat',
+        model: scripted(() => ({ text: 'hi there' })),
+        tools: [contactHuman],
+        policies: { retry: false },
+      })
+    const first = createRuntime({
+      store: crash.store,
+      agents: [agent()],
+      leaseTtlMs: 50,
+      onError: () => undefined,
+    })
+    crash.dieAt(
+      (called, args) =>
+        called === method &&
+        (method === 'appendSession' || (args[1] as { status?: string })?.status === 'completed'),
+    )
+    const handle = await first.spawn('chat', 'hello', { sessionId: `s-${method}` })
+    await until(async () => (await data.read(handle.runId)).length === 2)
+    await new Promise((resolve) => setTimeout(resolve, 80))
+    const second = createRuntime({ store: data, agents: [agent()], leaseTtlMs: 50 })
+    await second.recover()
+    await until(async () => (await data.getRun(handle.runId))?.status === 'completed')
+    await second.recover()
+    const session = await data.getSession(`s-${method}`)
+    expect(session?.messages.map((message) => message.role)).toEqual(['user', 'assistant'])
+    await second.shutdown()
+  })
+})
