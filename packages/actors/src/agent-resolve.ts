@@ -47,6 +47,8 @@ export interface ResolvedAgent {
   toolsFor(): Promise<ToolSet>
   /** A tool by name, from the last list the model was given. */
   tool(name: string): Tool | undefined
+  /** Whether tools come from sources too (then `toolsFor()` must list them before a lookup after a restart). */
+  readonly hasSources: boolean
   /** Decides what to do with each tool call of a response. */
   plan(
     calls: ReadonlyArray<ToolCallPart>,
@@ -161,6 +163,7 @@ export async function resolveAgent(
     model,
     toolsFor,
     tool: (name) => current.byName.get(name),
+    hasSources: sources.length > 0,
     instructions: options.instructions,
     policy,
     maxDurationMs: policies.budget?.maxDurationMs,

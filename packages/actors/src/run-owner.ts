@@ -15,6 +15,7 @@ import {
   runStateVersion,
   StoreError,
   type StreamPart,
+  type Tool,
 } from '@vel/core'
 import { createActor } from 'xstate'
 import type { ResolvedAgent } from './agent-resolve.ts'
@@ -353,9 +354,25 @@ export class RunOwner {
 
   private callTool(command: Extract<Command, { type: 'call-tool' }>): void {
     const agent = this.agent as ResolvedAgent
-    const tool = agent.tool(command.toolName)
     const controller = new AbortController()
     this.inflight.set(command.toolCallId, controller)
+    const known = agent.tool(command.toolName)
+    // After a restart no model call has listed the sources' tools yet: list them first.
+    if (known === undefined && agent.hasSources)
+      void agent.toolsFor().then(
+        () => this.startTool(command, agent.tool(command.toolName), controller),
+        (error: unknown) => this.host.report(error, this.runId),
+      )
+    else this.startTool(command, known, controller)
+  }
+
+  private startTool(
+    command: Extract<Command, { type: 'call-tool' }>,
+    tool: Tool | undefined,
+    controller: AbortController,
+  ): void {
+    const agent = this.agent as ResolvedAgent
+    if (controller.signal.aborted || this.closed) return
     const run = () => {
       if (controller.signal.aborted || this.closed) return
       const state = this.state as RunState

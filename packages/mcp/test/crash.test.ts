@@ -92,7 +92,7 @@ describe('an MCP tool call interrupted by SIGKILL (SQLite, real processes)', () 
   // process that recovers a run re-runs its tool calls before any model call has asked the agent's
   // ToolSources, so a source's tool is not found: the model reads "Unknown tool 'set_value'". Remove `.fails`
   // once that is fixed.
-  it.fails('the same, with the client given to the agent as a ToolSource', async () => {
+  it('the same, with the client given to the agent as a ToolSource', async () => {
     const { outcome, calls } = await killDuringCall('set_value', true)
     expect(calls.map((call) => call.key)).toEqual(['run-set_value:call_1', 'run-set_value:call_1'])
     expect(outcome.answer).toBe('ok: apple is now green')
