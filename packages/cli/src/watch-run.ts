@@ -30,9 +30,6 @@ export interface WatchOptions {
   readonly signal?: AbortSignal
 }
 
-const isEnded = (state: RunState): boolean =>
-  state.phase === 'completed' || state.phase === 'failed' || state.phase === 'cancelled'
-
 const statusOf = (state: RunState): RunSummary['status'] =>
   state.phase === 'thinking' || state.phase === 'acting' || state.phase === 'idle' ? 'running' : state.phase
 
