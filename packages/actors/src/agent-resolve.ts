@@ -35,6 +35,8 @@ export interface ResolvedAgent {
   readonly policy: Partial<RunPolicy>
   readonly maxDurationMs: number | undefined
   readonly toolTimeoutMs: number
+  /** The agent's retry policy for tools without their own (only `none`/`idempotent` ones retry). */
+  readonly toolRetry: import('@vel/core').ToolRetry | undefined
   readonly contexts: Readonly<Record<string, ContextFunction>>
   readonly responseFormat: ModelRequest['responseFormat']
   readonly parseOutput:
@@ -57,6 +59,9 @@ export interface ResolvedAgent {
   ): Promise<ToolPlan[]>
 }
 
+/** Total attempts of a retry policy, whichever spelling it uses. */
+export const attemptsOf = (policy: ModelRetryPolicy): number => policy.maxAttempts ?? policy.attempts ?? 1
+
 const isLanguageModel = (model: LanguageModel | ModelConfig): model is LanguageModel =>
   typeof (model as LanguageModel).stream === 'function'
 
@@ -69,7 +74,7 @@ async function resolveModel(model: LanguageModel | ModelConfig, retry: ModelRetr
   if (retry === false) return base
   const policy = retry ?? { maxAttempts: 3 }
   return providers.withRetry(base, {
-    maxAttempts: policy.maxAttempts,
+    maxAttempts: attemptsOf(policy),
     ...(policy.initialDelayMs === undefined ? {} : { initialDelayMs: policy.initialDelayMs }),
     ...(policy.maxDelayMs === undefined ? {} : { maxDelayMs: policy.maxDelayMs }),
   })
@@ -168,6 +173,16 @@ export async function resolveAgent(
     policy,
     maxDurationMs: policies.budget?.maxDurationMs,
     toolTimeoutMs: policies.toolTimeoutMs ?? 60_000,
+    toolRetry:
+      policies.retry === undefined || policies.retry === false
+        ? undefined
+        : {
+            maxAttempts: attemptsOf(policies.retry),
+            ...(policies.retry.initialDelayMs === undefined
+              ? {}
+              : { initialDelayMs: policies.retry.initialDelayMs }),
+            ...(policies.retry.maxDelayMs === undefined ? {} : { maxDelayMs: policies.retry.maxDelayMs }),
+          },
     contexts,
     ...(await outputParser(options.output)),
     modelSettings: options.modelSettings,

@@ -44,9 +44,15 @@ export interface ModelConfig {
   readonly [setting: string]: unknown
 }
 
-/** Retry policy for model calls (exponential backoff with jitter, honouring `retry-after`). */
-export interface ModelRetryPolicy {
-  readonly maxAttempts: number
+/**
+ * Retry policy of an agent: model calls (exponential backoff with jitter, honouring `retry-after`),
+ * and tool calls that may safely run again (`sideEffects: 'none' | 'idempotent'`) unless the tool
+ * sets its own. `attempts` is the Python Vel spelling of `maxAttempts`.
+ */
+export type ModelRetryPolicy = (
+  | { readonly maxAttempts: number; readonly attempts?: never }
+  | { readonly attempts: number; readonly maxAttempts?: never }
+) & {
   readonly initialDelayMs?: number
   readonly maxDelayMs?: number
 }
@@ -55,7 +61,10 @@ export interface ModelRetryPolicy {
 export interface AgentPolicies {
   /** Model calls that may use tools; then one tool-less call summarizes. Default 20. */
   readonly maxSteps?: number
-  /** Model-call retries; `false` for none. Default 3 attempts. */
+  /**
+   * Retries of model calls and of tools that may run again; `false` for none. Default: 3 attempts
+   * for model calls, none for tools. An `unsafe` tool is never retried (a warning says so once).
+   */
   readonly retry?: ModelRetryPolicy | false
   /** Per tool attempt, unless the tool sets its own. Default 60 s. */
   readonly toolTimeoutMs?: number

@@ -399,6 +399,7 @@ export class RunOwner {
           : executeTool(tool, command.toolCallId, command.input, context, {
               signal: controller.signal,
               defaultTimeoutMs: agent.toolTimeoutMs,
+              defaultRetry: agent.toolRetry,
             })
       const report = (event: RunEvent) => {
         // A tool stopped by cancel or shutdown has no result to journal: the run moved on, or will

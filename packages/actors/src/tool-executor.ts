@@ -4,6 +4,7 @@ import {
   type Tool,
   type ToolContext,
   ToolError,
+  type ToolRetry,
   type Validation,
 } from '@vel/core'
 import * as Cause from 'effect/Cause'
@@ -13,6 +14,17 @@ import * as Exit from 'effect/Exit'
 import * as Schedule from 'effect/Schedule'
 
 type ToolOutcome = Extract<RunEvent, { type: 'tool.succeeded' | 'tool.failed' }>
+
+const warned = new Set<string>()
+
+/** Says once per tool name that a retry policy cannot apply to it. */
+function warnUnsafeRetry(toolName: string): void {
+  if (warned.has(toolName)) return
+  warned.add(toolName)
+  console.warn(
+    `[vel] tool '${toolName}' is not retried: its sideEffects is 'unsafe' (the default). Declare sideEffects: 'idempotent' (or 'none') if running it again is safe.`,
+  )
+}
 
 const messageOf = (cause: unknown): string => (cause instanceof Error ? cause.message : String(cause))
 
@@ -33,7 +45,12 @@ export function executeTool(
   toolCallId: string,
   input: JsonValue,
   context: Omit<ToolContext, 'signal' | 'toolCallId'>,
-  options: { readonly signal: AbortSignal; readonly defaultTimeoutMs: number },
+  options: {
+    readonly signal: AbortSignal
+    readonly defaultTimeoutMs: number
+    /** The agent's retry policy, for a tool without its own. */
+    readonly defaultRetry?: ToolRetry | undefined
+  },
 ): Promise<ToolOutcome> | ToolOutcome {
   const failed = (error: ToolError): ToolOutcome => ({
     type: 'tool.failed',
@@ -103,9 +120,15 @@ export function executeTool(
   const timed = Effect.timeoutFail(attempt, {
     duration: Duration.millis(timeoutMs),
     onTimeout: () =>
-      new ToolError('timeout', tool.name, `Tool '${tool.name}' timed out after ${timeoutMs} ms`),
+      new ToolError(
+        'timeout',
+        tool.name,
+        `Tool '${tool.name}' timed out after ${timeoutMs} ms. A tool that waits for a person should not wait in its handler: use needsApproval, or the contactHuman tool, which pause the run without a timeout.`,
+      ),
   })
-  const retry = tool.retry
+  const retry = tool.retry ?? options.defaultRetry
+  if (retry !== undefined && retry.maxAttempts > 1 && tool.sideEffects === 'unsafe')
+    warnUnsafeRetry(tool.name)
   const program =
     retry !== undefined && retry.maxAttempts > 1 && tool.sideEffects !== 'unsafe'
       ? Effect.retry(timed, {

@@ -1,4 +1,5 @@
 import { decode } from './decode.ts'
+import { InvalidFieldError } from './errors.ts'
 import { StartRunCamel, StartRunSnake } from './schemas.ts'
 
 /** A start-run request in one spelling, whichever the client used. */
@@ -15,6 +16,15 @@ export interface StartRunRequest {
  */
 export function startRunRequest(body: unknown): StartRunRequest {
   const record = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {}
+  // A per-run model would silently be ignored: the agent's definition owns its model (Factor 10).
+  const overrides = ['provider', 'model'].filter((field) => field in record)
+  if (overrides.length > 0)
+    throw new InvalidFieldError(
+      overrides.map((field) => ({
+        field,
+        message: `a run cannot choose its ${field}: the agent's definition sets it (define another agent for another model)`,
+      })),
+    )
   const snake = 'agent_id' in record || 'session_id' in record
   const message = (input: string | { readonly message: string }) =>
     typeof input === 'string' ? input : input.message

@@ -255,3 +255,17 @@ describe('system routes', () => {
     expect(document.components.schemas.ApprovalDecision?.required).toEqual(['approved'])
   })
 })
+
+describe('POST /runs with provider and model (Factor 11)', () => {
+  it('refuses a per-run model with a 400 naming the fields, instead of ignoring it', async () => {
+    const { app } = setup()
+    const response = await app.request(
+      '/runs',
+      post({ agentId: 'echo', input: 'hi', provider: 'openai', model: 'gpt-4o' }),
+    )
+    expect(response.status).toBe(400)
+    const problem = (await response.json()) as { errors?: Array<{ field: string }>; detail?: string }
+    expect(JSON.stringify(problem)).toContain('provider')
+    expect(JSON.stringify(problem)).toContain('model')
+  })
+})

@@ -1,0 +1,83 @@
+import { defineTool, registerTool } from '@vel/core'
+import { createMemoryStore } from '@vel/store'
+import { describe, expect, it } from 'vitest'
+import { Agent, createRuntime } from '../src/index.ts'
+import { scripted } from './support.ts'
+
+/** Python-Vel habits (issue 19, factors 1 and 8): they work, or they fail loudly. */
+describe('habits from the Python seed', () => {
+  it('a tool named by string resolves through registerTool, and an unknown name fails construction', async () => {
+    let called = 0
+    registerTool(
+      defineTool({
+        name: 'get_weather_seed',
+        description: 'Weather.',
+        input: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+        handler: ({ city }: { city: string }) => {
+          called += 1
+          return `sunny in ${city}`
+        },
+        sideEffects: 'none',
+      }),
+    )
+    const agent = new Agent({
+      id: 'weather',
+      model: scripted((request) =>
+        request.messages.at(-1)?.role === 'tool'
+          ? { text: 'done' }
+          : { toolCalls: [{ id: 'w1', name: 'get_weather_seed', input: { city: 'Tokyo' } }] },
+      ),
+      tools: ['get_weather_seed'],
+      policies: { retry: false },
+    })
+    createRuntime({ store: createMemoryStore(), agents: [agent] })
+    expect(await agent.run('weather?')).toBe('done')
+    expect(called).toBe(1)
+    expect(
+      () => new Agent({ id: 'nope', model: scripted(() => ({ text: '' })), tools: ['not_registered'] }),
+    ).toThrow(/no tool named 'not_registered' is registered/)
+  })
+
+  it('{ message } input reaches the model as a user message', async () => {
+    const model = scripted((request) => ({ text: JSON.stringify(request.messages.at(-1)) }))
+    const agent = new Agent({ id: 'seed-input', model, policies: { retry: false } })
+    const answer = await agent.run({ message: 'What is the weather in Tokyo?' } as never)
+    expect(JSON.parse(String(answer))).toEqual({ role: 'user', content: 'What is the weather in Tokyo?' })
+  })
+
+  it('policies.retry { attempts: 2 } retries a failing idempotent tool, and never an unsafe one', async () => {
+    const runs = { idempotent: 0, unsafe: 0 }
+    const flaky = (name: 'idempotent' | 'unsafe') =>
+      defineTool({
+        name,
+        description: 'Fails the first time.',
+        input: { type: 'object' },
+        sideEffects: name,
+        handler: async () => {
+          runs[name] += 1
+          if (runs[name] === 1) throw new Error('flaky')
+          return 'ok'
+        },
+      })
+    const agent = new Agent({
+      id: 'seed-retry',
+      model: scripted((request) =>
+        request.messages.at(-1)?.role === 'tool'
+          ? { text: JSON.stringify(request.messages.at(-1)?.content) }
+          : {
+              toolCalls: [
+                { id: 'i1', name: 'idempotent', input: {} },
+                { id: 'u1', name: 'unsafe', input: {} },
+              ],
+            },
+      ),
+      tools: [flaky('idempotent'), flaky('unsafe')],
+      policies: { retry: { attempts: 2, initialDelayMs: 1 } },
+    })
+    createRuntime({ store: createMemoryStore(), agents: [agent] })
+    const answer = String(await agent.run('go'))
+    expect(runs).toEqual({ idempotent: 2, unsafe: 1 })
+    expect(answer).toContain('"output":"ok"')
+    expect(answer).toContain('flaky')
+  })
+})
