@@ -44,6 +44,8 @@ export interface MemoryState {
   readonly idempotencyKeys: Map<string, string>
   readonly leases: Map<string, MemoryLease>
   readonly sessions: Map<string, MemorySession>
+  /** Run ids by session id: the index `listRuns({ sessionId })` reads instead of every run. */
+  readonly sessionRuns: Map<string, Set<string>>
 }
 
 /** Creates an empty memory state. */
@@ -54,4 +56,5 @@ export const createMemoryState = (): MemoryState => ({
   idempotencyKeys: new Map(),
   leases: new Map(),
   sessions: new Map(),
+  sessionRuns: new Map(),
 })

@@ -247,6 +247,11 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
         throw new StoreError('conflict', `agent ${record.agentId} has a run with that idempotency key`)
       data.runs.set(record.runId, encodeJson(record, 'run'))
       if (keyId !== undefined) data.idempotencyKeys.set(keyId, record.runId)
+      if (record.sessionId !== null) {
+        const runs = data.sessionRuns.get(record.sessionId) ?? new Set<string>()
+        runs.add(record.runId)
+        data.sessionRuns.set(record.sessionId, runs)
+      }
       return record
     }),
 
@@ -272,7 +277,12 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       const limit = pageSize(page.limit)
       const cursor = page.cursor === undefined ? undefined : decodeCursor(page.cursor)
       const matches: RunRecord[] = []
-      for (const [runId, text] of data.runs) {
+      // A session's runs come from their index, not from decoding every run.
+      const ids =
+        filter.sessionId === undefined ? data.runs.keys() : (data.sessionRuns.get(filter.sessionId) ?? [])
+      for (const runId of ids) {
+        const text = data.runs.get(runId)
+        if (text === undefined) continue
         // Filters match the stored status, as an index would; a corrupted row still lists.
         const { run, storedStatus } = decodeStoredRun(runId, text)
         if (statuses !== undefined && !statuses.includes(storedStatus as RunStatus)) continue
@@ -296,6 +306,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       const run = getRun(checkId('runId', runId))
       if (run?.idempotencyKey != null)
         data.idempotencyKeys.delete(`${run.agentId}\u0000${run.idempotencyKey}`)
+      if (run?.sessionId != null) data.sessionRuns.get(run.sessionId)?.delete(runId)
       data.runs.delete(runId)
       data.journals.delete(runId)
       data.snapshots.delete(runId)
