@@ -1,6 +1,6 @@
 import pg from 'pg'
 import { describe, expect, it } from 'vitest'
-import { createPostgresStore } from '../src/index.ts'
+import { createPostgresStore } from '../src/postgres/index.ts'
 import { describeStore, expectStoreError } from '../src/testing.ts'
 import { fixtures } from './fixtures.ts'
 import { createPostgresScratch } from './postgres-scratch.ts'
