@@ -2,27 +2,21 @@ import {
   type ContextFunction,
   type ContextPolicy,
   defineTool,
+  getTool,
+  isToolSource,
   type JsonObject,
   type JsonValue,
   type LanguageModel,
   type ModelRequest,
-  parseToolInput,
   type RunInput,
-  type RunPolicy,
   type StreamPart,
   type Tool,
-  type ToolCallPart,
-  type ToolPlan,
-  type ToolSpec,
+  type ToolSource,
 } from '@vel/core'
-import * as Either from 'effect/Either'
-import * as JSONSchema from 'effect/JSONSchema'
-import * as Schema from 'effect/Schema'
-import { type AsToolOptions, asTool } from './compose.ts'
-import type { RunHandle, Runtime, SpawnOptions } from './runtime.ts'
+import { contactHumanToolName, type ResolvedAgent, resolveAgent } from './agent-resolve.ts'
+import type { RunHandle, SpawnOptions } from './runtime-types.ts'
 
-/** Name of the built-in tool that asks a human a question and waits for the answer (Factor 7). */
-export const contactHumanToolName = 'contactHuman'
+export { contactHumanToolName }
 
 /** The built-in `contactHuman` tool: add it to an agent's tools to let it ask a human. */
 export const contactHuman: Tool<{ question: string }, never> = defineTool({
@@ -83,16 +77,19 @@ export interface AgentOptions {
   readonly id: string
   /** A `LanguageModel`, or `{ provider, model, ... }` resolved with `@vel/providers`. */
   readonly model: LanguageModel | ModelConfig
+  /**
+   * Tools, tool sources (e.g. an MCP server's tools, listed before each model call) and names of
+   * tools registered with `registerTool`; a name that is not registered fails construction.
+   */
   // biome-ignore lint/suspicious/noExplicitAny: tools of any input type
-  readonly tools?: ReadonlyArray<Tool<any, any>>
+  readonly tools?: ReadonlyArray<Tool<any, any> | ToolSource | string>
   /** The system prompt (Factor 2: you own it). */
   readonly instructions?: string
   readonly policies?: AgentPolicies
   /** Which messages each model call sees (Factor 3). A function is a custom policy. */
   readonly context?: ContextPolicy | ContextFunction
   /** A structured answer: JSON Schema or Effect Schema; the answer is the parsed, checked JSON. */
-  // biome-ignore lint/suspicious/noExplicitAny: any Effect Schema
-  readonly output?: JsonObject | Schema.Schema<any, any, never>
+  readonly output?: JsonObject | { readonly [key: symbol]: unknown }
   /** Model settings passed on every call (temperature, maxOutputTokens, providerOptions, ...). */
   readonly modelSettings?: Omit<ModelRequest, 'messages' | 'tools' | 'toolChoice' | 'responseFormat'>
   /** Injected into every tool handler's `context.app`. */
@@ -103,42 +100,23 @@ export interface AgentOptions {
   readonly children?: ReadonlyArray<Agent>
 }
 
-/** An agent with everything resolved that a run needs. Internal to the runtime. */
-export interface ResolvedAgent {
-  readonly id: string
-  readonly model: LanguageModel
-  readonly tools: ReadonlyMap<string, Tool>
-  readonly specs: ReadonlyArray<ToolSpec>
-  readonly instructions: string | undefined
-  readonly policy: Partial<RunPolicy>
-  readonly maxDurationMs: number | undefined
-  readonly toolTimeoutMs: number
-  readonly contexts: Readonly<Record<string, ContextFunction>>
-  readonly responseFormat: ModelRequest['responseFormat']
-  readonly parseOutput:
-    | ((text: string) => { ok: true; value: JsonValue } | { ok: false; error: string })
-    | undefined
-  readonly modelSettings: AgentOptions['modelSettings']
-  readonly app: Readonly<Record<string, unknown>>
-  readonly snapshotEvery: number
-  /** Decides what to do with each tool call of a response. */
-  plan(calls: ReadonlyArray<ToolCallPart>, context: { runId: string }): Promise<ToolPlan[]>
+/** What an agent needs from the runtime it is registered with (`createRuntime` binds it). */
+export interface AgentHost {
+  spawn(agentId: string, input: RunInput, options?: SpawnOptions): Promise<RunHandle>
 }
 
-const isLanguageModel = (model: LanguageModel | ModelConfig): model is LanguageModel =>
-  typeof (model as LanguageModel).stream === 'function'
-
 /**
- * A small, focused agent (Factor 10): a model, tools, instructions and policies. It is a
- * definition; runs are actors created by a `Runtime`. Used alone, `run`/`stream`/`start` use a
- * private runtime with an in-memory store (or `createRuntime({ agents: [agent] })` for your own).
+ * A small, focused agent (Factor 10): a model, tools, instructions and policies. It is a plain
+ * definition; its runs are actors that a `Runtime` owns. `run`, `stream` and `start` use the
+ * runtime the agent was registered with, or a private one with an in-memory store.
  */
 export class Agent {
   readonly id: string
   readonly options: AgentOptions
+  private readonly tools: ReadonlyArray<Tool | ToolSource>
   private resolved: Promise<ResolvedAgent> | undefined
-  private runtime: Runtime | undefined
-  private ownRuntime: Promise<Runtime> | undefined
+  private host: AgentHost | undefined
+  private ownHost: Promise<AgentHost> | undefined
 
   constructor(options: AgentOptions) {
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(options.id))
@@ -146,18 +124,28 @@ export class Agent {
         `agent id '${options.id}' must match [A-Za-z0-9_-]{1,64} (it is part of NATS subjects)`,
       )
     const names = new Set<string>()
-    for (const tool of options.tools ?? []) {
-      if (names.has(tool.name))
-        throw new TypeError(`agent '${options.id}': two tools are named '${tool.name}'`)
-      names.add(tool.name)
+    const tools: Array<Tool | ToolSource> = []
+    for (const entry of options.tools ?? []) {
+      const tool = typeof entry === 'string' ? getTool(entry) : entry
+      if (tool === undefined)
+        throw new TypeError(
+          `agent '${options.id}': no tool named '${entry as string}' is registered (registerTool it first, or pass the tool itself)`,
+        )
+      if (!isToolSource(tool)) {
+        if (names.has(tool.name))
+          throw new TypeError(`agent '${options.id}': two tools are named '${tool.name}'`)
+        names.add(tool.name)
+      }
+      tools.push(tool)
     }
     this.id = options.id
     this.options = options
+    this.tools = tools
   }
 
   /** Binds the agent to a runtime; `run`/`stream`/`start` then use it. Called by `createRuntime`. */
-  attach(runtime: Runtime): void {
-    this.runtime = runtime
+  attach(host: AgentHost): void {
+    this.host = host
   }
 
   /** Runs to the end and resolves to the answer; rejects with a `RunError` if the run fails. */
@@ -174,150 +162,25 @@ export class Agent {
 
   /** Starts a run and returns its handle (parts, result, cancel, approve, deny, respond). */
   async start(input: RunInput, options: SpawnOptions = {}): Promise<RunHandle> {
-    const runtime = await this.currentRuntime()
-    return runtime.spawn(this.id, input, options)
-  }
-
-  /** This agent as a tool another agent can call; each call is a durable child run. */
-  asTool(options: AsToolOptions = {}): Tool<{ input: string }, JsonValue> {
-    return asTool(this, options)
+    const host = this.host ?? (await this.privateHost())
+    return host.spawn(this.id, input, options)
   }
 
   /** @internal Resolves the model and tools once. */
   resolve(): Promise<ResolvedAgent> {
-    this.resolved ??= resolveAgent(this.options)
+    this.resolved ??= resolveAgent(this.options, this.tools)
     return this.resolved
   }
 
-  /** @internal The runtime this agent runs in (its own in-memory one if none was given). */
-  async currentRuntime(): Promise<Runtime> {
-    if (this.runtime) return this.runtime
-    this.ownRuntime ??= (async () => {
+  /** A runtime of its own, with an in-memory store, for an agent used without one. */
+  private privateHost(): Promise<AgentHost> {
+    this.ownHost ??= (async () => {
       const [{ createRuntime }, { createMemoryStore }] = await Promise.all([
         import('./runtime.ts'),
         import('@vel/store'),
       ])
-      const runtime = createRuntime({ store: createMemoryStore(), agents: [] })
-      runtime.register(this)
-      return runtime
+      return createRuntime({ store: createMemoryStore(), agents: [this] })
     })()
-    return this.ownRuntime
-  }
-}
-
-async function resolveModel(model: LanguageModel | ModelConfig, retry: ModelRetryPolicy | false | undefined) {
-  if (retry === false && isLanguageModel(model)) return model
-  const providers = await import('@vel/providers')
-  const base = isLanguageModel(model)
-    ? model
-    : providers.createModel(model as Parameters<typeof providers.createModel>[0])
-  if (retry === false) return base
-  const policy = retry ?? { maxAttempts: 3 }
-  return providers.withRetry(base, {
-    maxAttempts: policy.maxAttempts,
-    ...(policy.initialDelayMs === undefined ? {} : { initialDelayMs: policy.initialDelayMs }),
-    ...(policy.maxDelayMs === undefined ? {} : { maxDelayMs: policy.maxDelayMs }),
-  })
-}
-
-function outputParser(output: AgentOptions['output']): Pick<ResolvedAgent, 'responseFormat' | 'parseOutput'> {
-  if (output === undefined) return { responseFormat: undefined, parseOutput: undefined }
-  if (Schema.isSchema(output)) {
-    const decode = Schema.decodeUnknownEither(output)
-    return {
-      responseFormat: { type: 'json', schema: JSONSchema.make(output) as unknown as JsonObject },
-      parseOutput: (text) => {
-        const parsed = parseToolInput(text)
-        if (!parsed.ok) return { ok: false, error: `answer is not JSON: ${parsed.error}` }
-        const result = decode(parsed.value)
-        return Either.isRight(result)
-          ? { ok: true, value: JSON.parse(JSON.stringify(result.right)) as JsonValue }
-          : { ok: false, error: `answer does not match the output schema: ${result.left.message}` }
-      },
-    }
-  }
-  const checker = defineTool({ name: 'output', description: 'output', input: output, handler: () => null })
-  return {
-    responseFormat: { type: 'json', schema: output },
-    parseOutput: (text) => {
-      const parsed = parseToolInput(text)
-      if (!parsed.ok) return { ok: false, error: `answer is not JSON: ${parsed.error}` }
-      const checked = checker.validateInput(parsed.value)
-      return checked.ok
-        ? { ok: true, value: parsed.value }
-        : { ok: false, error: `answer does not match the output schema: ${checked.error}` }
-    },
-  }
-}
-
-async function resolveAgent(options: AgentOptions): Promise<ResolvedAgent> {
-  const model = await resolveModel(options.model, options.policies?.retry)
-  const tools = new Map<string, Tool>((options.tools ?? []).map((tool) => [tool.name, tool]))
-  const context = options.context
-  const contexts: Record<string, ContextFunction> = typeof context === 'function' ? { custom: context } : {}
-  const contextPolicy: ContextPolicy | undefined =
-    typeof context === 'function' ? { type: 'custom', name: 'custom' } : context
-  const policies = options.policies ?? {}
-  const policy: Partial<RunPolicy> = {
-    ...(policies.maxSteps === undefined ? {} : { maxSteps: policies.maxSteps }),
-    ...(policies.budget?.maxTokens === undefined ? {} : { maxTokens: policies.budget.maxTokens }),
-    ...(policies.maxErrorChars === undefined ? {} : { maxErrorChars: policies.maxErrorChars }),
-    ...(policies.approvalTimeoutMs === undefined ? {} : { approvalTimeoutMs: policies.approvalTimeoutMs }),
-    ...(contextPolicy === undefined ? {} : { context: contextPolicy }),
-  }
-  return {
-    id: options.id,
-    model,
-    tools,
-    specs: [...tools.values()].map((tool) => tool.spec),
-    instructions: options.instructions,
-    policy,
-    maxDurationMs: policies.budget?.maxDurationMs,
-    toolTimeoutMs: policies.toolTimeoutMs ?? 60_000,
-    contexts,
-    ...outputParser(options.output),
-    modelSettings: options.modelSettings,
-    app: options.app ?? {},
-    snapshotEvery: options.snapshotEvery ?? 50,
-    plan: (calls, { runId }) => Promise.all(calls.map((call) => planCall(tools, call, runId, options.id))),
-  }
-}
-
-async function planCall(
-  tools: ReadonlyMap<string, Tool>,
-  call: ToolCallPart,
-  runId: string,
-  agentId: string,
-): Promise<ToolPlan> {
-  const reject = (error: string): ToolPlan => ({ toolCallId: call.id, action: 'reject', error })
-  const tool = tools.get(call.name)
-  if (tool === undefined)
-    return reject(`Unknown tool '${call.name}'. Available tools: ${[...tools.keys()].join(', ') || 'none'}.`)
-  if (typeof call.input === 'string') {
-    const parsed = parseToolInput(call.input)
-    if (!parsed.ok) return reject(`Invalid arguments for '${call.name}': ${parsed.error}`)
-  }
-  const checked = tool.validateInput(call.input)
-  if (!checked.ok) return reject(`Invalid arguments for '${call.name}': ${checked.error}`)
-  if (tool.name === contactHumanToolName)
-    return {
-      toolCallId: call.id,
-      action: 'ask-human',
-      question: String((checked.value as { question: string }).question),
-    }
-  let approval = false
-  if (typeof tool.needsApproval === 'function') {
-    try {
-      approval = await tool.needsApproval(checked.value, { runId, agentId, toolCallId: call.id })
-    } catch {
-      approval = true // A failing policy check errs on the side of asking a human.
-    }
-  } else approval = tool.needsApproval
-  if (approval) return { toolCallId: call.id, action: 'approve', sideEffects: tool.sideEffects }
-  return {
-    toolCallId: call.id,
-    action: 'execute',
-    sideEffects: tool.sideEffects,
-    ...(tool.final ? { final: true } : {}),
+    return this.ownHost
   }
 }

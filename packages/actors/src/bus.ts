@@ -1,4 +1,4 @@
-import type { HumanRequest, SequencedPart } from '@vel/core'
+import type { HumanRequest, PositionedPart, RunEvent } from '@vel/core'
 
 /** An approval or question for a human, as published on the bus. */
 export interface HumanRequestMessage {
@@ -8,15 +8,19 @@ export interface HumanRequestMessage {
 }
 
 /**
- * How a runtime talks to the world beyond its process: stream parts out, human requests out.
- * Answers come back through `Runtime.approve`/`respond` (a NATS worker calls them for messages it
- * receives). Implementations must not throw from `publishParts`; it is on the hot path.
+ * How a runtime talks to the world beyond its process: stream parts out, human requests out, and
+ * (where the transport can) parts of runs owned elsewhere in, and answers routed to a run's owner.
+ * Implementations must not throw from `publishParts`; it is on the hot path.
  */
 export interface Bus {
-  /** Stream parts of a run, in order, as they happen. */
-  publishParts(runId: string, parts: ReadonlyArray<SequencedPart>): void
+  /** Stream parts of a run with their positions, in order, as they happen. */
+  publishParts(runId: string, parts: ReadonlyArray<PositionedPart>): void
   /** An approval or a question a run is waiting on. Published again when a run is resumed. */
   publishRequest(message: HumanRequestMessage): Promise<void>
+  /** Parts of a run published by any process (so a reader here can follow a run owned elsewhere). */
+  subscribeParts?(runId: string, listener: (parts: ReadonlyArray<PositionedPart>) => void): () => void
+  /** Hands a caller's event (answer, decision, cancel) to worker `ownerId`; false if it cannot. */
+  route?(ownerId: string, runId: string, event: RunEvent): Promise<boolean>
   /** Releases resources. */
   close?(): Promise<void>
 }
@@ -26,13 +30,13 @@ export interface InProcessBus extends Bus {
   /** Calls `listener` for each human request; returns an unsubscribe function. */
   onRequest(listener: (message: HumanRequestMessage) => void): () => void
   /** Calls `listener` for the parts of every run; returns an unsubscribe function. */
-  onParts(listener: (runId: string, parts: ReadonlyArray<SequencedPart>) => void): () => void
+  onParts(listener: (runId: string, parts: ReadonlyArray<PositionedPart>) => void): () => void
 }
 
 /** Creates an in-process bus (the default). */
 export function createInProcessBus(): InProcessBus {
   const requestListeners = new Set<(message: HumanRequestMessage) => void>()
-  const partListeners = new Set<(runId: string, parts: ReadonlyArray<SequencedPart>) => void>()
+  const partListeners = new Set<(runId: string, parts: ReadonlyArray<PositionedPart>) => void>()
   return {
     publishParts(runId, parts) {
       for (const listener of partListeners) {

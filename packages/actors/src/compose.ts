@@ -12,6 +12,14 @@ import {
   type ToolResultPart,
 } from '@vel/core'
 import { Agent } from './agent.ts'
+import type { Runtime } from './runtime-types.ts'
+
+/** The runtime a tool handler runs in: the owner of the run passes it in the tool context. */
+const runtimeOf = (context: { readonly runtime?: unknown }, agent: Agent): Runtime => {
+  if (context.runtime === undefined)
+    throw new ToolError('execution', agent.id, `agent '${agent.id}' used as a tool outside a Vel runtime`)
+  return context.runtime as Runtime
+}
 
 /**
  * What a parent does when a child run fails (Erlang/Akka supervision): `restart` runs the child
@@ -122,7 +130,7 @@ export function asTool(agent: Agent, options: AsToolOptions = {}): Tool<{ input:
     sideEffects: 'idempotent',
     final: options.final ?? false,
     handler: async ({ input }, context) => {
-      const runtime = await agent.currentRuntime()
+      const runtime = runtimeOf(context, agent)
       let messages: RunInput = input
       if (options.withConversation) {
         const parent = await runtime.get(context.runId)
@@ -139,12 +147,9 @@ export function asTool(agent: Agent, options: AsToolOptions = {}): Tool<{ input:
             parentRunId: context.runId,
             ...(context.deadline === undefined ? {} : { deadline: context.deadline }),
           })
-          const record = await runtime.store.getRun(handle.runId)
-          if (
-            record &&
-            (record.status === 'running' || record.status === 'waiting') &&
-            !runtime.isActive(handle.runId)
-          )
+          // After a crash the child is found by its key; continue it here if nobody holds it.
+          const { record } = await runtime.get(handle.runId)
+          if (record.status === 'running' && !runtime.isActive(handle.runId))
             await runtime.resume(handle.runId).catch(() => undefined)
           const onAbort = () => void runtime.cancel(handle.runId, 'parent stopped').catch(() => undefined)
           context.signal.addEventListener('abort', onAbort)

@@ -15,8 +15,6 @@ export {
   type ModelConfig,
   type ModelRetryPolicy,
 } from './agent.ts'
-// the agent actor
-export { agentMachine } from './agent-machine.ts'
 // buses
 export { type Bus, createInProcessBus, type HumanRequestMessage, type InProcessBus } from './bus.ts'
 // composition (Factor 10): pipelines of small agents
@@ -31,13 +29,17 @@ export {
   type Supervision,
   sequence,
 } from './compose.ts'
+export { Outlet, type OutletListener, type OutletSignal } from './outlet.ts'
+// the run actor: XState logic whose transition is the reducer
+export { type RunActorRef, type RunSnapshot, runLogic } from './run-logic.ts'
 // runtime
-export {
-  createRuntime,
-  type DecisionOptions,
-  type RunHandle,
-  type RunInfo,
-  type Runtime,
-  type RuntimeOptions,
-  type SpawnOptions,
-} from './runtime.ts'
+export { createRuntime } from './runtime.ts'
+export type {
+  DecisionOptions,
+  RunHandle,
+  RunInfo,
+  Runtime,
+  RuntimeOptions,
+  SpawnOptions,
+  StreamOptions,
+} from './runtime-types.ts'

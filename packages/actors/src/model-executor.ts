@@ -1,5 +1,6 @@
 import {
   type AssistantMessage,
+  blockId,
   emptyUsage,
   type FinishReason,
   type JsonValue,
@@ -21,14 +22,27 @@ import {
 
 type ModelOutcome = Extract<RunEvent, { type: 'model.responded' | 'model.failed' }>
 
+/** A live part of a model call and where it stands in the response. */
+export interface LivePart {
+  readonly part: StreamPart
+  /** Index of the content block (text, reasoning or tool call) in the assistant message. */
+  readonly block?: number
+  /** Characters of that block's text streamed so far, this part included. */
+  readonly offset?: number
+  /** The text or reasoning block left open after this part. */
+  readonly open?: { readonly id: string; readonly kind: 'text' | 'reasoning' }
+}
+
 /** What a model call needs from the run. */
 export interface ModelCall {
   readonly model: LanguageModel
   readonly request: ModelRequest
   readonly step: number
+  /** Lease epoch of the run's owner: part of block ids, so a re-run after a takeover uses new ones. */
+  readonly epoch?: number
   readonly signal: AbortSignal
   /** Forwards live parts (text, reasoning, tool input) to the run's stream. */
-  readonly emit: (parts: StreamPart[]) => void
+  readonly emit: (part: LivePart) => void
   /** Decides what to do with each tool call (validation, approval, built-ins). */
   readonly plan: (calls: ReadonlyArray<ToolCallPart>) => Promise<ToolPlan[]>
   /** Parses and checks a structured answer; absent when the agent answers in text. */
@@ -39,6 +53,9 @@ export interface ModelCall {
 interface Block {
   kind: 'text' | 'reasoning'
   text: string
+  /** Index in the message content, and the id its parts carry. */
+  index: number
+  id: string
   providerMetadata?: ProviderMetadata
 }
 
@@ -57,12 +74,12 @@ const toProviderError = (model: LanguageModel, cause: unknown): ProviderError | 
 export async function executeModelCall(call: ModelCall): Promise<ModelOutcome> {
   const content: Array<Block | ToolCallPart> = []
   const blocks = new Map<string, Block>()
-  const openTools = new Map<string, string>()
+  const openTools = new Map<string, { toolName: string; block: number }>()
   const toolCalls: ToolCallPart[] = []
   let usage: Usage = emptyUsage()
   let finishReason: FinishReason = 'other'
   let responseMetadata: ProviderMetadata | undefined
-  const liveId = (id: string) => `${call.step}-${id}`
+  let toolBlocks = 0
 
   // Plain async iteration: retries and timeouts of model calls are the provider layer's Effect
   // schedule (withRetry); here an Effect fiber per call would only add cost on the hot path.
@@ -71,18 +88,30 @@ export async function executeModelCall(call: ModelCall): Promise<ModelOutcome> {
       switch (part.type) {
         case 'text-start':
         case 'reasoning-start': {
-          const block: Block = { kind: part.type === 'text-start' ? 'text' : 'reasoning', text: '' }
+          const kind = part.type === 'text-start' ? 'text' : 'reasoning'
+          const index = content.length
+          const block: Block = { kind, text: '', index, id: blockId(call.step, index, call.epoch) }
           blocks.set(part.id, block)
           content.push(block)
-          call.emit([{ type: part.type, id: liveId(part.id) }])
+          call.emit({
+            part: { type: part.type, id: block.id },
+            block: index,
+            offset: 0,
+            open: { id: block.id, kind },
+          })
           break
         }
         case 'text-delta':
         case 'reasoning-delta': {
           const block = blocks.get(part.id)
-          if (block === undefined) break
+          if (block === undefined || part.delta === '') break
           block.text += part.delta
-          call.emit([{ type: part.type, id: liveId(part.id), delta: part.delta }])
+          call.emit({
+            part: { type: part.type, id: block.id, delta: part.delta },
+            block: block.index,
+            offset: block.text.length,
+            open: { id: block.id, kind: block.kind },
+          })
           break
         }
         case 'text-end':
@@ -91,17 +120,33 @@ export async function executeModelCall(call: ModelCall): Promise<ModelOutcome> {
           if (block === undefined) break
           if (part.providerMetadata) block.providerMetadata = part.providerMetadata
           blocks.delete(part.id)
-          call.emit([{ type: part.type, id: liveId(part.id) }])
+          call.emit({
+            part: { type: part.type, id: block.id },
+            block: block.index,
+            offset: block.text.length,
+          })
           break
         }
-        case 'tool-input-start':
-          openTools.set(part.id, part.toolName)
-          call.emit([{ type: 'tool-input-start', toolCallId: part.id, toolName: part.toolName }])
+        case 'tool-input-start': {
+          // Its block is where the call will stand in the message, after the blocks before it.
+          const block = content.length + toolBlocks
+          toolBlocks += 1
+          openTools.set(part.id, { toolName: part.toolName, block })
+          call.emit({
+            part: { type: 'tool-input-start', toolCallId: part.id, toolName: part.toolName },
+            block,
+          })
           break
-        case 'tool-input-delta':
-          if (openTools.has(part.id))
-            call.emit([{ type: 'tool-input-delta', toolCallId: part.id, inputTextDelta: part.delta }])
+        }
+        case 'tool-input-delta': {
+          const open = openTools.get(part.id)
+          if (open)
+            call.emit({
+              part: { type: 'tool-input-delta', toolCallId: part.id, inputTextDelta: part.delta },
+              block: open.block,
+            })
           break
+        }
         case 'tool-call': {
           const parsed = parseToolInput(part.input)
           const toolCall: ToolCallPart = {
@@ -113,7 +158,7 @@ export async function executeModelCall(call: ModelCall): Promise<ModelOutcome> {
           }
           toolCalls.push(toolCall)
           content.push(toolCall)
-          openTools.delete(part.toolCallId)
+          if (openTools.delete(part.toolCallId)) toolBlocks -= 1
           break
         }
         case 'finish':
@@ -133,23 +178,34 @@ export async function executeModelCall(call: ModelCall): Promise<ModelOutcome> {
   } catch (cause) {
     failure = cause
   }
-  closeOpenBlocks(call, blocks, openTools, liveId)
-  if (failure !== undefined || call.signal.aborted) {
-    const error = call.signal.aborted
-      ? new ProviderError({ reason: 'aborted', message: 'model call aborted', provider: call.model.provider })
-      : toProviderError(call.model, failure)
-    return { type: 'model.failed', error: serializeError(error) }
-  }
-
-  const message: AssistantMessage = {
-    role: 'assistant',
-    content: content.map((entry) => {
+  closeOpenBlocks(call, blocks, openTools)
+  const blockParts = (entries: ReadonlyArray<Block | ToolCallPart>) =>
+    entries.map((entry) => {
       if ('type' in entry) return entry
       const base = entry.providerMetadata ? { providerMetadata: entry.providerMetadata } : {}
       return entry.kind === 'text'
         ? ({ type: 'text', text: entry.text, ...base } satisfies TextPart)
         : ({ type: 'reasoning', text: entry.text, ...base } satisfies ReasoningPart)
-    }),
+    })
+  if (failure !== undefined || call.signal.aborted) {
+    const error = call.signal.aborted
+      ? new ProviderError({ reason: 'aborted', message: 'model call aborted', provider: call.model.provider })
+      : toProviderError(call.model, failure)
+    // What was streamed stays part of the run: replays show it before the error, as live readers saw it.
+    const streamedBlocks = content.filter((entry): entry is Block => !('type' in entry))
+    return {
+      type: 'model.failed',
+      error: serializeError(error),
+      ...(streamedBlocks.length === 0
+        ? {}
+        : { partial: { role: 'assistant', content: blockParts(streamedBlocks) }, streamed: true }),
+      ...(call.epoch === undefined ? {} : { epoch: call.epoch }),
+    }
+  }
+
+  const message: AssistantMessage = {
+    role: 'assistant',
+    content: blockParts(content),
     ...(responseMetadata ? { providerMetadata: responseMetadata } : {}),
   }
   let output: JsonValue | undefined
@@ -172,6 +228,7 @@ export async function executeModelCall(call: ModelCall): Promise<ModelOutcome> {
     plan,
     streamed: true,
     at: call.now(),
+    ...(call.epoch === undefined ? {} : { epoch: call.epoch }),
     ...(output === undefined ? {} : { output }),
   }
 }
@@ -180,19 +237,23 @@ export async function executeModelCall(call: ModelCall): Promise<ModelOutcome> {
 function closeOpenBlocks(
   call: ModelCall,
   blocks: Map<string, Block>,
-  openTools: Map<string, string>,
-  liveId: (id: string) => string,
+  openTools: Map<string, { toolName: string; block: number }>,
 ): void {
-  const parts: StreamPart[] = []
-  for (const [id, block] of blocks)
-    parts.push({ type: block.kind === 'text' ? 'text-end' : 'reasoning-end', id: liveId(id) })
-  for (const [toolCallId, toolName] of openTools)
-    parts.push({
-      type: 'tool-input-error',
-      toolCallId,
-      toolName,
-      input: null,
-      errorText: 'tool input was not completed',
+  for (const block of blocks.values())
+    call.emit({
+      part: { type: block.kind === 'text' ? 'text-end' : 'reasoning-end', id: block.id },
+      block: block.index,
+      offset: block.text.length,
     })
-  if (parts.length > 0) call.emit(parts)
+  for (const [toolCallId, { toolName, block }] of openTools)
+    call.emit({
+      part: {
+        type: 'tool-input-error',
+        toolCallId,
+        toolName,
+        input: null,
+        errorText: 'tool input was not completed',
+      },
+      block,
+    })
 }

@@ -2,175 +2,39 @@ import { randomUUID } from 'node:crypto'
 import {
   decodeRunState,
   emptyRunState,
-  interruptedToolCalls,
+  forReplay,
   type JournalEntry,
-  type JsonObject,
   type JsonValue,
   type Lease,
-  type Message,
   messagesForModel,
+  type PositionedPart,
+  positionReplayed,
   RunError,
   type RunEvent,
   type RunInput,
   type RunPolicy,
-  type RunRecord,
   type RunState,
-  resumeCommands,
-  type Store,
+  StreamCursor,
   type StreamPart,
   step,
   toMessages,
 } from '@vel/core'
-import type { Agent, ResolvedAgent } from './agent.ts'
+import type { Agent } from './agent.ts'
+import type { ResolvedAgent } from './agent-resolve.ts'
 import { type Bus, createInProcessBus } from './bus.ts'
-import { answerOf, RunChannel } from './run-channel.ts'
-import { DriverClosedError, type DriverHost, RunDriver } from './run-driver.ts'
-
-/** Options of `spawn`, `agent.run`, `agent.stream` and `agent.start`. */
-export interface SpawnOptions {
-  /** Conversation this run continues; its history is loaded at start and the run appended at the end. */
-  readonly sessionId?: string
-  /** Use this id instead of a random one. */
-  readonly runId?: string
-  /** A second spawn with the same key (per agent) returns the first run instead of starting another. */
-  readonly idempotencyKey?: string
-  readonly parentRunId?: string
-  /** Stored on the run's index row (e.g. the principal that started it). */
-  readonly metadata?: JsonObject
-  /** Epoch ms by which the run must end (a parent passes its own so the tree shares one budget). */
-  readonly deadline?: number
-  /** Keep the run's stream parts for `handle.parts()` (default true for `start`/`stream`). */
-  readonly stream?: boolean
-}
-
-/** A running (or finished, or waiting) run, as seen by the code that started or resumed it. */
-export interface RunHandle {
-  readonly runId: string
-  /** The answer; rejects with a `RunError` if the run fails or is cancelled. */
-  readonly result: Promise<JsonValue>
-  /** UI message stream parts, from the start of this handle, ending with `finish`. */
-  parts(): AsyncIterable<StreamPart>
-  cancel(reason?: string): Promise<void>
-  approve(toolCallId: string, options?: DecisionOptions): Promise<void>
-  deny(toolCallId: string, options?: DecisionOptions): Promise<void>
-  /** Answers a `contactHuman` question. */
-  respond(requestId: string, answer: JsonValue, options?: { readonly by?: string }): Promise<void>
-}
-
-/** Who decided and why; recorded in the journal. */
-export interface DecisionOptions {
-  readonly reason?: string
-  readonly by?: string
-}
-
-/** A run as stored: its index row, its state and the messages its next model call would get. */
-export interface RunInfo {
-  readonly record: RunRecord
-  readonly state: RunState
-  /** Factor 2: exactly what the next model call receives (empty once the run has ended). */
-  readonly nextMessages: ReadonlyArray<Message>
-}
-
-/** Options of `createRuntime`. */
-export interface RuntimeOptions {
-  readonly store: Store
-  readonly bus?: Bus
-  readonly agents: ReadonlyArray<Agent>
-  /** Identifies this worker in leases. Default: random. */
-  readonly ownerId?: string
-  /** Lease time-to-live; renewed every third of it. Default 30 s. */
-  readonly leaseTtlMs?: number
-  /** Clock (epoch ms), for tests. */
-  readonly now?: () => number
-  /** Errors with no caller to go to. Default: `console.error`. */
-  readonly onError?: (error: unknown, runId: string) => void
-}
-
-/** Runs agents as actors over a store and a bus. */
-export interface Runtime {
-  readonly store: Store
-  readonly bus: Bus
-  readonly ownerId: string
-  /** Adds an agent definition (and binds `agent.run` to this runtime). */
-  register(agent: Agent): void
-  /** Starts a run of an agent. Resolves once `run.started` is journaled. */
-  spawn(agentId: string, input: RunInput, options?: SpawnOptions): Promise<RunHandle>
-  /** Takes over a run from the store (after a crash or on another worker) and continues it. */
-  resume(runId: string, options?: { readonly stream?: boolean }): Promise<RunHandle>
-  /** Resumes every unfinished run whose lease expired, and schedules approval timeouts. */
-  recover(): Promise<string[]>
-  /** Index row, state and next model messages of any run, in memory or not. */
-  get(runId: string): Promise<RunInfo>
-  /** The run's journal (Factor 5: the event log is the state). */
-  journal(
-    runId: string,
-    options?: { readonly afterSeq?: number; readonly limit?: number },
-  ): Promise<JournalEntry[]>
-  /**
-   * The run's journal from `afterSeq`, then each new entry as it is appended, until the run ends.
-   * Entries appended by this process arrive at once; a run owned by another process is polled.
-   */
-  follow(
-    runId: string,
-    options?: { readonly afterSeq?: number; readonly pollMs?: number; readonly signal?: AbortSignal },
-  ): AsyncIterable<JournalEntry>
-  /** A handle for any run; `parts()` shows what happens from now on. */
-  handle(runId: string): RunHandle
-  approve(runId: string, toolCallId: string, options?: DecisionOptions): Promise<void>
-  deny(runId: string, toolCallId: string, options?: DecisionOptions): Promise<void>
-  respond(
-    runId: string,
-    requestId: string,
-    answer: JsonValue,
-    options?: { readonly by?: string },
-  ): Promise<void>
-  cancel(runId: string, reason?: string): Promise<void>
-  /** Whether this process holds the run in memory right now. */
-  isActive(runId: string): boolean
-  /** Runs held in memory right now (waiting runs are not). */
-  readonly activeRuns: number
-  /**
-   * Stops taking work, stops model calls, lets running tools finish (for up to `graceMs`, default
-   * 10 s, then aborts them) and releases every run, resumable by `recover()` here or elsewhere.
-   */
-  shutdown(options?: { readonly graceMs?: number }): Promise<void>
-}
-
-/**
- * The channels of runs watched in this process. A passivated run's channel is held weakly: it
- * lives as long as a handle does, so runs that nobody in this process awaits hold no memory.
- */
-class ChannelTable {
-  private readonly live = new Map<string, RunChannel>()
-  private readonly parked = new Map<string, WeakRef<RunChannel>>()
-  private readonly registry = new FinalizationRegistry<string>((runId) => {
-    if (this.parked.get(runId)?.deref() === undefined) this.parked.delete(runId)
-  })
-
-  get(runId: string): RunChannel | undefined {
-    return this.live.get(runId) ?? this.parked.get(runId)?.deref()
-  }
-
-  set(runId: string, channel: RunChannel): void {
-    this.parked.delete(runId)
-    this.live.set(runId, channel)
-  }
-
-  delete(runId: string): void {
-    this.live.delete(runId)
-    this.parked.delete(runId)
-  }
-
-  /** Holds the channel weakly and drops its buffered parts. */
-  park(runId: string): void {
-    const channel = this.live.get(runId)
-    if (channel === undefined) return
-    channel.trim()
-    this.live.delete(runId)
-    this.parked.set(runId, new WeakRef(channel))
-    this.registry.register(channel, runId)
-  }
-}
+import { Outlet, type OutletSignal } from './outlet.ts'
+import type { AcquiredRun, OwnerHost } from './owner-host.ts'
+import { answerOf, outcomeOf, type RunOutcome } from './run-outcome.ts'
+import { RunOwner } from './run-owner.ts'
+import type {
+  DecisionOptions,
+  RunHandle,
+  RunInfo,
+  Runtime,
+  RuntimeOptions,
+  SpawnOptions,
+  StreamOptions,
+} from './runtime-types.ts'
 
 /** The run's policy with the earlier of its own time budget and the one it was given. */
 const withDeadline = (
@@ -184,23 +48,59 @@ const withDeadline = (
   return deadline === undefined ? policy : { ...policy, deadline }
 }
 
+const isEnded = (state: RunState) =>
+  state.phase === 'completed' || state.phase === 'failed' || state.phase === 'cancelled'
+
+/** Thrown inside the runtime when another live worker holds a run's lease. */
+class OwnedElsewhere extends Error {
+  constructor(readonly lease: Lease | undefined) {
+    super('owned by another worker')
+  }
+}
+
+interface Deferred {
+  readonly promise: Promise<RunOutcome>
+  resolve(outcome: RunOutcome): void
+}
+
+const deferred = (): Deferred => {
+  let resolve!: (outcome: RunOutcome) => void
+  const promise = new Promise<RunOutcome>((r) => {
+    resolve = r
+  })
+  return { promise, resolve }
+}
+
+const heldOutcome = Symbol('vel.outcome')
+
+/** A caller waits on it, so it keeps the process alive. */
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
 /** Creates a runtime. */
 export function createRuntime(options: RuntimeOptions): Runtime {
   return new VelRuntime(options)
 }
 
-class VelRuntime implements Runtime, DriverHost {
-  readonly store: Store
+/**
+ * The runtime: one owner per run in this process (a table filled synchronously, so `spawn`,
+ * `recover`, answers and timers can never start two), the runs' outlets, lease renewal, routing of
+ * answers to the run's owner, and the read side (`get`, `list`, `stream`) the adapters use.
+ */
+class VelRuntime implements Runtime, OwnerHost {
+  readonly store: RuntimeOptions['store']
   readonly bus: Bus
   readonly ownerId: string
   readonly now: () => number
+  readonly runtime: Runtime = this
   private readonly leaseTtlMs: number
   private readonly agents = new Map<string, Agent>()
-  private readonly drivers = new Map<string, RunDriver>()
-  private readonly channels = new ChannelTable()
-  private readonly rehydrating = new Map<string, Promise<RunDriver>>()
+  private readonly owners = new Map<string, RunOwner>()
+  private readonly outlets = new Map<string, Outlet>()
+  private readonly outcomes = new Map<string, WeakRef<Deferred>>()
+  private readonly forgotten = new FinalizationRegistry<string>((runId) => {
+    if (this.outcomes.get(runId)?.deref() === undefined) this.outcomes.delete(runId)
+  })
   private readonly expiries = new Map<string, ReturnType<typeof setTimeout>>()
-  private readonly followers = new Map<string, Set<() => void>>()
   private readonly onError: (error: unknown, runId: string) => void
   private renewTimer: ReturnType<typeof setInterval> | undefined
   private stopped = false
@@ -215,13 +115,7 @@ class VelRuntime implements Runtime, DriverHost {
     for (const agent of options.agents) this.register(agent)
   }
 
-  isActive(runId: string): boolean {
-    return this.drivers.get(runId)?.active === true
-  }
-
-  get activeRuns(): number {
-    return this.drivers.size
-  }
+  // --- agents
 
   register(agent: Agent): void {
     const known = this.agents.get(agent.id)
@@ -233,24 +127,104 @@ class VelRuntime implements Runtime, DriverHost {
       if (this.agents.get(child.id) !== child) this.register(child)
   }
 
-  // DriverHost
-  channel(runId: string): RunChannel | undefined {
-    return this.channels.get(runId)
+  hasAgent(agentId: string): boolean {
+    return this.agents.has(agentId)
   }
-  released(driver: RunDriver, reason: 'finished' | 'passivated' | 'abandoned' | 'drained'): void {
-    if (this.drivers.get(driver.runId) === driver) this.drivers.delete(driver.runId)
-    if (reason === 'finished' || reason === 'abandoned') this.channels.delete(driver.runId)
-    else this.channels.park(driver.runId)
-    if (reason === 'finished') this.clearExpiries(driver.runId)
-    if (this.drivers.size === 0 && this.renewTimer !== undefined) {
+
+  agent(_runId: string, agentId: string): Promise<ResolvedAgent> {
+    const agent = this.agents.get(agentId)
+    if (agent === undefined)
+      return Promise.reject(new RunError('not-found', `no agent '${agentId}' is registered in this runtime`))
+    return agent.resolve()
+  }
+
+  // --- the table of owners
+
+  isActive(runId: string): boolean {
+    return this.owners.get(runId)?.live === true
+  }
+
+  get activeRuns(): number {
+    let count = 0
+    for (const owner of this.owners.values()) if (owner.live) count += 1
+    return count
+  }
+
+  /** The run's owner here, created (synchronously) if there is none. */
+  private ownerOf(runId: string): RunOwner {
+    let owner = this.owners.get(runId)
+    if (owner === undefined || owner.closed) {
+      owner = new RunOwner(this, runId)
+      this.owners.set(runId, owner)
+      this.startRenewing()
+    }
+    return owner
+  }
+
+  released(owner: RunOwner): void {
+    if (this.owners.get(owner.runId) === owner) this.owners.delete(owner.runId)
+    const outlet = this.outlets.get(owner.runId)
+    if (outlet !== undefined && !outlet.listening) this.outlets.delete(owner.runId)
+    if (this.owners.size === 0 && this.renewTimer !== undefined) {
       clearInterval(this.renewTimer)
       this.renewTimer = undefined
     }
   }
-  journaled(runId: string): void {
-    const wakers = this.followers.get(runId)
-    if (wakers) for (const wake of wakers) wake()
+
+  private startRenewing(): void {
+    if (this.renewTimer !== undefined) return
+    this.renewTimer = setInterval(() => void this.renewLeases(), Math.max(10, this.leaseTtlMs / 3))
+    this.renewTimer.unref?.()
   }
+
+  private async renewLeases(): Promise<void> {
+    await Promise.all(
+      [...this.owners.values()].map(async (owner) => {
+        const lease = owner.currentLease
+        if (!owner.live || lease === undefined) return
+        try {
+          const renewed = await this.store.renewLease(lease, this.leaseTtlMs)
+          if (renewed) owner.renewed(renewed)
+          else owner.enqueue({ kind: 'lost' })
+        } catch (error) {
+          this.report(error, owner.runId)
+        }
+      }),
+    )
+  }
+
+  outlet(runId: string): Outlet {
+    let outlet = this.outlets.get(runId)
+    if (outlet === undefined) {
+      outlet = new Outlet((parts) => this.bus.publishParts(runId, parts))
+      this.outlets.set(runId, outlet)
+    }
+    return outlet
+  }
+
+  // --- outcomes
+
+  settle(runId: string, outcome: RunOutcome): void {
+    this.outcomes.get(runId)?.deref()?.resolve(outcome)
+    this.outcomes.delete(runId)
+  }
+
+  /** The deferred outcome of a run, held weakly: a run nobody awaits costs nothing here. */
+  private outcome(runId: string): Deferred {
+    const existing = this.outcomes.get(runId)?.deref()
+    if (existing) return existing
+    const created = deferred()
+    this.outcomes.set(runId, new WeakRef(created))
+    this.forgotten.register(created, runId)
+    return created
+  }
+
+  report(error: unknown, runId: string): void {
+    this.onError(error, runId)
+  }
+
+  // --- approval timeouts
+
   scheduleExpiry(runId: string, requestId: string, expiresAt: number): void {
     const key = `${runId}\u0000${requestId}`
     if (this.expiries.has(key) || this.stopped) return
@@ -268,11 +242,8 @@ class VelRuntime implements Runtime, DriverHost {
     timer.unref?.()
     this.expiries.set(key, timer)
   }
-  report(error: unknown, runId: string): void {
-    this.onError(error, runId)
-  }
 
-  private clearExpiries(runId: string): void {
+  clearExpiries(runId: string): void {
     for (const [key, timer] of this.expiries) {
       if (key.startsWith(`${runId}\u0000`)) {
         clearTimeout(timer)
@@ -281,233 +252,159 @@ class VelRuntime implements Runtime, DriverHost {
     }
   }
 
-  private async resolveAgent(agentId: string): Promise<ResolvedAgent> {
-    const agent = this.agents.get(agentId)
-    if (agent === undefined)
-      throw new RunError('not-found', `no agent '${agentId}' is registered in this runtime`)
-    return agent.resolve()
-  }
+  // --- loading
 
-  private watch(runId: string, buffer: boolean): RunChannel {
-    let channel = this.channels.get(runId)
-    if (channel === undefined) {
-      channel = new RunChannel({ buffer })
-      this.channels.set(runId, channel)
-    }
-    return channel
-  }
-
-  private adopt(driver: RunDriver): void {
-    this.drivers.set(driver.runId, driver)
-    if (this.renewTimer === undefined) {
-      this.renewTimer = setInterval(() => void this.renewLeases(), Math.max(10, this.leaseTtlMs / 3))
-      this.renewTimer.unref?.()
-    }
-  }
-
-  private async renewLeases(): Promise<void> {
-    await Promise.all(
-      [...this.drivers.values()].map(async (driver) => {
-        try {
-          const lease = await this.store.renewLease(driver.lease, this.leaseTtlMs)
-          if (lease) driver.lease = lease
-          else driver.abandon()
-        } catch (error) {
-          this.report(error, driver.runId)
-        }
-      }),
-    )
-  }
-
-  async spawn(agentId: string, input: RunInput, options: SpawnOptions = {}): Promise<RunHandle> {
-    if (this.stopped) throw new RunError('invalid-state', 'the runtime is shut down')
-    const agent = await this.resolveAgent(agentId)
-    if (options.idempotencyKey !== undefined) {
-      const existing = await this.store.findRunByIdempotencyKey(agentId, options.idempotencyKey)
-      if (existing) return this.handle(existing.runId)
-    }
-    const runId = options.runId ?? randomUUID()
-    const sessionId = options.sessionId ?? null
-    await this.store.createRun({
-      runId,
-      agentId,
-      sessionId,
-      parentRunId: options.parentRunId ?? null,
-      idempotencyKey: options.idempotencyKey ?? null,
-      status: 'running',
-      metadata: options.metadata ?? {},
-    })
-    const lease = await this.acquire(runId)
-    const history = sessionId === null ? [] : ((await this.store.getSession(sessionId))?.messages ?? [])
-    const channel = this.watch(runId, options.stream ?? true)
-    const driver = new RunDriver(this, agent, emptyRunState, 0, lease, runId)
-    this.adopt(driver)
-    await driver.dispatch({
-      type: 'run.started',
-      runId,
-      agentId,
-      sessionId,
-      parentRunId: options.parentRunId ?? null,
-      ...(agent.instructions === undefined ? {} : { instructions: agent.instructions }),
-      history,
-      input: toMessages(input),
-      policy: withDeadline(agent.policy, agent.maxDurationMs, options.deadline, this.now()),
-      at: this.now(),
-    })
-    return this.makeHandle(runId, channel)
-  }
-
-  private async acquire(runId: string): Promise<Lease> {
-    const lease = await this.store.acquireLease(runId, this.ownerId, this.leaseTtlMs)
-    if (lease === undefined)
-      throw new RunError('invalid-state', `run ${runId} is owned by another worker`, { runId })
-    return lease
-  }
-
-  handle(runId: string): RunHandle {
-    const channel = this.watch(runId, false)
-    // A run that already ended (or lives elsewhere) is settled from the store, not by a driver here.
-    if (!this.drivers.get(runId)?.active) void this.settleFromStore(runId, channel)
-    return this.makeHandle(runId, channel)
-  }
-
-  private async settleFromStore(runId: string, channel: RunChannel): Promise<void> {
-    try {
-      const record = await this.store.getRun(runId)
-      if (record === undefined) {
-        channel.finish({
-          phase: 'failed',
-          error: { tag: 'RunError', reason: 'not-found', message: `no run ${runId}`, retryable: false },
-        })
-        this.channels.delete(runId)
-      } else if (record.status === 'completed') channel.finish({ phase: 'completed', answer: record.answer })
-      else if (record.status === 'failed')
-        channel.finish({
-          phase: 'failed',
-          error: record.error ?? { tag: 'RunError', reason: 'unknown', message: 'failed', retryable: false },
-        })
-      else if (record.status === 'cancelled') channel.finish({ phase: 'cancelled', reason: 'cancelled' })
-      else if (!this.drivers.get(runId)?.active) this.channels.park(runId)
-      if (
-        record &&
-        record.status !== 'running' &&
-        record.status !== 'waiting' &&
-        this.channels.get(runId) === channel
-      )
-        this.channels.delete(runId)
-    } catch (error) {
-      this.report(error, runId)
-    }
-  }
-
-  private makeHandle(runId: string, channel: RunChannel): RunHandle {
-    const result = channel.outcome.promise.then((outcome) => answerOf(outcome, runId))
-    // Callers that only stream never look at `result`: keep its rejection from being unhandled.
-    result.catch(() => undefined)
-    return {
-      runId,
-      result,
-      parts: () => channel.parts(),
-      cancel: (reason) => this.cancel(runId, reason),
-      approve: (toolCallId, options) => this.approve(runId, toolCallId, options),
-      deny: (toolCallId, options) => this.deny(runId, toolCallId, options),
-      respond: (requestId, answer, options) => this.respond(runId, requestId, answer, options),
-    }
-  }
-
-  /** Loads state from the snapshot and the journal tail. */
-  private async load(runId: string): Promise<{ record: RunRecord; state: RunState; seq: number }> {
-    const record = await this.store.getRun(runId)
-    if (record === undefined) throw new RunError('not-found', `no run ${runId}`, { runId })
+  /** Snapshot plus journal tail, checked: a snapshot ahead of the journal, a gap or a rejected event is corruption. */
+  private async load(runId: string): Promise<{ state: RunState; seq: number }> {
     const snapshot = await this.store.getSnapshot(runId)
-    let state = snapshot ? decodeRunState(snapshot.state, snapshot.schemaVersion) : emptyRunState
-    let seq = snapshot?.seq ?? 0
-    for (const entry of await this.store.read(runId, { afterSeq: seq })) {
-      state = step(state, entry.data as unknown as RunEvent)[0]
+    const entries = await this.store.read(runId, { afterSeq: snapshot?.seq ?? 0 })
+    const last = entries.at(-1)?.seq ?? (await this.store.lastSeq(runId))
+    let state = emptyRunState
+    let seq = 0
+    let replay = entries
+    if (snapshot !== undefined) {
+      try {
+        if (snapshot.seq > last)
+          throw new RunError(
+            'corrupted',
+            `snapshot at seq ${snapshot.seq} is past the journal's end (${last})`,
+          )
+        state = decodeRunState(snapshot.state, snapshot.schemaVersion)
+        seq = snapshot.seq
+      } catch (error) {
+        // A bad snapshot is only a bad cache: rebuild from the whole journal if it is all there.
+        state = emptyRunState
+        seq = 0
+        replay = await this.store.read(runId)
+        if (replay[0]?.seq !== 1 && replay.length > 0)
+          throw corrupted(runId, 'the journal was pruned and the snapshot is bad', error)
+      }
+    }
+    for (const entry of replay) {
+      if (entry.seq !== seq + 1)
+        throw corrupted(runId, `journal gap: entry ${seq + 1} is missing (found ${entry.seq})`)
+      const event = entry.data as unknown as RunEvent
+      const [next, commands] = step(state, event)
+      const first = commands[0]
+      if (commands.length === 1 && first?.type === 'reject')
+        throw corrupted(
+          runId,
+          `journal entry ${entry.seq} (${String(entry.type)}) is not a legal event: ${first.reason}`,
+        )
+      state = next
       seq = entry.seq
     }
-    return { record, state, seq }
+    if (snapshot !== undefined && seq > 0 && state.runId !== '' && state.runId !== runId)
+      throw corrupted(runId, `stored state belongs to run ${state.runId}`)
+    return { state, seq }
   }
 
-  /** Brings a run into memory (one load at a time per run) and restarts its executors. */
-  private rehydrate(runId: string, republish: boolean): Promise<RunDriver> {
-    const existing = this.drivers.get(runId)
-    if (existing?.active) return Promise.resolve(existing)
-    let pending = this.rehydrating.get(runId)
-    if (pending === undefined) {
-      pending = this.doRehydrate(runId, republish).finally(() => this.rehydrating.delete(runId))
-      this.rehydrating.set(runId, pending)
-    }
-    return pending
-  }
-
-  private async doRehydrate(runId: string, republish: boolean): Promise<RunDriver> {
+  async acquire(runId: string): Promise<AcquiredRun> {
     if (this.stopped) throw new RunError('invalid-state', 'the runtime is shut down')
     const record = await this.store.getRun(runId)
     if (record === undefined) throw new RunError('not-found', `no run ${runId}`, { runId })
-    const agent = await this.resolveAgent(record.agentId)
-    const lease = await this.acquire(runId)
+    if (record.status === 'corrupted')
+      throw new RunError('corrupted', `run ${runId} is marked corrupted: ${record.error?.message ?? ''}`, {
+        runId,
+      })
+    // An ended run needs no owner: say so at once (its last owner's lease may still be running out).
+    if (record.status === 'completed' || record.status === 'failed' || record.status === 'cancelled')
+      throw new RunError('invalid-state', `run ${runId} is ${record.status}`, { runId })
+    const agent = await this.agent(runId, record.agentId)
+    const lease = await this.store.acquireLease(runId, this.ownerId, this.leaseTtlMs)
+    if (lease === undefined) throw new OwnedElsewhere(await this.store.getLease(runId))
     try {
-      const { record, state, seq } = await this.load(runId)
-      if (state.phase === 'completed' || state.phase === 'failed' || state.phase === 'cancelled') {
-        // The process died between journaling the end and updating the index: finish the bookkeeping.
-        if (record.status === 'running' || record.status === 'waiting') {
-          await this.store.updateRun(runId, {
-            status: state.phase,
-            answer: state.answer,
-            error: state.error,
-            pending: [],
-          })
-          if (state.sessionId !== null && state.phase === 'completed')
-            await this.store.appendSession(state.sessionId, state.messages.slice(state.priorCount))
-          this.channels
-            .get(runId)
-            ?.finish(
-              state.phase === 'completed'
-                ? { phase: 'completed', answer: state.answer }
-                : state.phase === 'failed' && state.error
-                  ? { phase: 'failed', error: state.error }
-                  : { phase: 'cancelled', reason: 'cancelled' },
-            )
-        }
-        throw new RunError('invalid-state', `run ${runId} is ${state.phase}`, { runId })
-      }
-      if (state.phase === 'idle') {
-        // The process died between creating the run and journaling its start: nothing ran.
-        const error = new RunError(
-          'corrupted',
-          `run ${runId} never started: its worker stopped before run.started`,
-          {
-            runId,
-          },
-        )
-        await this.store.updateRun(runId, { status: 'failed', error: error.toJSON(), pending: [] })
-        this.channels.get(runId)?.finish({ phase: 'failed', error: error.toJSON() })
-        throw new RunError('invalid-state', error.message, { runId })
-      }
-      const driver = new RunDriver(this, agent, state, seq, lease, runId)
-      this.adopt(driver)
-      // Calls that started without a result: re-run (safe tools) or resolve as unknown (unsafe).
-      const commands = resumeCommands(state)
-      for (const toolCallId of interruptedToolCalls(state))
-        await driver.dispatch({ type: 'tool.interrupted', toolCallId })
-      // Human requests are published again only when resuming, not when an answer brings the run back.
-      driver.resume(
-        republish
-          ? commands
-          : commands.filter((command) => command.type === 'call-model' || command.type === 'call-tool'),
-      )
-      return driver
+      const { state, seq } = await this.load(runId)
+      return { lease, agent, record, state, seq }
     } catch (error) {
+      if (RunError.isInstance(error) && error.reason === 'corrupted')
+        await this.store
+          .updateRun(runId, { status: 'corrupted', error: error.toJSON(), pending: [] })
+          .catch((failure: unknown) => this.report(failure, runId))
       await this.store.releaseLease(lease).catch(() => undefined)
+      if (RunError.isInstance(error) && error.reason === 'corrupted')
+        this.settle(runId, { phase: 'failed', error: error.toJSON() })
       throw error
     }
   }
 
-  async resume(runId: string, options: { readonly stream?: boolean } = {}): Promise<RunHandle> {
-    const channel = this.watch(runId, options.stream ?? true)
-    await this.rehydrate(runId, true)
-    return this.makeHandle(runId, channel)
+  // --- starting and resuming
+
+  async spawn(agentId: string, input: RunInput, options: SpawnOptions = {}): Promise<RunHandle> {
+    if (this.stopped) throw new RunError('invalid-state', 'the runtime is shut down')
+    const agent = await this.agent('', agentId)
+    if (options.idempotencyKey !== undefined) {
+      const existing = await this.store.findRunByIdempotencyKey(agentId, options.idempotencyKey)
+      if (existing) return this.handle(existing.runId)
+    }
+    const messages = toMessages(input)
+    const runId = options.runId ?? randomUUID()
+    const sessionId = options.sessionId ?? null
+    // The owner exists before the run does: `recover()` and answers find it, never a second one.
+    const owner = this.ownerOf(runId)
+    const outcome = this.outcome(runId)
+    try {
+      if (sessionId !== null) await this.checkSession(sessionId)
+      await this.store.createRun({
+        runId,
+        agentId,
+        sessionId,
+        parentRunId: options.parentRunId ?? null,
+        idempotencyKey: options.idempotencyKey ?? null,
+        status: 'running',
+        metadata: options.metadata ?? {},
+      })
+      const lease = await this.store.acquireLease(runId, this.ownerId, this.leaseTtlMs)
+      if (lease === undefined)
+        throw new RunError('invalid-state', `run ${runId} is owned by another worker`, { runId })
+      const history = sessionId === null ? [] : ((await this.store.getSession(sessionId))?.messages ?? [])
+      const event: RunEvent = {
+        type: 'run.started',
+        runId,
+        agentId,
+        sessionId,
+        parentRunId: options.parentRunId ?? null,
+        ...(agent.instructions === undefined ? {} : { instructions: agent.instructions }),
+        history,
+        input: messages,
+        policy: withDeadline(agent.policy, agent.maxDurationMs, options.deadline, this.now()),
+        at: this.now(),
+      }
+      await new Promise<void>((resolve, reject) =>
+        owner.enqueue({ kind: 'start', event, lease, done: (error) => (error ? reject(error) : resolve()) }),
+      )
+    } catch (error) {
+      if (!owner.live) this.released(owner)
+      throw error
+    }
+    return this.makeHandle(runId, outcome, undefined)
+  }
+
+  /** Fails fast when another unfinished run holds the session (turns of one conversation queue up). */
+  private async checkSession(sessionId: string): Promise<void> {
+    const busy = await this.store.listRuns({ sessionId, status: ['running', 'waiting'] }, { limit: 1 })
+    const holder = busy.items[0]
+    if (holder !== undefined)
+      throw new RunError(
+        'session-busy',
+        `session ${sessionId} has an unfinished run (${holder.runId}, ${holder.status}); answer or cancel it first`,
+        { runId: holder.runId },
+      )
+  }
+
+  async resume(runId: string): Promise<RunHandle> {
+    const outcome = this.outcome(runId)
+    await this.wake(runId, true)
+    return this.makeHandle(runId, outcome, undefined)
+  }
+
+  /** Wakes the run here: through its owner's mailbox, so it is loaded once whoever asks. */
+  private wake(runId: string, republish: boolean): Promise<void> {
+    const owner = this.ownerOf(runId)
+    if (owner.live) return Promise.resolve()
+    return new Promise((resolve, reject) =>
+      owner.enqueue({ kind: 'wake', republish, done: (error) => (error ? reject(error) : resolve()) }),
+    )
   }
 
   async recover(): Promise<string[]> {
@@ -519,7 +416,8 @@ class VelRuntime implements Runtime, DriverHost {
         cursor === undefined ? { limit: 200 } : { cursor, limit: 200 },
       )
       for (const record of page.items) {
-        if (this.drivers.has(record.runId) || !this.agents.has(record.agentId)) continue
+        if (this.stopped) return resumed
+        if (this.owners.has(record.runId) || !this.agents.has(record.agentId)) continue
         if (record.status === 'waiting') {
           for (const request of record.pending as unknown as Array<{
             requestId: string
@@ -530,13 +428,18 @@ class VelRuntime implements Runtime, DriverHost {
           }
           continue
         }
-        const lease = await this.store.getLease(record.runId)
-        if (lease !== undefined && lease.expiresAt > this.now()) continue
+        const lease = await this.store.getLease(record.runId).catch(() => undefined)
+        if (lease !== undefined && lease.expiresAt > this.now() && lease.ownerId !== this.ownerId) continue
         try {
-          await this.rehydrate(record.runId, true)
+          await this.wake(record.runId, true)
           resumed.push(record.runId)
         } catch (error) {
-          if (!RunError.isInstance(error) || error.reason !== 'invalid-state')
+          // One run that cannot be resumed (taken by another worker, finished, corrupted) never
+          // stops recovery of the others.
+          if (
+            !(error instanceof OwnedElsewhere) &&
+            !(RunError.isInstance(error) && error.reason === 'invalid-state')
+          )
             this.report(error, record.runId)
         }
       }
@@ -545,104 +448,45 @@ class VelRuntime implements Runtime, DriverHost {
     return resumed
   }
 
-  async get(runId: string): Promise<RunInfo> {
-    const live = this.drivers.get(runId)
-    const { record, state } = await this.load(runId)
-    const current = live?.active ? live.state : state
-    const agent = this.agents.get(record.agentId)
-    const resolved = agent ? await agent.resolve() : undefined
-    const ended = current.phase === 'completed' || current.phase === 'failed' || current.phase === 'cancelled'
-    return {
-      record,
-      state: current,
-      nextMessages: ended ? [] : messagesForModel(current, resolved?.contexts),
-    }
-  }
-
-  journal(
-    runId: string,
-    options: { readonly afterSeq?: number; readonly limit?: number } = {},
-  ): Promise<JournalEntry[]> {
-    return this.store.read(runId, options)
-  }
-
-  async *follow(
-    runId: string,
-    options: { readonly afterSeq?: number; readonly pollMs?: number; readonly signal?: AbortSignal } = {},
-  ): AsyncGenerator<JournalEntry> {
-    let afterSeq = options.afterSeq ?? 0
-    let wake: (() => void) | undefined
-    let dirty = true
-    const waker = () => {
-      dirty = true
-      wake?.()
-    }
-    const wakers = this.followers.get(runId) ?? new Set()
-    wakers.add(waker)
-    this.followers.set(runId, wakers)
-    const onAbort = () => waker()
-    options.signal?.addEventListener('abort', onAbort)
-    try {
-      if ((await this.store.getRun(runId)) === undefined)
-        throw new RunError('not-found', `no run ${runId}`, { runId })
-      while (!options.signal?.aborted) {
-        if (dirty) {
-          dirty = false
-          const entries = await this.store.read(runId, { afterSeq })
-          for (const entry of entries) {
-            afterSeq = entry.seq
-            yield entry
-          }
-          const record = await this.store.getRun(runId)
-          const ended =
-            record === undefined ||
-            record.status === 'completed' ||
-            record.status === 'failed' ||
-            record.status === 'cancelled'
-          if (ended && (await this.store.lastSeq(runId)) <= afterSeq) return
-          continue
-        }
-        await new Promise<void>((resolve) => {
-          // Poll too: another process may own the run.
-          const timer = setTimeout(() => {
-            dirty = true
-            resolve()
-          }, options.pollMs ?? 250)
-          timer.unref?.()
-          wake = () => {
-            clearTimeout(timer)
-            resolve()
-          }
-        })
-        wake = undefined
-      }
-    } finally {
-      options.signal?.removeEventListener('abort', onAbort)
-      wakers.delete(waker)
-      if (wakers.size === 0) this.followers.delete(runId)
-    }
-  }
+  // --- delivering answers and cancels
 
   /**
-   * Delivers an event from a caller: to the live driver, or to a run rehydrated for it. An answer
-   * for a request raised deeper in a tree of runs (agents used as tools) goes to the run that asked.
+   * Delivers a caller's event: to the owner here (waking the run if it sleeps), or to the worker
+   * that holds the run's lease (through the bus), or, when neither can take it yet (the run is
+   * being passivated or handed over elsewhere), it waits and tries again until the lease frees up.
    */
   private async deliver(runId: string, event: RunEvent): Promise<void> {
     if (event.type === 'approval.decided' || event.type === 'human.responded') {
       const requestId = event.type === 'approval.decided' ? event.toolCallId : event.requestId
       runId = (await this.findRequester(runId, requestId)) ?? runId
     }
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const driver = await this.rehydrate(runId, false)
+    const deadline = this.now() + this.leaseTtlMs + 1000
+    for (let attempt = 0; ; attempt++) {
       try {
-        await driver.dispatch(event, true)
+        await this.ownerOf(runId).deliver(event)
         return
       } catch (error) {
-        // The driver passivated or finished between lookup and delivery: load it again.
-        if (!(error instanceof DriverClosedError)) throw error
+        if (!(error instanceof OwnedElsewhere)) throw error
+        const holder = error.lease
+        if (holder && holder.ownerId !== this.ownerId && this.bus.route) {
+          if (await this.bus.route(holder.ownerId, runId, event)) return
+        }
+        if (this.now() > deadline)
+          throw new RunError(
+            'invalid-state',
+            `run ${runId} is held by ${holder?.ownerId ?? 'another worker'}; try again`,
+            {
+              runId,
+              retryable: true,
+            },
+          )
+        await sleep(Math.min(500, 10 * 2 ** attempt))
       }
     }
-    throw new RunError('invalid-state', `run ${runId} kept changing hands; try again`, { runId })
+  }
+
+  redeliver(runId: string, event: RunEvent): Promise<void> {
+    return this.deliver(runId, event)
   }
 
   /** The run in the tree under `runId` whose state waits on `requestId` (breadth first). */
@@ -650,10 +494,11 @@ class VelRuntime implements Runtime, DriverHost {
     const queue = [runId]
     for (let visited = 0; queue.length > 0 && visited < 1000; visited++) {
       const current = queue.shift() as string
-      const live = this.drivers.get(current)
-      const state = live?.active ? live.state : (await this.load(current).catch(() => undefined))?.state
+      const live = this.owners.get(current)?.state
+      const state = live ?? (await this.load(current).catch(() => undefined))?.state
       if (state?.toolCalls.some((call) => call.toolCallId === requestId && call.status !== 'done'))
         return current
+      if (state === undefined || isEnded(state)) continue
       const children = await this.store.listRuns(
         { parentRunId: current, status: ['running', 'waiting'] },
         { limit: 100 },
@@ -684,20 +529,251 @@ class VelRuntime implements Runtime, DriverHost {
     return this.deliver(runId, { type: 'run.cancelled', ...(reason === undefined ? {} : { reason }) })
   }
 
+  // --- reading
+
+  async get(runId: string): Promise<RunInfo> {
+    const record = await this.store.getRun(runId)
+    if (record === undefined) throw new RunError('not-found', `no run ${runId}`, { runId })
+    const owner = this.owners.get(runId)
+    const loaded = owner?.state ? { state: owner.state, seq: owner.journalSeq } : await this.load(runId)
+    const { state, seq } = loaded
+    const agent = this.agents.get(record.agentId)
+    const resolved = agent ? await agent.resolve() : undefined
+    return {
+      record,
+      state,
+      seq,
+      nextMessages: isEnded(state) ? [] : messagesForModel(state, resolved?.contexts),
+    }
+  }
+
+  record(runId: string) {
+    return this.store.getRun(runId)
+  }
+
+  list(
+    filter: Parameters<Runtime['list']>[0] = {},
+    page: Parameters<Runtime['list']>[1] = {},
+  ): ReturnType<Runtime['list']> {
+    return this.store.listRuns(filter, page)
+  }
+
+  findByIdempotencyKey(agentId: string, idempotencyKey: string) {
+    return this.store.findRunByIdempotencyKey(agentId, idempotencyKey)
+  }
+
+  journal(
+    runId: string,
+    options: { readonly afterSeq?: number; readonly limit?: number } = {},
+  ): Promise<JournalEntry[]> {
+    return this.store.read(runId, options)
+  }
+
+  async *follow(
+    runId: string,
+    options: { readonly afterSeq?: number; readonly pollMs?: number; readonly signal?: AbortSignal } = {},
+  ): AsyncGenerator<JournalEntry> {
+    let afterSeq = options.afterSeq ?? 0
+    let wake: (() => void) | undefined
+    const notify = () => wake?.()
+    const outlet = this.outlet(runId)
+    const unsubscribe = outlet.subscribe({ part: notify, signal: notify })
+    options.signal?.addEventListener('abort', notify)
+    try {
+      if ((await this.store.getRun(runId)) === undefined)
+        throw new RunError('not-found', `no run ${runId}`, { runId })
+      while (!options.signal?.aborted) {
+        const entries = await this.store.read(runId, { afterSeq })
+        for (const entry of entries) {
+          afterSeq = entry.seq
+          yield entry
+        }
+        if (entries.length > 0) continue
+        const record = await this.store.getRun(runId)
+        if (record === undefined || (record.status !== 'running' && record.status !== 'waiting')) return
+        const here = this.owners.get(runId)?.live === true
+        await new Promise<void>((resolve) => {
+          wake = resolve
+          if (!here) setTimeout(resolve, options.pollMs ?? 250).unref?.()
+        })
+        wake = undefined
+      }
+    } finally {
+      options.signal?.removeEventListener('abort', notify)
+      unsubscribe()
+      if (!outlet.listening && !this.owners.get(runId)?.live) this.outlets.delete(runId)
+    }
+  }
+
+  async *stream(runId: string, options: StreamOptions = {}): AsyncGenerator<PositionedPart> {
+    const cursor = new StreamCursor(options.after)
+    const queue: PositionedPart[] = []
+    let signal: OutletSignal | undefined
+    let wake: (() => void) | undefined
+    const notify = () => {
+      wake?.()
+      wake = undefined
+    }
+    const outlet = this.outlet(runId)
+    const unsubscribe = outlet.subscribe({
+      part: (positioned) => {
+        queue.push(positioned)
+        notify()
+      },
+      signal: (value) => {
+        signal = value
+        notify()
+      },
+    })
+    const remote = this.bus.subscribeParts?.(runId, (parts) => {
+      queue.push(...parts)
+      notify()
+    })
+    const onAbort = () => notify()
+    options.signal?.addEventListener('abort', onAbort)
+    let state = emptyRunState
+    let seq = 0
+    let finished = false
+    const out: PositionedPart[] = []
+    const accept = (positioned: PositionedPart) => {
+      for (const part of cursor.accept(positioned)) {
+        out.push({ position: positioned.position, part })
+        if (part.type === 'finish') finished = true
+      }
+    }
+    /** Reads the journal after what was read, stepping the replayed state along. */
+    const catchUp = async () => {
+      for (const entry of await this.store.read(runId, { afterSeq: seq })) {
+        const event = entry.data as unknown as RunEvent
+        const before = state
+        const [next, commands] = step(state, forReplay(event))
+        const parts: StreamPart[] = []
+        for (const command of commands) if (command.type === 'emit') parts.push(...command.parts)
+        for (const positioned of positionReplayed(entry.seq, event, before.step, parts)) accept(positioned)
+        state = next
+        seq = entry.seq
+      }
+    }
+    try {
+      if ((await this.store.getRun(runId)) === undefined)
+        throw new RunError('not-found', `no run ${runId}`, { runId })
+      await catchUp()
+      if (options.follow === false) {
+        for (const positioned of out.splice(0)) yield positioned
+        return
+      }
+      while (!options.signal?.aborted) {
+        for (const positioned of queue.splice(0)) accept(positioned)
+        for (const positioned of out.splice(0)) yield positioned
+        if (finished || isEnded(state)) return
+        const here = this.owners.get(runId)?.live === true
+        if (options.untilPause && state.phase === 'waiting' && !here && queue.length === 0) {
+          // Answers may already be journaled behind the pause: only a quiet journal is a pause.
+          const before = seq
+          await catchUp()
+          if (seq === before) return
+          continue
+        }
+        if (signal !== undefined && signal !== 'paused') {
+          // The run left this process's memory (ended, or handed over): read what it journaled.
+          signal = undefined
+          await catchUp()
+          continue
+        }
+        if (signal === 'paused') {
+          signal = undefined
+          await catchUp()
+          continue
+        }
+        // Parts that came while the reader was busy with the last ones: take them before waiting.
+        if (queue.length > 0) continue
+        const polling = !here && remote === undefined
+        await new Promise<void>((resolve) => {
+          wake = resolve
+          if (polling) {
+            const timer = setTimeout(resolve, options.pollMs ?? 250)
+            timer.unref?.()
+          }
+        })
+        wake = undefined
+        if (polling || (!here && queue.length === 0)) await catchUp()
+      }
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort)
+      unsubscribe()
+      remote?.()
+      if (!outlet.listening && !this.owners.get(runId)?.live) this.outlets.delete(runId)
+    }
+  }
+
+  handle(runId: string): RunHandle {
+    const outcome = this.outcome(runId)
+    // A run that already ended (or lives elsewhere) is settled from the store, not by an owner here.
+    if (!this.isActive(runId))
+      void this.store.getRun(runId).then(
+        (record) => {
+          const ended = outcomeOf(record, runId)
+          if (ended) outcome.resolve(ended)
+        },
+        (error: unknown) => this.report(error, runId),
+      )
+    return this.makeHandle(runId, outcome, 'now')
+  }
+
+  private makeHandle(runId: string, outcome: Deferred, from: 'now' | undefined): RunHandle {
+    const result = outcome.promise.then((value) => answerOf(value, runId))
+    // Callers that only stream never look at `result`: keep its rejection from being unhandled.
+    result.catch(() => undefined)
+    const startAt =
+      from === 'now'
+        ? this.store.lastSeq(runId).then((seq) => ({ seq, index: Number.MAX_SAFE_INTEGER }))
+        : undefined
+    startAt?.catch(() => undefined)
+    const runtime = this
+    const handle: RunHandle = {
+      runId,
+      result,
+      async *parts(options = {}) {
+        const after = startAt ? await startAt : undefined
+        for await (const positioned of runtime.stream(runId, { ...options, ...(after ? { after } : {}) }))
+          yield positioned.part
+      },
+      cancel: (reason) => this.cancel(runId, reason),
+      approve: (toolCallId, options) => this.approve(runId, toolCallId, options),
+      deny: (toolCallId, options) => this.deny(runId, toolCallId, options),
+      respond: (requestId, answer, options) => this.respond(runId, requestId, answer, options),
+    }
+    // The handle holds the outcome, so a run someone awaits keeps it (the table holds it weakly).
+    Object.defineProperty(handle, heldOutcome, { value: outcome })
+    return handle
+  }
+
+  // --- shutdown
+
   async shutdown(options: { readonly graceMs?: number } = {}): Promise<void> {
     this.stopped = true
     for (const timer of this.expiries.values()) clearTimeout(timer)
     this.expiries.clear()
-    const drivers = [...this.drivers.values()]
+    const owners = [...this.owners.values()].filter((owner) => owner.live)
     let timer: ReturnType<typeof setTimeout> | undefined
     const grace = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, options.graceMs ?? 10_000)
     })
-    await Promise.race([Promise.all(drivers.map((driver) => driver.drain())), grace])
+    const drained = owners.map(
+      (owner) => new Promise<void>((finished) => owner.enqueue({ kind: 'drain', finished })),
+    )
+    await Promise.race([Promise.all(drained), grace])
     clearTimeout(timer)
-    // Tools still running after the grace period are aborted; their runs resume elsewhere.
-    await Promise.all(drivers.filter((driver) => driver.active).map((driver) => driver.halt()))
+    // Tools still running after the grace period are aborted; their runs resume elsewhere at once.
+    await Promise.all(
+      owners
+        .filter((owner) => owner.live)
+        .map((owner) => new Promise<void>((done) => owner.enqueue({ kind: 'handover', done: () => done() }))),
+    )
     if (this.renewTimer !== undefined) clearInterval(this.renewTimer)
     this.renewTimer = undefined
   }
 }
+
+const corrupted = (runId: string, why: string, cause?: unknown) =>
+  new RunError('corrupted', `run ${runId}: ${why}`, { runId, ...(cause === undefined ? {} : { cause }) })

@@ -1,4 +1,11 @@
-import { type JsonValue, type RunEvent, type Tool, type ToolContext, ToolError } from '@vel/core'
+import {
+  type JsonValue,
+  type RunEvent,
+  type Tool,
+  type ToolContext,
+  ToolError,
+  type Validation,
+} from '@vel/core'
 import * as Cause from 'effect/Cause'
 import * as Duration from 'effect/Duration'
 import * as Effect from 'effect/Effect'
@@ -38,9 +45,8 @@ export function executeTool(
     ToolError.isInstance(cause)
       ? cause
       : new ToolError('execution', tool.name, `Tool '${tool.name}' failed: ${messageOf(cause)}`, { cause })
-  const succeeded = (value: unknown): ToolOutcome => {
-    const output = tool.validateOutput(value)
-    return output.ok
+  const settle = (output: Validation<JsonValue>): ToolOutcome =>
+    output.ok
       ? { type: 'tool.succeeded', toolCallId, output: output.value }
       : failed(
           new ToolError(
@@ -49,8 +55,16 @@ export function executeTool(
             `Tool '${tool.name}' returned an invalid result: ${output.error}`,
           ),
         )
+  const succeeded = (value: unknown): ToolOutcome | Promise<ToolOutcome> => {
+    const output = tool.validateOutput(value)
+    return isPromiseLike(output) ? Promise.resolve(output).then(settle) : settle(output)
   }
   const decoded = tool.validateInput(input)
+  // An asynchronous schema: validate first, then run as a tool whose validation is done.
+  if (isPromiseLike(decoded))
+    return Promise.resolve(decoded).then((result) =>
+      executeTool({ ...tool, validateInput: () => result }, toolCallId, input, context, options),
+    )
   if (!decoded.ok)
     return failed(new ToolError('invalid-input', tool.name, `Invalid arguments: ${decoded.error}`))
 
@@ -103,11 +117,13 @@ export function executeTool(
         })
       : timed
 
-  return Effect.runPromiseExit(program, { signal: options.signal }).then((exit): ToolOutcome => {
-    options.signal.removeEventListener('abort', onAbort)
-    if (Exit.isSuccess(exit)) return succeeded(exit.value)
-    if (Cause.isInterruptedOnly(exit.cause))
-      return failed(new ToolError('aborted', tool.name, `Tool '${tool.name}' was aborted`))
-    return failed(toToolError(Cause.squash(exit.cause)))
-  })
+  return Effect.runPromiseExit(program, { signal: options.signal }).then(
+    (exit): ToolOutcome | Promise<ToolOutcome> => {
+      options.signal.removeEventListener('abort', onAbort)
+      if (Exit.isSuccess(exit)) return succeeded(exit.value)
+      if (Cause.isInterruptedOnly(exit.cause))
+        return failed(new ToolError('aborted', tool.name, `Tool '${tool.name}' was aborted`))
+      return failed(toToolError(Cause.squash(exit.cause)))
+    },
+  )
 }

@@ -1,7 +1,7 @@
 import { defineTool, type Message, ProviderError, type StreamPart } from '@vel/core'
 import { createMemoryStore } from '@vel/store'
 import { describe, expect, it } from 'vitest'
-import { Agent, createRuntime, handoff, parallel, route, sequence } from '../src/index.ts'
+import { Agent, asTool, createRuntime, handoff, parallel, route, sequence } from '../src/index.ts'
 import { collect, scripted } from './support.ts'
 
 const lastUserText = (messages: ReadonlyArray<Message>): string => {
@@ -198,7 +198,7 @@ describe('agents as tools and handoff', () => {
           return { text: `Article: ${JSON.stringify((last.content[0] as { output: unknown }).output)}` }
         return { toolCalls: [{ id: 'r1', name: 'research', input: { input: 'otters' } }] }
       }),
-      tools: [researcher.asTool({ name: 'research' })],
+      tools: [asTool(researcher, { name: 'research' })],
       children: [researcher],
       policies: { retry: false },
     })

@@ -34,7 +34,7 @@ export const accessibleRun = async (
   c: Context<HttpEnv>,
   runId: string,
 ): Promise<RunRecord> => {
-  const record = await deps.runtime.store.getRun(runId)
+  const record = await deps.runtime.record(runId)
   if (record === undefined) throw new RunError('not-found', `no run ${runId}`, { runId })
   await deps.guard.authorize(c.get('principal'), record)
   return record

@@ -21,7 +21,6 @@ export {
   parseEventId,
   type RunFramesOptions,
   runFrames,
-  type StreamPosition,
 } from './run-stream.ts'
 export * as schemas from './schemas.ts'
 export { uiMessageStreamHeaders } from './sse.ts'

@@ -1,78 +1,66 @@
 import type { Runtime } from '@vel/actors'
-import { emptyRunState, type RunEvent, type RunState, type StreamPart, step } from '@vel/core'
+import { formatPosition, type PartPosition, parsePosition, type StreamPart } from '@vel/core'
 
-/** A stream part with its SSE id, `<journalSeq>-<index>`: its durable position in the run's stream. */
+/** A stream part with its SSE id: its durable position in the run's stream (absent on framing parts). */
 export interface Frame {
-  readonly id: string
+  readonly id?: string
   readonly part: StreamPart
 }
 
-/** A position in a run's stream: the journal entry and the index of a part among that entry's parts. */
-export interface StreamPosition {
-  readonly seq: number
-  readonly index: number
-}
-
-/** Parses a `Last-Event-ID` (`<journalSeq>-<index>`); `undefined` if it is not one. */
-export function parseEventId(value: string): StreamPosition | undefined {
-  const match = /^(\d{1,15})-(\d{1,9})$/.exec(value.trim())
-  return match ? { seq: Number(match[1]), index: Number(match[2]) } : undefined
-}
+/** Parses a `Last-Event-ID`; `undefined` if it is not a position this server gave. */
+export const parseEventId = (value: string): PartPosition | undefined => parsePosition(value)
 
 /** Options of `runFrames`. */
 export interface RunFramesOptions {
-  /** Skip every frame at or before this position (a reconnect's `Last-Event-ID`). */
-  readonly after?: StreamPosition
+  /** Skip every part at or before this position (a reconnect's `Last-Event-ID`). */
+  readonly after?: PartPosition
   /** End when the run waits for a human, closing the open step with `finish-step` and `finish`. */
   readonly untilPause?: boolean
-  /** The frames continue a message an earlier response began: open them with `start` and `start-step`. */
+  /** The frames continue a message an earlier response began (after an approval or an answer). */
   readonly continuation?: boolean
   readonly signal?: AbortSignal
 }
 
-const isEnded = (state: RunState) =>
-  state.phase === 'completed' || state.phase === 'failed' || state.phase === 'cancelled'
-
 /**
- * A run's UI message stream rebuilt from its journal and then followed live: each entry goes
- * through the same `step` reducer, so replaying and watching give the same parts with the same ids
- * and a reconnect loses nothing and repeats nothing. Text comes whole per model response (the
- * journal holds responses, not token deltas). Synthetic frames (pause closure, continuation
- * prefix) take the next free indices of the entry they follow, which the journal never uses.
+ * A run's UI message stream as SSE frames: `runtime.stream` (the journal after `after`, then the
+ * owner's outlet live, deltas included) with each part's position as its id, so a reconnect with
+ * `Last-Event-ID` loses nothing and repeats nothing. With `untilPause` a pause for a human closes
+ * the message; a `continuation` opens with `start` and carries on inside the step the pause
+ * closed (the decision's tool outputs belong to it), so the assembled message has no empty step.
  */
 export async function* runFrames(
   runtime: Runtime,
   runId: string,
   options: RunFramesOptions = {},
 ): AsyncGenerator<Frame> {
-  const after = options.after ?? { seq: 0, index: -1 }
-  let state = emptyRunState
-  let cursor = { seq: 0, next: 0 }
-  const prefix: StreamPart[] = options.continuation ? [{ type: 'start' }, { type: 'start-step' }] : []
-  const synthetic = function* (parts: StreamPart[]): Generator<Frame> {
-    for (const part of parts) yield { id: `${cursor.seq}-${cursor.next++}`, part }
-  }
-  const follow = runtime.follow(runId, options.signal ? { signal: options.signal } : {})
-  for await (const entry of follow) {
-    const event = entry.data as unknown as RunEvent
-    // Live runs journal `streamed: true` (their text went out as deltas); a reader gets it whole.
-    const replayed =
-      event.type === 'model.responded' && event.streamed ? { ...event, streamed: false } : event
-    const [next, commands] = step(state, replayed)
-    state = next
-    const parts = commands.flatMap((command) => (command.type === 'emit' ? command.parts : []))
-    for (const [index, part] of parts.entries()) {
-      if (entry.seq < after.seq || (entry.seq === after.seq && index <= after.index)) continue
-      if (prefix.length > 0) yield* synthetic(prefix.splice(0))
-      yield { id: `${entry.seq}-${index}`, part }
+  let opened = !options.continuation
+  let inStep = false
+  let skipFinishStep = options.continuation === true
+  let ended = false
+  for await (const { position, part } of runtime.stream(runId, {
+    ...(options.after === undefined ? {} : { after: options.after }),
+    ...(options.untilPause ? { untilPause: true } : {}),
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+  })) {
+    if (!opened) {
+      opened = true
+      yield { part: { type: 'start' } }
     }
-    cursor = { seq: entry.seq, next: parts.length }
-    if (isEnded(state)) return
-    if (options.untilPause && state.phase === 'waiting' && entry.seq > after.seq) {
-      // Decisions may already be journaled behind this entry; only a quiet journal is a pause.
-      if ((await runtime.store.lastSeq(runId)) > entry.seq) continue
-      yield* synthetic([...prefix.splice(0), { type: 'finish-step' }, { type: 'finish' }])
-      return
+    if (skipFinishStep && part.type === 'finish-step') {
+      // The step the pause closed: its end was already sent with the pause.
+      skipFinishStep = false
+      continue
     }
+    if (part.type === 'start-step') {
+      skipFinishStep = false
+      inStep = true
+    }
+    if (part.type === 'finish-step') inStep = false
+    if (part.type === 'finish') ended = true
+    yield { id: formatPosition(position), part }
   }
+  if (ended || !options.untilPause || options.signal?.aborted) return
+  if (!opened) yield { part: { type: 'start' } }
+  if (inStep) yield { part: { type: 'finish-step' } }
+  yield { part: { type: 'finish' } }
 }

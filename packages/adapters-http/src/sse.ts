@@ -32,8 +32,11 @@ export function uiMessageStream(
     try {
       for await (const frame of frames(controller.signal)) {
         if (stream.aborted) break
-        lastId = frame.id
-        await stream.writeSSE({ id: frame.id, data: JSON.stringify(frame.part) })
+        if (frame.id !== undefined) lastId = frame.id
+        await stream.writeSSE({
+          ...(frame.id === undefined ? {} : { id: frame.id }),
+          data: JSON.stringify(frame.part),
+        })
       }
     } catch (error) {
       if (stream.aborted) return

@@ -1,7 +1,7 @@
 import { assertWellFormedStream, type StreamPart } from '@vel/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type RunningServer, serve } from '../src/index.ts'
-import { parseSse, partsOf, post, type SseEvent, setup, stepperGates } from './support.ts'
+import { assemble, parseSse, partsOf, post, type SseEvent, setup, stepperGates } from './support.ts'
 
 let server: RunningServer
 const { runtime } = setup()
@@ -98,7 +98,11 @@ describe('GET /agents/:agentId/chat/:chatId/stream (useChat resume)', () => {
     for (const index of [0, 1, 2]) await openGate(base + index)
     const replay = partsOf(await rest)
     assertWellFormedStream(replay)
-    expect(replay.slice(0, seen.length)).toEqual(seen.map((event) => JSON.parse(event.data)))
+    expect(seen.length).toBeGreaterThan(2)
+    // From its start: what the journal holds comes whole, the step in flight live; the same message.
+    const runId = first.headers.get('x-vel-run-id') ?? ''
+    const whole = partsOf(parseSse(await (await fetch(`${server.url}/runs/${runId}/stream`)).text()))
+    expect((await assemble(replay)).parts).toEqual((await assemble(whole)).parts)
     expect(replay.at(-1)).toEqual({ type: 'finish', finishReason: 'stop' })
     expect((await fetch(`${server.url}/agents/stepper/chat/resume-1/stream`)).status).toBe(204)
   })

@@ -1,6 +1,6 @@
-import { assertWellFormedStream, type RunEvent, type StreamPart } from '@vel/core'
+import { assertWellFormedStream, parsePosition, type RunEvent, type StreamPart } from '@vel/core'
 import { describe, expect, it } from 'vitest'
-import { parseSse, partsOf, post, setup, transfers } from './support.ts'
+import { assemble, parseSse, partsOf, post, setup, transfers } from './support.ts'
 
 const auth = { tokens: { 'alice-token': 'alice', 'bob-token': { id: 'bob', role: 'ops' } } }
 const as = (token: string) => ({ headers: { authorization: `Bearer ${token}` } })
@@ -88,15 +88,21 @@ describe('POST /runs/stream', () => {
     const events = parseSse(await response.text())
     const parts = partsOf(events)
     assertWellFormedStream(parts)
+    // Tool input streams live (deltas), then the journaled call and its approval request.
     expect(parts.map((part) => part.type)).toEqual([
       'start',
       'start-step',
+      'tool-input-start',
+      'tool-input-delta',
       'tool-input-available',
       'tool-approval-request',
       'finish-step',
       'finish',
     ])
-    expect(events.every((event) => /^\d+-\d+$/.test(event.id ?? ''))).toBe(true)
+    // Every part but the closing frame of the pause carries its durable position as its id.
+    const framed = events.filter((event) => event.data !== '[DONE]')
+    expect(framed.slice(0, -2).every((event) => parsePosition(event.id ?? '') !== undefined)).toBe(true)
+    expect(framed.slice(-2).map((event) => event.id)).toEqual([undefined, undefined])
     expect(response.headers.get('x-vel-run-id')).toBe((parts[0] as { messageId: string }).messageId)
   })
 })
@@ -213,14 +219,17 @@ describe('GET /runs/:runId/stream', () => {
     )
     const runId = (live[0] as { messageId: string }).messageId
     const replay = parseSse(await (await app.request(`/runs/${runId}/stream`)).text())
-    expect(partsOf(replay)).toEqual(live)
+    // The replay has each text block whole where the live stream had deltas: the same message.
+    assertWellFormedStream(partsOf(replay))
+    expect((await assemble(partsOf(replay))).parts).toEqual((await assemble(live)).parts)
     expect(textOf(live)).toBe('Done: {"balance":100}')
+    expect(textOf(partsOf(replay))).toBe('Done: {"balance":100}')
     // Last-Event-ID skips exactly what the client had.
     const third = replay[2]?.id ?? ''
     const rest = parseSse(
       await (await app.request(`/runs/${runId}/stream`, { headers: { 'last-event-id': third } })).text(),
     )
-    expect(partsOf(rest)).toEqual(live.slice(3))
+    expect(partsOf(rest)).toEqual(partsOf(replay).slice(3))
   })
 })
 

@@ -9,6 +9,7 @@ import {
 } from '@vel/core'
 import { createScriptedModel } from '@vel/providers/testing'
 import { createMemoryStore } from '@vel/store'
+import { readUIMessageStream, type UIMessage, type UIMessageChunk } from 'ai'
 import { createHttpApp, type HttpAppOptions } from '../src/index.ts'
 
 /** What one scripted model turn answers. */
@@ -211,4 +212,19 @@ export function post(body: unknown, token?: string): RequestInit {
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
     body: JSON.stringify(body),
   }
+}
+
+/** The UI message the AI SDK assembles from `parts`, continuing `message` if given (as `useChat` does). */
+export async function assemble(parts: ReadonlyArray<StreamPart>, message?: UIMessage): Promise<UIMessage> {
+  const stream = new ReadableStream<UIMessageChunk>({
+    start(controller) {
+      for (const part of parts) controller.enqueue(part as UIMessageChunk)
+      controller.close()
+    },
+  })
+  let last: UIMessage | undefined
+  for await (const snapshot of readUIMessageStream<UIMessage>({ stream, ...(message ? { message } : {}) }))
+    last = structuredClone(snapshot)
+  if (last === undefined) throw new Error('no message assembled')
+  return last
 }

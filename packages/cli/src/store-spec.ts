@@ -7,20 +7,48 @@ import { UsageError } from './usage-error.ts'
 export type StoreSpec =
   | { readonly kind: 'memory' }
   | { readonly kind: 'sqlite'; readonly filename: string }
-  | { readonly kind: 'postgres'; readonly connectionString: string }
+  | {
+      readonly kind: 'postgres'
+      /** The connection string without the `schema` parameter. */
+      readonly connectionString: string
+      /** The schema for Vel's tables (`?schema=name`); the store's default (`public`) when absent. */
+      readonly schema?: string
+    }
 
 /** The store used when neither `--store` nor `VEL_STORE` is given. */
 export const defaultStoreSpec = 'sqlite:./vel.db'
 
+const schemaName = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/
+
+/** A Postgres spec: the connection string, with `?schema=name` taken out of it. */
+function parsePostgres(spec: string, text: string): StoreSpec {
+  // Only a spec with a schema is parsed here; pg reads the rest (host sockets and all) as before.
+  if (!/[?&]schema=/.test(text)) return { kind: 'postgres', connectionString: text }
+  let url: URL
+  try {
+    url = new URL(text)
+  } catch {
+    throw new UsageError(`--store '${spec}' is not a valid postgres:// URL`)
+  }
+  const schemas = url.searchParams.getAll('schema')
+  const schema = schemas[0] ?? ''
+  if (schemas.length > 1 || !schemaName.test(schema))
+    throw new UsageError(
+      `--store '${spec}': schema must be one plain identifier (letters, digits, _ and $), e.g. ?schema=vel`,
+    )
+  url.searchParams.delete('schema')
+  return { kind: 'postgres', connectionString: url.href, schema }
+}
+
 /**
  * Parses a store spec: `memory`, `sqlite:<path>` (a bare `*.db`/`*.sqlite` path also works) or a
- * `postgres://` / `postgresql://` connection string. Throws a `UsageError` for anything else.
+ * `postgres://` / `postgresql://` connection string, optionally with `?schema=name` for the schema
+ * of Vel's tables. Throws a `UsageError` for anything else.
  */
 export function parseStoreSpec(spec: string): StoreSpec {
   const text = spec.trim()
   if (text === 'memory' || text === 'memory:') return { kind: 'memory' }
-  if (text.startsWith('postgres://') || text.startsWith('postgresql://'))
-    return { kind: 'postgres', connectionString: text }
+  if (text.startsWith('postgres://') || text.startsWith('postgresql://')) return parsePostgres(spec, text)
   if (text.startsWith('sqlite:')) {
     const filename = text.slice('sqlite:'.length).replace(/^\/\/(?=\.|\/)/, '')
     if (filename === '') throw new UsageError(`--store '${spec}': give a file, e.g. sqlite:./vel.db`)
@@ -37,7 +65,8 @@ export function parseStoreSpec(spec: string): StoreSpec {
 export function describeStore(spec: StoreSpec): string {
   if (spec.kind === 'memory') return 'memory'
   if (spec.kind === 'sqlite') return `sqlite:${spec.filename}`
-  return spec.connectionString.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@')
+  const url = spec.connectionString.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@')
+  return spec.schema === undefined ? url : `${url} (schema ${spec.schema})`
 }
 
 /**
@@ -64,6 +93,7 @@ export async function openStore(
         ? (await import('@vel/store/sqlite')).createSqliteStore({ filename: spec.filename })
         : (await import('@vel/store/postgres')).createPostgresStore({
             connectionString: spec.connectionString,
+            ...(spec.schema === undefined ? {} : { schema: spec.schema }),
           })
   await store.migrate()
   return store

@@ -36,12 +36,11 @@ const isEnded = (state: RunState): boolean =>
 const statusOf = (state: RunState): RunSummary['status'] =>
   state.phase === 'thinking' || state.phase === 'acting' || state.phase === 'idle' ? 'running' : state.phase
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
 /**
- * Follows a run from `handle` until it ends or pauses for a human. A paused run has been
- * passivated (snapshot written, nothing in memory), so the process can exit and any later
- * `vel approve`/`answer` continues it. With `prompt`, requests are answered at the terminal.
+ * Follows a run from `handle` until it ends or pauses for a human, reading the run's stream
+ * (`runtime.stream`, which ends at a pause): nothing polls. A paused run has been passivated
+ * (snapshot written, nothing in memory), so the process can exit and any later `vel approve`/
+ * `answer` continues it. With `prompt`, requests are answered at the terminal as they come.
  */
 export async function watchRun(
   runtime: Runtime,
@@ -52,9 +51,13 @@ export async function watchRun(
   const printer = options.json ? undefined : createPartPrinter(io)
   const parts: StreamPart[] = []
   const inputs = new Map<string, { toolName: string; input: JsonValue }>()
-  let prompting = false
-  const consumed = (async () => {
-    for await (const part of handle.parts()) {
+  await options.ready
+  if (!options.signal?.aborted) {
+    for await (const part of handle.parts({
+      untilPause: true,
+      ...(options.signal ? { signal: options.signal } : {}),
+    })) {
+      if (options.signal?.aborted) break
       parts.push(part)
       printer?.print(part)
       if (part.type === 'tool-input-available') inputs.set(part.toolCallId, part)
@@ -64,34 +67,11 @@ export async function watchRun(
           : part.type === 'data-vel-human-request'
             ? { kind: 'question' as const, id: String((part.data as { requestId?: string }).requestId) }
             : undefined
-      if (request === undefined) continue
-      if (!options.prompt) continue
-      prompting = true
-      try {
+      if (request !== undefined && options.prompt)
         await answerAtPrompt(runtime, handle.runId, request, inputs, io)
-      } finally {
-        prompting = false
-      }
     }
-  })()
-  // A run waiting for a human is passivated once its other work is done (and a finished run is
-  // released): either way it leaves memory, and then the store has the whole story.
-  let settled = false
-  const released = (async () => {
-    await options.ready
-    while (!settled && !options.signal?.aborted) {
-      await sleep(25)
-      if (!prompting && !runtime.isActive(handle.runId)) return true
-    }
-    return false
-  })()
-  const releasedFirst = await Promise.race([consumed.then(() => false), released])
-  settled = true
-  let info = await runtime.get(handle.runId)
-  if (!releasedFirst || isEnded(info.state)) {
-    await consumed
-    info = await runtime.get(handle.runId)
   }
+  const info = await runtime.get(handle.runId)
   printer?.end()
   return {
     runId: handle.runId,

@@ -8,7 +8,7 @@ import { defaultStoreSpec, openStore, parseStoreSpec, type StoreSpec } from './s
 export const storeOption: OptionSpec = {
   type: 'string',
   placeholder: '<spec>',
-  description: `sqlite:<file>, postgres://user:pass@host/db or memory (default: $VEL_STORE or ${defaultStoreSpec})`,
+  description: `sqlite:<file>, postgres://user:pass@host/db[?schema=name] or memory (default: $VEL_STORE or ${defaultStoreSpec})`,
 }
 
 /** `--agents`, for commands that run agents. */

@@ -66,7 +66,9 @@ describe('vel', () => {
     expect(result.stdout).toBe('hello from echo\n')
   })
 
-  it('leaves a run that needs approval waiting, lists it, shows it and approves it', async () => {
+  it('leaves a run that needs approval waiting, lists it, shows it and approves it', {
+    timeout: 120_000,
+  }, async () => {
     const started = await vel('run', 'booker', 'book Lisbon', '--agents', agents, '--store', store, '--json')
     expect(started.code).toBe(0)
     const summary = json<{ runId: string; status: string; pending: Array<{ requestId: string }> }>(started)
@@ -189,5 +191,20 @@ describe('parseStoreSpec', () => {
       connectionString: 'postgres://u:p@127.0.0.1/db',
     })
     expect(() => parseStoreSpec('sqlite:')).toThrow('give a file')
+  })
+
+  it('takes the Postgres schema from ?schema= and keeps the other parameters', () => {
+    expect(parseStoreSpec('postgres://u:p@127.0.0.1:5432/db?schema=vel_a&sslmode=disable')).toEqual({
+      kind: 'postgres',
+      connectionString: 'postgres://u:p@127.0.0.1:5432/db?sslmode=disable',
+      schema: 'vel_a',
+    })
+    expect(parseStoreSpec('postgresql://127.0.0.1/db?schema=s')).toMatchObject({ schema: 's' })
+    for (const bad of ['?schema=', '?schema=a.b', '?schema=a&schema=b', '?schema=x%3Bdrop'])
+      expect(() => parseStoreSpec(`postgres://127.0.0.1/db${bad}`)).toThrow('plain identifier')
+    expect(() => parseStoreSpec('postgres://[bad?schema=s')).toThrow('not a valid')
+    expect(parseStoreSpec('postgres://u@/db?host=/run/pg')).toMatchObject({
+      connectionString: 'postgres://u@/db?host=/run/pg',
+    })
   })
 })

@@ -185,6 +185,8 @@ export type RunErrorReason =
   | 'invalid-output'
   | 'child-failed'
   | 'corrupted'
+  /** Another unfinished run holds the session: answer or cancel it first. */
+  | 'session-busy'
 
 /** A run ended without an answer, or a request about a run is impossible in its state. */
 export class RunError extends VelError<RunErrorReason> {

@@ -9,25 +9,42 @@
 export { type ContextFunction, foldRepeatedErrors, messagesForModel, slidingWindow } from './context.ts'
 // errors
 export * from './errors.ts'
-// JSON and messages
+// builders of run events, for driving `step` by hand
+export { events, type ResponseOptions, type ToolCallSketch, type ToolPlanOf } from './events.ts'
+// JSON
 export type { JsonObject, JsonValue, ProviderMetadata } from './json.ts'
-// model and store contracts
+// the model contract and messages
 export * from './language-model.ts'
 export * from './messages.ts'
 // runs: state, events, commands
 export * from './run-state.ts'
+// tool schemas from any Standard Schema library (Zod 4, Valibot, ArkType, Effect)
+export type {
+  InferOutput,
+  StandardIssue,
+  StandardJsonSchemaConverter,
+  StandardResult,
+  StandardSchema,
+} from './standard-schema.ts'
+// runs: decoding stored states, the reducer
 export { decodeRunState } from './state-codec.ts'
 export {
+  blockId,
   contentParts,
   emptyRunState,
+  forReplay,
   interruptedToolCalls,
   partsFromEvents,
   resumeCommands,
+  stateFromEvents,
   step,
 } from './step.ts'
+// the store contract
 export * from './store.ts'
 // stream protocol
 export * from './stream-parts.ts'
+export * from './stream-position.ts'
 // tools
 export * from './tool.ts'
+export { getTool, listRegisteredTools, registerTool } from './tool-registry.ts'
 export { isToolSource, type ToolSource } from './tool-source.ts'

@@ -84,14 +84,60 @@ export interface ToolMessage {
 /** A provider-neutral message. Plain JSON: round-trips through any store. */
 export type Message = SystemMessage | UserMessage | AssistantMessage | ToolMessage
 
-/** What a caller may pass as input: a string (a user message) or explicit messages. */
-export type RunInput = string | UserMessage | ReadonlyArray<Message>
+/** The Python Vel input form: `{ message: '...' }` is a user message. */
+export interface MessageInput {
+  readonly message: string
+}
 
-/** Normalizes run input to messages. */
+/**
+ * What a caller may pass as input: a string (a user message), the Python Vel form
+ * `{ message: string }`, a user message, or explicit messages.
+ */
+export type RunInput = string | MessageInput | UserMessage | ReadonlyArray<Message>
+
+const roles: ReadonlySet<string> = new Set(['system', 'user', 'assistant', 'tool'])
+
+const acceptedForms =
+  "a string, { message: string }, a user message ({ role: 'user', content }) or an array of messages"
+
+const describeValue = (value: unknown): string => {
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'an array'
+  if (typeof value !== 'object') return typeof value
+  const keys = Object.keys(value)
+  return keys.length === 0 ? 'an empty object' : `an object with ${keys.map((key) => `'${key}'`).join(', ')}`
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value)
+
+const isMessage = (value: unknown): value is Message =>
+  isObject(value) && typeof value.role === 'string' && roles.has(value.role) && 'content' in value
+
+/**
+ * Normalizes run input to messages. Anything but the forms of `RunInput` is a `TypeError` naming
+ * them (JavaScript callers and untyped payloads get no silent `{"message": ...}` user turn).
+ */
 export const toMessages = (input: RunInput): Message[] => {
   if (typeof input === 'string') return [{ role: 'user', content: input }]
-  if (Array.isArray(input)) return [...(input as ReadonlyArray<Message>)]
-  return [input as UserMessage]
+  if (Array.isArray(input)) {
+    const messages = input as ReadonlyArray<unknown>
+    messages.forEach((message, index) => {
+      if (!isMessage(message))
+        throw new TypeError(
+          `Run input: item ${index} of the array is not a message ({ role: 'system' | 'user' | 'assistant' | 'tool', content }); got ${describeValue(message)}`,
+        )
+    })
+    return [...(messages as ReadonlyArray<Message>)]
+  }
+  if (isObject(input)) {
+    const keys = Object.keys(input)
+    if (keys.length === 1 && keys[0] === 'message' && typeof input.message === 'string')
+      return [{ role: 'user', content: input.message }]
+    if (input.role === 'user' && (typeof input.content === 'string' || Array.isArray(input.content)))
+      return [input as unknown as UserMessage]
+  }
+  throw new TypeError(`Run input must be ${acceptedForms}; got ${describeValue(input)}`)
 }
 
 /** Concatenated text of an assistant message. */

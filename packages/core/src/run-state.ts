@@ -138,8 +138,18 @@ export type RunEvent =
       readonly output?: JsonValue
       /** Epoch ms the response arrived (stamps human requests). */
       readonly at?: number
+      /** Lease epoch of the owner that streamed it: part of its block ids, so a re-run after a takeover never reuses one. */
+      readonly epoch?: number
     }
-  | { readonly type: 'model.failed'; readonly error: SerializedError }
+  | {
+      readonly type: 'model.failed'
+      readonly error: SerializedError
+      /** What the model had streamed before it failed (text and reasoning), so replays show it too. */
+      readonly partial?: AssistantMessage
+      /** The partial content was already streamed live. */
+      readonly streamed?: boolean
+      readonly epoch?: number
+    }
   | { readonly type: 'tool.started'; readonly toolCallId: string; readonly at?: number }
   | { readonly type: 'tool.succeeded'; readonly toolCallId: string; readonly output: JsonValue }
   | {

@@ -19,7 +19,7 @@ import {
   type ToolPlan,
 } from './run-state.ts'
 import type { FinishReason, StreamPart } from './stream-parts.ts'
-import { truncate } from './tool.ts'
+import { truncate } from './text.ts'
 
 /** The state before `run.started`. */
 export const emptyRunState: RunState = {
@@ -81,9 +81,14 @@ function transition(state: RunState, event: RunEvent): Result {
     case 'model.responded':
       if (state.phase !== 'thinking') return reject(state, event, `no model call in flight (${state.phase})`)
       return modelResponded(state, event)
-    case 'model.failed':
+    case 'model.failed': {
       if (state.phase !== 'thinking') return reject(state, event, `no model call in flight (${state.phase})`)
-      return fail(state, event.error, [], 'error')
+      const partial = event.partial
+      const parts = partial && !event.streamed ? contentParts(partial, state.step + 1, event.epoch) : []
+      const failed =
+        partial && partial.content.length > 0 ? { ...state, messages: [...state.messages, partial] } : state
+      return fail(failed, event.error, [], 'error', parts)
+    }
     case 'tool.started': {
       const call = findCall(state, event.toolCallId)
       if (call?.status !== 'queued')
@@ -183,7 +188,7 @@ function start(event: Extract<RunEvent, { type: 'run.started' }>): Result {
 }
 
 function modelResponded(state: RunState, event: Extract<RunEvent, { type: 'model.responded' }>): Result {
-  const parts: StreamPart[] = event.streamed ? [] : contentParts(event.message, state.step)
+  const parts: StreamPart[] = event.streamed ? [] : contentParts(event.message, state.step + 1, event.epoch)
   const calls = event.message.content.filter((part): part is ToolCallPart => part.type === 'tool-call')
   const usage = addUsage(state.usage, event.usage)
   let next: RunState = {
@@ -410,11 +415,18 @@ function settleAll(calls: ReadonlyArray<ToolCallPart>, note: string, parts: Stre
   })
 }
 
+/**
+ * The id of content block `index` of the response to model call `step` (1-based), streamed by the
+ * owner of lease `epoch`: the same live and in replays, and never reused by a re-run after a takeover.
+ */
+export const blockId = (step: number, index: number, epoch?: number): string =>
+  epoch === undefined ? `${step}-${index}` : `${step}-${index}.${epoch}`
+
 /** Text and reasoning blocks of a response, for readers that did not see it streamed live. */
-export function contentParts(message: AssistantMessage, step: number): StreamPart[] {
+export function contentParts(message: AssistantMessage, step: number, epoch?: number): StreamPart[] {
   const parts: StreamPart[] = []
   message.content.forEach((part, index) => {
-    const id = `${step}-${index}`
+    const id = blockId(step, index, epoch)
     if (part.type === 'text' && part.text !== '')
       parts.push(
         { type: 'text-start', id },
@@ -490,6 +502,12 @@ export function resumeCommands(state: RunState): Command[] {
 export const interruptedToolCalls = (state: RunState): string[] =>
   state.toolCalls.filter((call) => call.status === 'running').map((call) => call.toolCallId)
 
+/** The event as a reader that did not watch live replays it: streamed text comes whole. */
+export const forReplay = (event: RunEvent): RunEvent =>
+  (event.type === 'model.responded' || event.type === 'model.failed') && event.streamed
+    ? { ...event, streamed: false }
+    : event
+
 /**
  * The stream parts a reader sees for a journal of events, as if it had watched live (text comes
  * whole per block instead of in deltas). Used to replay a run's stream from the store.
@@ -498,11 +516,19 @@ export function partsFromEvents(events: Iterable<RunEvent>, state: RunState = em
   const parts: StreamPart[] = []
   let current = state
   for (const event of events) {
-    const replayed =
-      event.type === 'model.responded' && event.streamed ? { ...event, streamed: false } : event
-    const [next, commands] = step(current, replayed)
+    const [next, commands] = step(current, forReplay(event))
     current = next
     for (const command of commands) if (command.type === 'emit') parts.push(...command.parts)
   }
   return parts
+}
+
+/**
+ * The state after applying `events` in order to `state` (default: before `run.started`): the
+ * reducer walked by hand, as replay does. Illegal events leave the state as it was, as in `step`.
+ */
+export function stateFromEvents(events: Iterable<RunEvent>, state: RunState = emptyRunState): RunState {
+  let current = state
+  for (const event of events) current = step(current, event)[0]
+  return current
 }

@@ -1,12 +1,18 @@
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js'
-import * as Either from 'effect/Either'
-import * as JSONSchema from 'effect/JSONSchema'
-import * as ParseResult from 'effect/ParseResult'
-import * as Schema from 'effect/Schema'
 import { ToolError } from './errors.ts'
 import type { JsonObject, JsonValue } from './json.ts'
+import { checkJsonSchema, jsonSchemaValidator } from './json-schema.ts'
 import type { ToolSpec } from './language-model.ts'
+import {
+  type InferOutput,
+  isStandardSchema,
+  jsonSchemaOf,
+  type StandardSchema,
+  standardValidator,
+} from './standard-schema.ts'
 import type { StreamPart } from './stream-parts.ts'
+import { truncate } from './text.ts'
+
+export { truncate }
 
 /** What a tool may do to the world, which decides whether it is safe to run again after a crash. */
 export type SideEffects = 'none' | 'idempotent' | 'unsafe'
@@ -37,28 +43,40 @@ export interface ToolContext {
   readonly deadline?: number
   /** Adds parts to the run's live stream (agents used as tools forward their child's parts). */
   readonly emit?: (parts: ReadonlyArray<StreamPart>) => void
+  /**
+   * The run owner's lease epoch: grows with every new owner. Pass it to a downstream system that
+   * refuses writes with a smaller token than it has seen, so a stale owner (paused past its lease)
+   * can never act after another took over; `signal` also aborts when the lease is lost.
+   */
+  readonly fencingToken?: number
+  /** The runtime the run lives in (agents used as tools start their child runs through it). */
+  readonly runtime?: unknown
 }
 
-/** A schema given as JSON Schema, or as an Effect Schema from which JSON Schema is derived. */
-// biome-ignore lint/suspicious/noExplicitAny: the encoded side of a schema is irrelevant here
-export type SchemaInput<T> = Schema.Schema<T, any, never> | JsonObject
-
-// biome-ignore lint/suspicious/noExplicitAny: any Effect Schema without requirements
-type AnySchema = Schema.Schema<any, any, never>
+/**
+ * A tool schema: JSON Schema (draft 2020-12), or any Standard Schema v1 (Zod 4, Valibot, ArkType,
+ * Effect's `Schema.standardSchemaV1(schema)`), which also types the handler's input.
+ */
+export type ToolSchema = StandardSchema | JsonObject
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON Schema inputs are untyped for the handler
-type Decoded<S> = S extends Schema.Schema<infer A, any, never> ? A : any
+type Decoded<S> = S extends StandardSchema ? InferOutput<S> : any
 
 /** Options of `defineTool`. */
-export interface ToolOptions<InputSchema extends AnySchema | JsonObject, Output> {
+export interface ToolOptions<InputSchema extends ToolSchema, Output> {
   /** Unique per agent; `^[a-zA-Z0-9_-]{1,64}$` (what every provider accepts). */
   readonly name: string
   /** Read by the model: say what the tool does and when to use it. */
   readonly description: string
-  /** JSON Schema (draft 2020-12) or an Effect Schema of the input object. */
+  /** JSON Schema (draft 2020-12) or a Standard Schema of the input object. */
   readonly input: InputSchema
+  /**
+   * The JSON Schema the model is given, for a Standard Schema `input` whose library does not
+   * derive one (Valibot without `toStandardJsonSchema`, Effect, Zod 3), or to override it.
+   */
+  readonly jsonSchema?: JsonObject | undefined
   /** Optional schema the handler's output must satisfy; a violation becomes an error result. */
-  readonly output?: AnySchema | JsonObject | undefined
+  readonly output?: ToolSchema | undefined
   readonly handler: (input: Decoded<InputSchema>, context: ToolContext) => Output | Promise<Output>
   /** Per attempt. Default: the agent's `toolTimeoutMs`. */
   readonly timeoutMs?: number | undefined
@@ -99,10 +117,14 @@ export interface Tool<Input = any, Output = any> {
   readonly sideEffects: SideEffects
   /** A handoff: a successful call ends the run with the tool's output as the answer. */
   readonly final: boolean
-  /** Validates (and, for Effect Schemas, decodes) model arguments. Never throws. */
-  validateInput(input: unknown): Validation<Input>
-  /** Validates handler output and converts it to JSON. Never throws. */
-  validateOutput(output: unknown): Validation<JsonValue>
+  /**
+   * Validates model arguments and gives the handler's input (a Standard Schema's output, with its
+   * transforms and defaults). Never throws. A Promise only when the schema validates
+   * asynchronously (a Zod async refinement, a Valibot `*Async` schema): callers must `await` it.
+   */
+  validateInput(input: unknown): Validation<Input> | Promise<Validation<Input>>
+  /** Validates handler output and converts it to JSON. Never throws; a Promise as for `validateInput`. */
+  validateOutput(output: unknown): Validation<JsonValue> | Promise<Validation<JsonValue>>
   /** The `ToolSpec` given to models. */
   readonly spec: ToolSpec
 }
@@ -110,80 +132,25 @@ export interface Tool<Input = any, Output = any> {
 const toolNamePattern = /^[a-zA-Z0-9_-]{1,64}$/
 const maxErrorLength = 600
 
-let sharedAjv: Ajv2020 | undefined
-const ajv = (): Ajv2020 => {
-  sharedAjv ??= new Ajv2020({ allErrors: true, strict: false, validateFormats: false })
-  return sharedAjv
+// Effect schemas carry this symbol (effect/Schema's `TypeId`); checked without importing Effect.
+const effectSchemaTypeId = Symbol.for('effect/Schema')
+
+const isObject = (value: unknown): value is JsonObject =>
+  typeof value === 'object' && value !== null && !Array.isArray(value)
+
+const isEffectSchema = (value: unknown): boolean =>
+  (typeof value === 'object' || typeof value === 'function') && value !== null && effectSchemaTypeId in value
+
+/** What to do when a library gives no JSON Schema, by `~standard.vendor`. */
+const jsonSchemaHints: Readonly<Record<string, string>> = {
+  valibot:
+    'wrap the schema in `toStandardJsonSchema(schema)` from `@valibot/to-json-schema`, or pass `jsonSchema`',
+  effect: 'pass `jsonSchema: JSONSchema.make(schema)` (from `effect/JSONSchema`)',
+  zod: 'Zod 4 derives it; with Zod 3 pass `jsonSchema`',
 }
 
-/** Compact, model-readable text for Ajv errors: `/path: message` joined, capped in length. */
-const formatAjvErrors = (errors: ReadonlyArray<ErrorObject> | null | undefined): string => {
-  const lines = (errors ?? []).map((error) => {
-    const path = error.instancePath === '' ? '(root)' : error.instancePath
-    if (error.keyword === 'additionalProperties')
-      return `${path}: unexpected property '${String((error.params as { additionalProperty?: unknown }).additionalProperty)}'`
-    if (error.keyword === 'enum')
-      return `${path}: must be one of ${JSON.stringify((error.params as { allowedValues?: unknown }).allowedValues)}`
-    return `${path}: ${error.message ?? error.keyword}`
-  })
-  return truncate([...new Set(lines)].join('; '), maxErrorLength)
-}
-
-/** Caps text at `max` characters, saying how much was cut. */
-export const truncate = (text: string, max: number): string => {
-  if (text.length <= max) return text
-  // The suffix's own length depends on the count; two passes settle it.
-  let keep = Math.max(0, max - 20)
-  for (let pass = 0; pass < 2; pass++) keep = Math.max(0, max - `… (${text.length - keep} more chars)`.length)
-  return `${text.slice(0, keep)}… (${text.length - keep} more chars)`
-}
-
-const isEffectSchema = (value: unknown): value is Schema.Schema<unknown, unknown, never> =>
-  Schema.isSchema(value)
-
-interface Compiled<T> {
-  readonly jsonSchema: JsonObject
-  readonly validate: (value: unknown) => Validation<T>
-}
-
-const compile = <T>(toolName: string, schema: SchemaInput<T>, what: 'input' | 'output'): Compiled<T> => {
-  if (isEffectSchema(schema)) {
-    const jsonSchema = JSONSchema.make(schema) as unknown as JsonObject
-    const decode = Schema.decodeUnknownEither(schema as Schema.Schema<T, unknown, never>, {
-      errors: 'all',
-      onExcessProperty: 'error',
-    })
-    return {
-      jsonSchema,
-      validate: (value) => {
-        const result = decode(value)
-        if (Either.isRight(result)) return { ok: true, value: result.right }
-        const issues = ParseResult.ArrayFormatter.formatErrorSync(result.left).map(
-          (issue) => `${issue.path.length === 0 ? '(root)' : `/${issue.path.join('/')}`}: ${issue.message}`,
-        )
-        return { ok: false, error: truncate(issues.join('; '), maxErrorLength) }
-      },
-    }
-  }
-  let validator: ValidateFunction
-  try {
-    validator = ajv().compile(schema as JsonObject)
-  } catch (cause) {
-    throw new ToolError(
-      'invalid-definition',
-      toolName,
-      `tool '${toolName}': invalid ${what} JSON Schema: ${(cause as Error).message}`,
-      { cause },
-    )
-  }
-  return {
-    jsonSchema: schema as JsonObject,
-    validate: (value) =>
-      validator(value)
-        ? { ok: true, value: value as T }
-        : { ok: false, error: formatAjvErrors(validator.errors) },
-  }
-}
+const andThen = <A, B>(value: A | Promise<A>, next: (value: A) => B): B | Promise<B> =>
+  value instanceof Promise ? value.then(next) : next(value as A)
 
 /** Converts a handler's return value to JSON (undefined becomes null); fails on cycles or BigInt. */
 const toJson = (value: unknown): Validation<JsonValue> => {
@@ -196,72 +163,141 @@ const toJson = (value: unknown): Validation<JsonValue> => {
   }
 }
 
+type Compiled<T> =
+  | {
+      readonly kind: 'standard'
+      readonly jsonSchema: JsonObject | undefined
+      readonly validate: (value: unknown) => Validation<T> | Promise<Validation<T>>
+    }
+  | {
+      readonly kind: 'json'
+      readonly jsonSchema: JsonObject
+      readonly validate: (value: unknown) => Validation<T>
+    }
+
 /**
- * Defines a tool. Schemas are compiled once here; an invalid schema or name throws a
- * `ToolError { reason: 'invalid-definition' }` at definition time, never during a run.
+ * Checks a schema and makes its validator, without compiling anything yet. A Standard Schema's
+ * JSON Schema is derived here (the input's is required: the model needs it).
  */
-export function defineTool<InputSchema extends AnySchema | JsonObject, Output>(
-  options: ToolOptions<InputSchema, Output>,
-): Tool<Decoded<InputSchema>, Output> {
-  if (!toolNamePattern.test(options.name))
+const compile = <T>(
+  toolName: string,
+  schema: unknown,
+  what: 'input' | 'output',
+  explicit: JsonObject | undefined,
+): Compiled<T> => {
+  const invalid = (message: string, cause?: unknown): never => {
     throw new ToolError(
       'invalid-definition',
-      options.name,
-      `tool name '${options.name}' must match ${toolNamePattern}`,
+      toolName,
+      `tool '${toolName}': ${message}`,
+      cause === undefined ? {} : { cause },
     )
-  const input = compile<Decoded<InputSchema>>(
-    options.name,
-    options.input as SchemaInput<Decoded<InputSchema>>,
-    'input',
-  )
+  }
+  if (isStandardSchema(schema)) {
+    const vendor = schema['~standard'].vendor
+    let jsonSchema = explicit
+    if (jsonSchema === undefined) {
+      let derived: unknown
+      try {
+        derived = jsonSchemaOf(schema, what)
+      } catch (cause) {
+        if (what === 'input')
+          invalid(
+            `the ${vendor} schema could not give a JSON Schema (${(cause as Error).message}); pass \`jsonSchema\``,
+            cause,
+          )
+      }
+      // A JSON round trip keeps only what a provider can receive.
+      if (derived !== undefined) jsonSchema = JSON.parse(JSON.stringify(derived)) as JsonObject
+      if (jsonSchema === undefined && what === 'input')
+        invalid(
+          `the ${vendor} schema gives no JSON Schema for the model (no \`~standard.jsonSchema\`): ${jsonSchemaHints[vendor] ?? 'pass `jsonSchema`'}`,
+        )
+    }
+    if (jsonSchema !== undefined && !isObject(jsonSchema))
+      invalid(`the ${what} JSON Schema must be an object`)
+    return {
+      kind: 'standard',
+      jsonSchema,
+      validate: standardValidator(schema as StandardSchema<unknown, T>, maxErrorLength),
+    }
+  }
+  if (isEffectSchema(schema))
+    invalid(
+      `an Effect Schema must be given as \`Schema.standardSchemaV1(schema)\`, with \`jsonSchema: JSONSchema.make(schema)\` for the input (@vel/core does not load effect/Schema)`,
+    )
+  if (!isObject(schema))
+    invalid(
+      `${what} must be a JSON Schema object or a Standard Schema (Zod 4, Valibot, ArkType, Effect's Schema.standardSchemaV1)`,
+    )
+  if (explicit !== undefined)
+    invalid('`jsonSchema` is only for a Standard Schema `input`; `input` is already JSON Schema')
+  const jsonSchema = schema as JsonObject
+  const problem = checkJsonSchema(jsonSchema)
+  if (problem !== undefined) invalid(`invalid ${what} JSON Schema: ${problem}`)
+  return {
+    kind: 'json',
+    jsonSchema,
+    validate: jsonSchemaValidator<T>(
+      jsonSchema,
+      (reason) => `tool '${toolName}' has an invalid ${what} JSON Schema: ${reason}`,
+      maxErrorLength,
+    ),
+  }
+}
+
+/**
+ * Defines a tool. Nothing is compiled here: JSON Schemas get a cheap structural check now and are
+ * compiled by Ajv on first validation; Standard Schemas give their JSON Schema now. An invalid
+ * name or schema, or a Standard Schema without a JSON Schema for the model, throws a
+ * `ToolError { reason: 'invalid-definition' }`.
+ */
+export function defineTool<InputSchema extends ToolSchema, Output>(
+  options: ToolOptions<InputSchema, Output>,
+): Tool<Decoded<InputSchema>, Output> {
+  if (typeof options.name !== 'string' || !toolNamePattern.test(options.name))
+    throw new ToolError(
+      'invalid-definition',
+      String(options.name),
+      `tool name '${String(options.name)}' must match ${toolNamePattern}`,
+    )
+  const input = compile<Decoded<InputSchema>>(options.name, options.input, 'input', options.jsonSchema)
   const output =
     options.output === undefined
       ? undefined
-      : compile<unknown>(options.name, options.output as SchemaInput<unknown>, 'output')
-  const outputSchema = isEffectSchema(options.output) ? undefined : output?.jsonSchema
-  const encodeOutput = isEffectSchema(options.output)
-    ? Schema.encodeUnknownEither(options.output as Schema.Schema<unknown, unknown, never>)
-    : undefined
+      : compile<unknown>(options.name, options.output, 'output', undefined)
+  const inputSchema = input.jsonSchema as JsonObject
+  const invalidOutput = (error: string): Validation<JsonValue> => ({
+    ok: false,
+    error: `output invalid: ${error}`,
+  })
   return {
     name: options.name,
     description: options.description,
-    inputSchema: input.jsonSchema,
-    outputSchema: output?.jsonSchema ?? outputSchema,
+    inputSchema,
+    outputSchema: output?.jsonSchema,
     handler: options.handler,
     timeoutMs: options.timeoutMs,
     retry: options.retry,
     needsApproval: options.needsApproval ?? false,
     sideEffects: options.sideEffects ?? 'unsafe',
     final: options.final ?? false,
-    spec: { name: options.name, description: options.description, inputSchema: input.jsonSchema },
+    spec: { name: options.name, description: options.description, inputSchema },
     validateInput: input.validate,
     validateOutput: (value) => {
-      if (encodeOutput !== undefined) {
-        const encoded = encodeOutput(value)
-        if (Either.isLeft(encoded))
-          return {
-            ok: false,
-            error: `output invalid: ${truncate(ParseResult.TreeFormatter.formatErrorSync(encoded.left), maxErrorLength)}`,
-          }
-        return toJson(encoded.right)
-      }
+      if (output === undefined) return toJson(value)
+      if (output.kind === 'standard')
+        // The schema describes the handler's value (a Date, say); JSON comes after it passes.
+        return andThen(output.validate(value), (checked) =>
+          checked.ok ? toJson(checked.value) : invalidOutput(checked.error),
+        )
       const json = toJson(value)
-      if (!json.ok || output === undefined) return json
+      if (!json.ok) return json
       const checked = output.validate(json.value)
-      return checked.ok ? json : { ok: false, error: `output invalid: ${checked.error}` }
+      return checked.ok ? json : invalidOutput(checked.error)
     },
   }
 }
-
-const registry = new Map<string, Tool>()
-
-/** Registers a tool globally by name (parity with the Python Vel API). Prefer passing tools to agents. */
-export const registerTool = (tool: Tool): void => {
-  registry.set(tool.name, tool)
-}
-
-/** Looks up a globally registered tool. */
-export const getTool = (name: string): Tool | undefined => registry.get(name)
 
 /** Parses a model's raw JSON arguments; empty input means `{}`. */
 export const parseToolInput = (

@@ -126,4 +126,34 @@ describe('messages', () => {
       }),
     ).toBe('ab')
   })
+
+  it("takes the Python seed's { message } as a user message", () => {
+    expect(toMessages({ message: 'What is the weather in Tokyo?' })).toEqual([
+      { role: 'user', content: 'What is the weather in Tokyo?' },
+    ])
+  })
+
+  it.each([
+    [{ text: 'hi' }, "an object with 'text'"],
+    [{ message: 'hi', sessionId: 's' }, "an object with 'message', 'sessionId'"],
+    [{ message: 42 }, "an object with 'message'"],
+    [{ role: 'assistant', content: [] }, "an object with 'role', 'content'"],
+    [{ role: 'user' }, "an object with 'role'"],
+    [{}, 'an empty object'],
+    [null, 'null'],
+    [7, 'number'],
+  ])('refuses %j naming the accepted forms', (input, got) => {
+    expect(() => toMessages(input as never)).toThrow(
+      new TypeError(
+        `Run input must be a string, { message: string }, a user message ({ role: 'user', content }) or an array of messages; got ${got}`,
+      ),
+    )
+  })
+
+  it('refuses an array holding something that is not a message, naming the item', () => {
+    expect(() => toMessages([{ role: 'user', content: 'u' }, { message: 'x' }] as never)).toThrow(
+      /^Run input: item 1 of the array is not a message .*; got an object with 'message'$/,
+    )
+    expect(() => toMessages(['hi'] as never)).toThrow(TypeError)
+  })
 })

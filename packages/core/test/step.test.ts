@@ -88,9 +88,9 @@ describe('step: model responses', () => {
       {
         type: 'emit',
         parts: [
-          { type: 'text-start', id: '0-0' },
-          { type: 'text-delta', id: '0-0', delta: 'hello' },
-          { type: 'text-end', id: '0-0' },
+          { type: 'text-start', id: '1-0' },
+          { type: 'text-delta', id: '1-0', delta: 'hello' },
+          { type: 'text-end', id: '1-0' },
           { type: 'finish-step' },
           { type: 'finish', finishReason: 'stop' },
         ],

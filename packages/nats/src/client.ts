@@ -9,10 +9,26 @@ import {
   TimeoutError,
 } from '@nats-io/transport-node'
 import type { HumanRequestMessage } from '@vel/actors'
-import { type JsonObject, type JsonValue, type RunInput, type StreamPart, TransportError } from '@vel/core'
+import {
+  comparePositions,
+  type JsonObject,
+  type JsonValue,
+  type PartPosition,
+  type PositionedPart,
+  type RunInput,
+  StreamCursor,
+  type StreamPart,
+  TransportError,
+} from '@vel/core'
 import { decodePayload, encodeJson, errorFromReply } from './codec.ts'
-import { EventEnvelopeSchema, type HumanReply, HumanRequestSchema, TriggerReplySchema } from './schemas.ts'
-import { createSubjects, velHeaders } from './subjects.ts'
+import {
+  EventEnvelopeSchema,
+  type HumanReply,
+  HumanRequestSchema,
+  ReplayReplySchema,
+  TriggerReplySchema,
+} from './schemas.ts'
+import { createSubjects } from './subjects.ts'
 import { ensureTriggerStream } from './trigger-stream.ts'
 
 /** Options of `createNatsClient`. */
@@ -37,20 +53,35 @@ export interface TriggerOptions {
   readonly durable?: boolean
 }
 
-/** A gap in a run's parts (a core NATS message was lost): replay the journal after `journalSeq`. */
+/** A gap in a run's parts (a core NATS message was lost), filled by a replay from the journal. */
 export interface PartsGap {
   readonly runId: string
-  readonly expectedSeq: number
-  readonly receivedSeq: number
-  readonly journalSeq: number
+  /** The last position the reader had, and the one that arrived after it. */
+  readonly after: PartPosition | undefined
+  readonly received: PartPosition
 }
 
 /** Options of `events`. */
 export interface EventsOptions {
   /** Stops iterating. */
   readonly signal?: AbortSignal
-  /** Called on a gap; default: the iterator throws a `TransportError` (`unavailable`). */
+  /** Continue after this position (what an earlier reader got to); default: the run's start. */
+  readonly after?: PartPosition
+  /** Called on each gap before it is filled from a worker's replay (a replay that fails throws). */
   readonly onGap?: (gap: PartsGap) => void
+}
+
+/** Whether `next` follows `last` directly (nothing between them can have been lost). */
+const follows = (last: PartPosition | undefined, next: PartPosition): boolean => {
+  if (last === undefined) return next.seq <= 1 && next.index === 0
+  if (next.live) {
+    if (last.live && last.seq === next.seq && last.live.epoch === next.live.epoch)
+      return next.index <= last.index + 1
+    return next.index === 0
+  }
+  if (next.seq === last.seq && last.live === undefined) return next.index <= last.index + 1
+  // A new entry's first part, or the journaled rest of an entry that streamed live.
+  return next.index === 0 || (last.live !== undefined && next.seq === last.seq)
 }
 
 /** Talks to Vel workers over NATS from any Node process. */
@@ -201,27 +232,38 @@ export function createNatsClient(connection: NatsConnection, options: NatsClient
         buffers.delete(runId)
       }
       const inbox = buffered?.inbox ?? new Inbox(connection, subjects.runEvents(runId))
-      let lastSeq = 0
+      // Positions are durable: repeats are dropped, a gap is filled from the journal by any worker,
+      // and a takeover's abandoned block is closed, so the parts always assemble one message.
+      const cursor = new StreamCursor(eventsOptions.after)
+      const replay = async (): Promise<PositionedPart[]> => {
+        const after = cursor.position
+        const reply = await request(subjects.runReplay(runId), after === undefined ? {} : { after })
+        return (
+          (decodePayload(ReplayReplySchema, encodeJson(reply)).parts as unknown as PositionedPart[]) ?? []
+        )
+      }
       try {
+        const pending: PositionedPart[] =
+          eventsOptions.after === undefined && buffered !== undefined ? [] : await replay()
         while (true) {
-          const message = await inbox.next(eventsOptions.signal)
-          if (message === undefined) return
-          const envelope = decodePayload(EventEnvelopeSchema, message.data)
-          const seq = Number(message.headers?.get(velHeaders.seq) ?? envelope.seq)
-          // Seq restarts at 1 when another actor (rehydrated, or on another worker) emits.
-          if (seq !== 1 && lastSeq !== 0 && seq !== lastSeq + 1) {
-            const gap = { runId, expectedSeq: lastSeq + 1, receivedSeq: seq, journalSeq: envelope.journalSeq }
-            if (eventsOptions.onGap) eventsOptions.onGap(gap)
-            else
-              throw new TransportError(
-                'unavailable',
-                `parts of run ${runId} were lost (expected seq ${gap.expectedSeq}, got ${seq}); replay the journal after ${gap.journalSeq}`,
-              )
+          let next = pending.shift()
+          if (next === undefined) {
+            const message = await inbox.next(eventsOptions.signal)
+            if (message === undefined) return
+            next = decodePayload(EventEnvelopeSchema, message.data) as unknown as PositionedPart
+            const last = cursor.position
+            if (!follows(last, next.position)) {
+              // A repeat of what the reader has is dropped; anything else means parts were lost.
+              if (last !== undefined && comparePositions(next.position, last) <= 0) continue
+              eventsOptions.onGap?.({ runId, after: cursor.position, received: next.position })
+              pending.push(...(await replay()), next)
+              continue
+            }
           }
-          lastSeq = seq
-          const part = envelope.part as unknown as StreamPart
-          yield part
-          if (part.type === 'finish') return
+          for (const part of cursor.accept(next)) {
+            yield part
+            if (part.type === 'finish') return
+          }
         }
       } finally {
         inbox.close()

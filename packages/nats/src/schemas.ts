@@ -92,18 +92,80 @@ export const StreamPartSchema = openObject({ type: Schema.String }).annotations(
   description: 'A UI message stream part: start, text-delta, tool-approval-request, finish, ...',
 })
 
-/** Payload of `<prefix>.run.<runId>.events`; `seq`/`journalSeq` repeat the Vel-Seq/Vel-Journal-Seq headers. */
+/** Where a part stands in its run's stream (see `PartPosition` in @vel/core). */
+export const PartPositionSchema = Schema.Struct({
+  seq: Schema.Int.pipe(Schema.nonNegative()).annotations({
+    description: 'The journal entry the part belongs to (for a live part: the entry its response will be).',
+  }),
+  index: Schema.Int.pipe(Schema.nonNegative()).annotations({
+    description: "Index among that entry's parts (journaled) or among the live parts of its model call.",
+  }),
+  block: Schema.optionalWith(Schema.Int, exact),
+  offset: Schema.optionalWith(Schema.Int, exact),
+  epoch: Schema.optionalWith(Schema.Int, exact),
+  live: Schema.optionalWith(
+    Schema.Struct({
+      epoch: Schema.Int.annotations({ description: 'Lease epoch of the owner that streamed the part.' }),
+      open: Schema.optionalWith(
+        Schema.Struct({ id: Schema.String, kind: Schema.Literal('text', 'reasoning') }),
+        exact,
+      ),
+    }),
+    exact,
+  ),
+}).annotations({ identifier: 'PartPosition' })
+
+/** Payload of `<prefix>.run.<runId>.events`; the `Vel-Position` header repeats `position` as text. */
 export const EventEnvelopeSchema = Schema.Struct({
   runId: token,
-  seq: Schema.Int.pipe(Schema.positive()),
-  journalSeq: Schema.Int.pipe(Schema.nonNegative()),
+  position: PartPositionSchema,
   part: StreamPartSchema,
 }).annotations({
   identifier: 'EventEnvelope',
   description:
-    'One stream part of a run. seq counts from 1 per emitter and has no gaps; it restarts at 1 when the run is rehydrated or taken over.',
+    'One stream part of a run with its durable position: the same position on every transport and after rehydration or takeover, so a reader dedupes repeats and asks for a replay after a gap (`<prefix>.run.<runId>.replay`).',
 })
 export type EventEnvelope = typeof EventEnvelopeSchema.Type
+
+/** Payload of `<prefix>.worker.<ownerId>.control`: a caller's event routed to the worker that holds the run. */
+export const RoutedEventSchema = Schema.Struct({
+  runId: token,
+  event: Schema.Union(
+    Schema.Struct({
+      type: Schema.Literal('approval.decided'),
+      toolCallId: Schema.String,
+      approved: Schema.Boolean,
+      reason: Schema.optionalWith(Schema.String, exact),
+      by: Schema.optionalWith(Schema.String, exact),
+    }),
+    Schema.Struct({
+      type: Schema.Literal('human.responded'),
+      requestId: Schema.String,
+      answer: json,
+      by: Schema.optionalWith(Schema.String, exact),
+    }),
+    Schema.Struct({
+      type: Schema.Literal('run.cancelled'),
+      reason: Schema.optionalWith(Schema.String, exact),
+    }),
+  ),
+}).annotations({
+  identifier: 'RoutedEvent',
+  description: 'An answer, decision or cancel for a run this worker holds.',
+})
+
+/** Payload of `<prefix>.run.<runId>.replay`: the parts after a position, from the journal. */
+export const ReplayRequestSchema = Schema.Struct({
+  after: Schema.optionalWith(PartPositionSchema, exact),
+}).annotations({ identifier: 'ReplayRequest', description: 'Parts after `after` (default: from the start).' })
+
+/** Reply of `<prefix>.run.<runId>.replay`. */
+export const ReplayReplySchema = Schema.Struct({
+  parts: Schema.Array(Schema.Struct({ position: PartPositionSchema, part: StreamPartSchema })),
+}).annotations({
+  identifier: 'ReplayReply',
+  description: 'The journaled parts after the position, in order.',
+})
 
 /** Payload of `<prefix>.run.<runId>.human`. */
 export const HumanRequestSchema = Schema.Struct({
@@ -156,4 +218,7 @@ export const payloadSchemas = {
   'human-request': HumanRequestSchema,
   'human-reply': HumanReplySchema,
   cancel: CancelSchema,
+  'replay-request': ReplayRequestSchema,
+  'replay-reply': ReplayReplySchema,
+  'routed-event': RoutedEventSchema,
 } as const

@@ -32,6 +32,10 @@ export interface Subjects {
   humanReply(runId: string): string
   /** Wildcard workers subscribe to for answers. */
   readonly humanReplyAll: string
+  /** Replay requests for a run's journaled parts (served by any worker). */
+  runReplay(runId: string): string
+  /** Wildcard workers subscribe to for replays. */
+  readonly runReplayAll: string
   /** Cancel requests for a run. */
   runCancel(runId: string): string
   /** Wildcard workers subscribe to for cancels. */
@@ -68,6 +72,8 @@ export function createSubjects(prefix: string = defaultPrefix): Subjects {
     runHumanAll: `${prefix}.run.*.human`,
     humanReply: (runId) => `${prefix}.run.${runId}.human.reply`,
     humanReplyAll: `${prefix}.run.*.human.reply`,
+    runReplay: (runId) => `${prefix}.run.${runId}.replay`,
+    runReplayAll: `${prefix}.run.*.replay`,
     runCancel: (runId) => `${prefix}.run.${runId}.cancel`,
     runCancelAll: `${prefix}.run.*.cancel`,
     workerControl: (ownerId) => `${prefix}.worker.${ownerId}.control`,
@@ -85,10 +91,10 @@ export function createSubjects(prefix: string = defaultPrefix): Subjects {
 
 /** Message headers Vel sets (values are decimal strings where numeric). */
 export const velHeaders = {
-  /** Position of a part among those its emitter published for the run, from 1 (resets to 1 when another process or a rehydrated actor takes over). */
-  seq: 'Vel-Seq',
-  /** The journal entry a part follows: replay the journal after it to recover lost parts. */
-  journalSeq: 'Vel-Journal-Seq',
+  /** A part's durable position as text (`seq-index`, or `seq~index~epoch~…` for live deltas). */
+  position: 'Vel-Position',
+  /** On a routed control message: the run event it carries is for the worker that owns the run. */
+  routed: 'Vel-Routed',
   /** The run a message is about. */
   runId: 'Vel-Run-Id',
   /** On a durable (JetStream) trigger: where the worker publishes the trigger reply. */

@@ -1,14 +1,23 @@
 import { type ConsumerMessages, type JsMsg, jetstream } from '@nats-io/jetstream'
-import {
-  headers as createHeaders,
-  type Msg,
-  type NatsConnection,
-  type Subscription,
-} from '@nats-io/transport-node'
+import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node'
 import type { Agent, Runtime } from '@vel/actors'
-import { RunError, type RunInput, StoreError, TransportError } from '@vel/core'
+import {
+  type PartPosition,
+  type PositionedPart,
+  RunError,
+  type RunInput,
+  StoreError,
+  TransportError,
+} from '@vel/core'
 import { decodePayload, encodeJson, errorReply } from './codec.ts'
-import { CancelSchema, HumanReplySchema, type TriggerReply, TriggerSchema } from './schemas.ts'
+import {
+  CancelSchema,
+  HumanReplySchema,
+  ReplayRequestSchema,
+  RoutedEventSchema,
+  type TriggerReply,
+  TriggerSchema,
+} from './schemas.ts'
 import { createSubjects, isSubjectToken, velHeaders } from './subjects.ts'
 import { ensureTriggerStream, type TriggerStreamOptions } from './trigger-stream.ts'
 
@@ -28,8 +37,6 @@ export interface WorkerOptions {
   readonly jetstream?: boolean | Omit<TriggerStreamOptions, 'prefix'>
   /** How often to resume runs whose lease expired (another worker died); default 5 s, 0 to never. */
   readonly recoverEveryMs?: number
-  /** Timeout of a control message forwarded to the run's owner; default 10 s. */
-  readonly forwardTimeoutMs?: number
   /** Failures with no requester to go to. Default: `console.error`. */
   readonly onError?: (error: unknown) => void
 }
@@ -88,6 +95,8 @@ export async function createWorker(options: WorkerOptions): Promise<NatsWorker> 
     if (agentId === undefined || !isSubjectToken(agentId) || (served && !served.has(agentId)))
       throw new TransportError('unknown-agent', `no agent '${agentId ?? ''}' is served here`)
     const trigger = decodePayload(TriggerSchema, data)
+    if (!runtime.hasAgent(agentId))
+      throw new TransportError('unknown-agent', `no agent '${agentId}' is served here`)
     const idempotencyKey = trigger.idempotencyKey ?? (trigger.runId === undefined ? fallbackKey : undefined)
     try {
       const handle = await runtime.spawn(agentId, trigger.input as RunInput, {
@@ -102,11 +111,9 @@ export async function createWorker(options: WorkerOptions): Promise<NatsWorker> 
       if (!StoreError.isInstance(error) || error.reason !== 'conflict') throw toTransportError(error, 'agent')
       // A retry or a redelivery raced with the first delivery: answer with the run it created.
       const existing =
-        idempotencyKey === undefined
-          ? undefined
-          : await runtime.store.findRunByIdempotencyKey(agentId, idempotencyKey)
+        idempotencyKey === undefined ? undefined : await runtime.findByIdempotencyKey(agentId, idempotencyKey)
       if (existing) return { runId: existing.runId }
-      const byId = trigger.runId === undefined ? undefined : await runtime.store.getRun(trigger.runId)
+      const byId = trigger.runId === undefined ? undefined : await runtime.record(trigger.runId)
       if (byId && byId.agentId === agentId && idempotencyKey === undefined) return { runId: byId.runId }
       throw new TransportError('invalid-state', `run ${trigger.runId ?? ''} exists with other parameters`)
     }
@@ -143,11 +150,34 @@ export async function createWorker(options: WorkerOptions): Promise<NatsWorker> 
     }
   }
 
-  const onControl = async (message: Msg, forwarded: boolean): Promise<void> => {
+  /** An event another worker's runtime routed here because this worker holds the run. */
+  const onRouted = async (message: Msg): Promise<void> => {
     const respond: Respond = (payload) => {
       if (message.reply) message.respond(encodeJson(payload))
     }
-    const subject = forwarded ? (message.headers?.get(velHeaders.forwardedFrom) ?? '') : message.subject
+    try {
+      const { runId, event } = decodePayload(RoutedEventSchema, message.data)
+      const by = 'by' in event && event.by !== undefined ? { by: event.by } : {}
+      if (event.type === 'approval.decided') {
+        const decision = { ...by, ...(event.reason === undefined ? {} : { reason: event.reason }) }
+        await (event.approved
+          ? runtime.approve(runId, event.toolCallId, decision)
+          : runtime.deny(runId, event.toolCallId, decision))
+      } else if (event.type === 'human.responded')
+        await runtime.respond(runId, event.requestId, event.answer as never, by)
+      else await runtime.cancel(runId, event.reason)
+      respond({ ok: true })
+    } catch (error) {
+      respond(errorReply(toTransportError(error, 'run')))
+    }
+  }
+
+  /** Answers and cancels for any run: the runtime delivers them to the run's owner, wherever it is. */
+  const onControl = async (message: Msg): Promise<void> => {
+    const respond: Respond = (payload) => {
+      if (message.reply) message.respond(encodeJson(payload))
+    }
+    const subject = message.subject
     const runId = subjects.runOf(subject)
     try {
       if (runId === undefined || !isSubjectToken(runId))
@@ -169,24 +199,30 @@ export async function createWorker(options: WorkerOptions): Promise<NatsWorker> 
         const cancel = decodePayload(CancelSchema, message.data, {})
         action = () => runtime.cancel(runId, cancel.reason)
       }
-      try {
-        await action()
-      } catch (error) {
-        // The run is live on another worker: hand the message to its lease owner.
-        if (forwarded || !RunError.isInstance(error) || error.reason !== 'invalid-state') throw error
-        const lease = await runtime.store.getLease(runId)
-        if (!lease || lease.ownerId === runtime.ownerId || lease.expiresAt <= Date.now()) throw error
-        if (!isSubjectToken(lease.ownerId)) throw error
-        const headers = createHeaders()
-        headers.set(velHeaders.forwardedFrom, subject)
-        const answer = await connection.request(subjects.workerControl(lease.ownerId), message.data, {
-          timeout: options.forwardTimeoutMs ?? 10_000,
-          headers,
-        })
-        if (message.reply) message.respond(answer.data)
-        return
-      }
+      await action()
       respond({ ok: true })
+    } catch (error) {
+      respond(errorReply(toTransportError(error, 'run')))
+    }
+  }
+
+  /** A reader that saw a gap asks for the journaled parts after its position. */
+  const onReplay = async (message: Msg): Promise<void> => {
+    const respond: Respond = (payload) => {
+      if (message.reply) message.respond(encodeJson(payload))
+    }
+    const runId = subjects.runOf(message.subject)
+    try {
+      if (runId === undefined || !isSubjectToken(runId))
+        throw new TransportError('unknown-run', `no run in subject '${message.subject}'`)
+      const request = decodePayload(ReplayRequestSchema, message.data, {})
+      const parts: PositionedPart[] = []
+      for await (const positioned of runtime.stream(runId, {
+        ...(request.after === undefined ? {} : { after: request.after as PartPosition }),
+        follow: false,
+      }))
+        parts.push(positioned)
+      respond({ parts })
     } catch (error) {
       respond(errorReply(toTransportError(error, 'run')))
     }
@@ -205,9 +241,10 @@ export async function createWorker(options: WorkerOptions): Promise<NatsWorker> 
     )
   }
   subscribe(subjects.agentRunAll, onTrigger, queue)
-  subscribe(subjects.humanReplyAll, (message) => onControl(message, false), queue)
-  subscribe(subjects.runCancelAll, (message) => onControl(message, false), queue)
-  subscribe(subjects.workerControl(runtime.ownerId), (message) => onControl(message, true))
+  subscribe(subjects.humanReplyAll, onControl, queue)
+  subscribe(subjects.runCancelAll, onControl, queue)
+  subscribe(subjects.runReplayAll, onReplay, queue)
+  subscribe(subjects.workerControl(runtime.ownerId), onRouted)
 
   let consuming: ConsumerMessages | undefined
   let consumeLoop: Promise<void> | undefined

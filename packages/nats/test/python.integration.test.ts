@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import { comparePositions, formatPosition, type PartPosition } from '@vel/core'
 import { createMemoryStore } from '@vel/store'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { natsUrl, probeNats, startWorker, type TestWorker, uniquePrefix } from './support.ts'
@@ -39,8 +40,8 @@ describe.skipIf(!available)('a client in another language (Python over the raw N
     const summary = JSON.parse(stdout) as {
       runId: string
       types: string[]
-      seqs: number[]
-      journalSeqs: number[]
+      positions: PartPosition[]
+      headers: string[]
       approved: string[]
       replies: unknown[]
     }
@@ -51,11 +52,12 @@ describe.skipIf(!available)('a client in another language (Python over the raw N
     expect(summary.types).toContain('tool-approval-request')
     expect(summary.types).toContain('tool-output-available')
     expect(summary.types.at(-1)).toBe('finish')
-    // Seq has no gaps; it restarts at 1 when the run is rehydrated after the approval.
-    summary.seqs.forEach((seq, index) => {
-      expect(seq === 1 || seq === (summary.seqs[index - 1] ?? 0) + 1).toBe(true)
+    // Positions are durable: they keep growing across the run's rehydration after the approval.
+    summary.positions.forEach((position, index) => {
+      expect(summary.headers[index]).toBe(formatPosition(position))
+      const before = summary.positions[index - 1]
+      if (before) expect(comparePositions(before, position)).toBeLessThan(0)
     })
-    expect(summary.seqs.filter((seq) => seq === 1)).toHaveLength(2)
     const record = await store.getRun('py-run-1')
     expect(record).toMatchObject({ status: 'completed', answer: 'paid:receipt-500' })
   })

@@ -45,7 +45,17 @@ describe('payload decoding', () => {
       [TriggerSchema, { input: [{ role: 'user', content: 'hi' }] }],
       [
         EventEnvelopeSchema,
-        { runId: 'r-1', seq: 1, journalSeq: 0, part: { type: 'text-delta', id: 't', delta: 'x' } },
+        {
+          runId: 'r-1',
+          position: {
+            seq: 2,
+            index: 0,
+            block: 0,
+            offset: 1,
+            live: { epoch: 1, open: { id: '1-0', kind: 'text' } },
+          },
+          part: { type: 'text-delta', id: '1-0', delta: 'x' },
+        },
       ],
       [
         HumanRequestSchema,

@@ -1,6 +1,7 @@
 import type Anthropic from '@anthropic-ai/sdk'
 import { type FinishReason, type LanguageModel, type ModelPart, ProviderError } from '@vel/core'
 import { anthropicBody } from './anthropic-request.ts'
+import { lazySdk } from './load-sdk.ts'
 import { normalizeArguments, usageOf } from './message-helpers.ts'
 import { type ProviderSettings, Warnings, warningParts, withDefaults } from './provider-settings.ts'
 import { guardStream } from './stream-guard.ts'
@@ -18,18 +19,20 @@ const finishReasons: Record<string, FinishReason> = {
 
 /** A `LanguageModel` over the Anthropic Messages API (`provider: 'anthropic'`), thinking included. */
 export function createAnthropicModel(settings: ProviderSettings): LanguageModel {
-  let client: Promise<Anthropic> | undefined
-  const getClient = () =>
-    (client ??= import('@anthropic-ai/sdk').then(
-      ({ default: AnthropicClient }) =>
-        new AnthropicClient({
-          apiKey: settings.apiKey,
-          authToken: null,
-          maxRetries: 0,
-          ...(settings.baseURL === undefined ? {} : { baseURL: settings.baseURL }),
-          ...(settings.headers === undefined ? {} : { defaultHeaders: settings.headers }),
-        }),
-    ))
+  const sdk = lazySdk('anthropic', '@anthropic-ai/sdk', () => import('@anthropic-ai/sdk'))
+  let client: Anthropic | undefined
+  const getClient = async () => {
+    if (client !== undefined) return client
+    const { default: AnthropicClient } = await sdk()
+    client = new AnthropicClient({
+      apiKey: settings.apiKey,
+      authToken: null,
+      maxRetries: 0,
+      ...(settings.baseURL === undefined ? {} : { baseURL: settings.baseURL }),
+      ...(settings.headers === undefined ? {} : { defaultHeaders: settings.headers }),
+    })
+    return client
+  }
   const maxTokens = settings.defaultMaxOutputTokens ?? 4096
   return {
     provider: 'anthropic',
@@ -109,11 +112,15 @@ export async function* anthropicParts(events: AsyncIterable<StreamEvent>): Async
         const block = blocks.get(event.index)
         const delta = event.delta
         if (block === undefined) throw unexpected(`delta for unknown content block ${event.index}`)
-        if (delta.type === 'text_delta') yield { type: 'text-delta', id: block.id, delta: delta.text }
-        else if (delta.type === 'thinking_delta')
+        // Server tool blocks (`server_tool_use`, `web_search_tool_result`, ...) stream input too, but
+        // the API runs them: only a client `tool_use` block becomes tool-input parts.
+        if (delta.type === 'text_delta' && block.kind === 'text')
+          yield { type: 'text-delta', id: block.id, delta: delta.text }
+        else if (delta.type === 'thinking_delta' && block.kind === 'reasoning')
           yield { type: 'reasoning-delta', id: block.id, delta: delta.thinking }
-        else if (delta.type === 'signature_delta') block.signature = (block.signature ?? '') + delta.signature
-        else if (delta.type === 'input_json_delta' && delta.partial_json !== '') {
+        else if (delta.type === 'signature_delta' && block.kind === 'reasoning')
+          block.signature = (block.signature ?? '') + delta.signature
+        else if (delta.type === 'input_json_delta' && block.kind === 'tool' && delta.partial_json !== '') {
           block.input += delta.partial_json
           yield { type: 'tool-input-delta', id: block.id, delta: delta.partial_json }
         }

@@ -66,12 +66,24 @@ const parseJson = (text: string): unknown => {
   }
 }
 
-/** The error type/code strings a body or SDK error carries (`overloaded_error`, `insufficient_quota`, `RESOURCE_EXHAUSTED`). */
+/** OpenAI's spent quota and Anthropic's exhausted credit balance. */
+const spentQuotaPattern = /insufficient_quota|billing_error/
+
+/** Node's own error codes (`ERR_MODULE_NOT_FOUND`, `ECONNRESET`) are not vendor error kinds. */
+const nodeCodePattern = /^(ERR_|UND_ERR_|E[A-Z]+$)/
+
+/**
+ * The error type/code strings a body or SDK error carries (`overloaded_error`, `insufficient_quota`,
+ * `RESOURCE_EXHAUSTED`), with the `reason` of Google's `ErrorInfo` details (`API_KEY_INVALID`).
+ */
 const errorKinds = (shape: ErrorShape, body: unknown): string => {
   const inner = (body as { error?: unknown } | undefined)?.error ?? body
-  const record = (inner ?? {}) as { type?: unknown; code?: unknown; status?: unknown }
-  return [shape.type, shape.code, record.type, record.code, record.status]
-    .filter((value) => typeof value === 'string')
+  const record = (inner ?? {}) as { type?: unknown; code?: unknown; status?: unknown; details?: unknown }
+  const reasons = Array.isArray(record.details)
+    ? record.details.map((detail) => (detail as { reason?: unknown } | null)?.reason)
+    : []
+  return [shape.type, shape.code, record.type, record.code, record.status, ...reasons]
+    .filter((value): value is string => typeof value === 'string' && !nodeCodePattern.test(value))
     .join(' ')
 }
 
@@ -86,15 +98,30 @@ const reasonForStatus = (status: number, kinds: string, message: string): Provid
   return 'bad-request'
 }
 
+/**
+ * The reason an error's type/code strings name, for failures without an HTTP status (SSE `error`
+ * events, `response.failed`) and to refine a 400. Codes are OpenAI's (`insufficient_quota`,
+ * `vector_store_timeout`, `invalid_image_url`, `bio_policy`), Anthropic's error types and Google's
+ * RPC statuses and `ErrorInfo` reasons.
+ */
 const reasonForKinds = (kinds: string, message: string): ProviderErrorReason | undefined => {
   if (/overloaded/.test(kinds)) return 'overloaded'
-  if (/rate_limit|RESOURCE_EXHAUSTED/.test(kinds)) return 'rate-limited'
+  if (spentQuotaPattern.test(kinds) || /rate_limit|RESOURCE_EXHAUSTED/.test(kinds)) return 'rate-limited'
   if (/api_error|server_error|INTERNAL|UNAVAILABLE/.test(kinds)) return 'overloaded'
-  if (/authentication|permission|UNAUTHENTICATED|PERMISSION_DENIED/.test(kinds)) return 'auth'
+  if (/timeout|DEADLINE_EXCEEDED/.test(kinds)) return 'timeout'
+  if (
+    /authentication|permission|invalid_api_key|UNAUTHENTICATED|PERMISSION_DENIED|API_KEY_INVALID/.test(kinds)
+  )
+    return 'auth'
   if (/context_length/.test(kinds) || contextOverflowPattern.test(message)) return 'context-overflow'
-  if (/content_filter|content_policy/.test(kinds) || contentFilterPattern.test(kinds))
+  if (/content_filter|content_policy|_policy\b/.test(kinds) || contentFilterPattern.test(kinds))
     return 'content-filtered'
-  if (/invalid_request|INVALID_ARGUMENT/.test(kinds)) return 'bad-request'
+  if (
+    /invalid|INVALID_ARGUMENT|FAILED_PRECONDITION|NOT_FOUND|not_found|conflict|precondition|image_|unsupported_|empty_|failed_to_/.test(
+      kinds,
+    )
+  )
+    return 'bad-request'
   return undefined
 }
 
@@ -122,8 +149,10 @@ export function toProviderError(
   const shape = (error !== null && typeof error === 'object' ? error : {}) as ErrorShape
   const message = typeof shape.message === 'string' ? shape.message : String(error)
   const name = typeof shape.name === 'string' ? shape.name : ''
-  // Gemini's ApiError carries the JSON body as its message.
-  const body = shape.error ?? (message.startsWith('{') ? parseJson(message) : undefined)
+  // Gemini's ApiError carries the JSON body as its message, after `got status: X. ` for an error
+  // sent inside the stream.
+  const json = message.indexOf('{')
+  const body = shape.error ?? (json >= 0 ? parseJson(message.slice(json)) : undefined)
   const kinds = errorKinds(shape, body)
   const make = (reason: ProviderErrorReason, options: { status?: number; retryAfterMs?: number } = {}) =>
     new ProviderError({
@@ -132,8 +161,8 @@ export function toProviderError(
       provider,
       cause: error,
       ...options,
-      // A spent quota is a 429 that waiting does not fix.
-      ...(reason === 'rate-limited' && /insufficient_quota/.test(kinds) ? { retryable: false } : {}),
+      // A spent quota or credit balance is a rate limit that waiting does not fix.
+      ...(reason === 'rate-limited' && spentQuotaPattern.test(kinds) ? { retryable: false } : {}),
     })
   if (name === 'APIUserAbortError' || name === 'AbortError') return make('aborted')
   if (name === 'APIConnectionTimeoutError' || name === 'TimeoutError') return make('timeout')

@@ -7,6 +7,7 @@ import {
   ProviderError,
 } from '@vel/core'
 import { geminiParams, syntheticCallPrefix } from './gemini-request.ts'
+import { lazySdk } from './load-sdk.ts'
 import { usageOf } from './message-helpers.ts'
 import { type ProviderSettings, Warnings, warningParts, withDefaults } from './provider-settings.ts'
 import { guardStream } from './stream-guard.ts'
@@ -26,19 +27,21 @@ const finishReasons: Record<string, FinishReason> = {
 
 /** A `LanguageModel` over the Gemini API through `@google/genai` (`provider: 'gemini'`). */
 export function createGeminiModel(settings: ProviderSettings): LanguageModel {
-  let client: Promise<GoogleGenAI> | undefined
-  const getClient = () =>
-    (client ??= import('@google/genai').then(
-      ({ GoogleGenAI: Client }) =>
-        new Client({
-          apiKey: settings.apiKey,
-          vertexai: false,
-          httpOptions: {
-            ...(settings.baseURL === undefined ? {} : { baseUrl: settings.baseURL }),
-            ...(settings.headers === undefined ? {} : { headers: { ...settings.headers } }),
-          },
-        }),
-    ))
+  const sdk = lazySdk('gemini', '@google/genai', () => import('@google/genai'))
+  let client: GoogleGenAI | undefined
+  const getClient = async () => {
+    if (client !== undefined) return client
+    const { GoogleGenAI: Client } = await sdk()
+    client = new Client({
+      apiKey: settings.apiKey,
+      vertexai: false,
+      httpOptions: {
+        ...(settings.baseURL === undefined ? {} : { baseUrl: settings.baseURL }),
+        ...(settings.headers === undefined ? {} : { headers: { ...settings.headers } }),
+      },
+    })
+    return client
+  }
   return {
     provider: 'gemini',
     modelId: settings.model,
@@ -158,7 +161,8 @@ export async function* geminiParts(
         }
         continue
       }
-      if (part.text === undefined) continue
+      // Gemini 3 ends a function-call turn with an empty text part: nothing to open a block for.
+      if (part.text === undefined || (part.text === '' && part.thoughtSignature === undefined)) continue
       const kind = part.thought === true ? 'reasoning' : 'text'
       if (open?.kind !== kind || (part.thoughtSignature !== undefined && open.signature !== undefined)) {
         const ended = close()

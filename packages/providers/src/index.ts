@@ -1,9 +1,11 @@
 /**
  * @vel/providers: `LanguageModel` implementations over the official OpenAI, Anthropic and Gemini
  * SDKs, one error mapping to `ProviderError`, retries on an Effect `Schedule`, timeouts, and a
- * config-driven factory. SDKs load on first use. This package imports only `@vel/core` among Vel
- * packages: never `@vel/actors`, `@vel/store` or `@vel/http`. The scripted model for tests lives in
- * `@vel/providers/testing`.
+ * config-driven factory. Each SDK (`openai`, `@anthropic-ai/sdk`, `@google/genai`) is an optional
+ * peer loaded on the first call of a model of its provider, never when this package is imported; a
+ * missing one is a `ProviderError { reason: 'unsupported' }` naming the package to install. This
+ * package imports only `@vel/core` among Vel packages: never `@vel/actors`, `@vel/store` or
+ * `@vel/http`. The scripted model for tests lives in `@vel/providers/testing`.
  */
 
 /** `createAnthropicModel(settings)`: the Anthropic Messages API, thinking signatures round-tripped. */

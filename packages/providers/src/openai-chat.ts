@@ -2,6 +2,7 @@ import { type FinishReason, type LanguageModel, type ModelPart, ProviderError, t
 import type OpenAI from 'openai'
 import { normalizeArguments, usageOf } from './message-helpers.ts'
 import { openAIChatBody } from './openai-chat-request.ts'
+import { openAIClient } from './openai-client.ts'
 import { type ProviderSettings, Warnings, warningParts, withDefaults } from './provider-settings.ts'
 import { guardStream } from './stream-guard.ts'
 
@@ -26,19 +27,7 @@ const finishReasons: Record<string, FinishReason> = {
  * any OpenAI-compatible server, whose `reasoning_content`/`reasoning` deltas become reasoning parts.
  */
 export function createOpenAIChatModel(settings: OpenAIChatSettings): LanguageModel {
-  let client: Promise<OpenAI> | undefined
-  const getClient = () =>
-    (client ??= import('openai').then(
-      ({ default: OpenAIClient }) =>
-        new OpenAIClient({
-          apiKey: settings.apiKey,
-          maxRetries: 0,
-          ...(settings.baseURL === undefined ? {} : { baseURL: settings.baseURL }),
-          ...(settings.headers === undefined ? {} : { defaultHeaders: settings.headers }),
-          ...(settings.organization === undefined ? {} : { organization: settings.organization }),
-          ...(settings.project === undefined ? {} : { project: settings.project }),
-        }),
-    ))
+  const getClient = openAIClient('openai', settings)
   return {
     provider: 'openai',
     modelId: settings.model,
@@ -76,9 +65,14 @@ export async function* chatParts(chunks: AsyncIterable<Chunk>): AsyncGenerator<M
   let refused = false
   let usage: Usage = usageOf({})
   for await (const chunk of chunks) {
-    if (!started) {
+    // Azure opens with a chunk of prompt content-filter results whose id and model are empty.
+    if (!started && (chunk.id || chunk.model)) {
       started = true
-      yield { type: 'response-metadata', id: chunk.id, modelId: chunk.model }
+      yield {
+        type: 'response-metadata',
+        ...(chunk.id ? { id: chunk.id } : {}),
+        ...(chunk.model ? { modelId: chunk.model } : {}),
+      }
     }
     if (chunk.usage) usage = chatUsage(chunk.usage)
     const choice = chunk.choices?.[0]

@@ -3,6 +3,7 @@ import type OpenAI from 'openai'
 import { toProviderError } from './errors.ts'
 import { normalizeArguments, usageOf } from './message-helpers.ts'
 import type { OpenAIChatSettings } from './openai-chat.ts'
+import { openAIClient } from './openai-client.ts'
 import { openAIResponsesBody, responsesProvider } from './openai-responses-request.ts'
 import { Warnings, warningParts, withDefaults } from './provider-settings.ts'
 import { guardStream } from './stream-guard.ts'
@@ -16,19 +17,7 @@ type Response = OpenAI.Responses.Response
  * `text-end`/`tool-call`, and the response id on `finish`, all under `openai-responses`.
  */
 export function createOpenAIResponsesModel(settings: OpenAIChatSettings): LanguageModel {
-  let client: Promise<OpenAI> | undefined
-  const getClient = () =>
-    (client ??= import('openai').then(
-      ({ default: OpenAIClient }) =>
-        new OpenAIClient({
-          apiKey: settings.apiKey,
-          maxRetries: 0,
-          ...(settings.baseURL === undefined ? {} : { baseURL: settings.baseURL }),
-          ...(settings.headers === undefined ? {} : { defaultHeaders: settings.headers }),
-          ...(settings.organization === undefined ? {} : { organization: settings.organization }),
-          ...(settings.project === undefined ? {} : { project: settings.project }),
-        }),
-    ))
+  const getClient = openAIClient(responsesProvider, settings)
   return {
     provider: responsesProvider,
     modelId: settings.model,

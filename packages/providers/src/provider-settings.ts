@@ -7,7 +7,7 @@ export type RequestDefaults = Partial<
 
 /** Settings every provider model accepts. */
 export interface ProviderSettings {
-  /** Model id as the provider names it, e.g. `gpt-4.1-mini`, `claude-sonnet-4-5`, `gemini-2.5-flash`. */
+  /** Model id as the provider names it, e.g. `gpt-4.1-mini`, `claude-sonnet-5-5`, `gemini-2.5-flash`. */
   readonly model: string
   /** API key; `createModel` falls back to the provider's environment variable. */
   readonly apiKey: string

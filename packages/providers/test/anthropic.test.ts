@@ -1,5 +1,5 @@
 import type { Message } from '@vel/core'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { createAnthropicModel } from '../src/anthropic.ts'
 import { withRetry } from '../src/retry.ts'
 import {
@@ -10,6 +10,7 @@ import {
   finishOf,
   ofType,
   reasoningOf,
+  sse,
   textOf,
   useFakeServer,
   weatherTool,
@@ -18,7 +19,7 @@ import {
 const fake = useFakeServer()
 
 const model = () =>
-  createAnthropicModel({ model: 'claude-sonnet-4-5', apiKey: 'sk-ant-test', baseURL: fake().url })
+  createAnthropicModel({ model: 'claude-sonnet-5-5', apiKey: 'sk-ant-test', baseURL: fake().url })
 const hello = { messages: [{ role: 'user', content: 'Hi' }] as Message[] }
 
 describe('anthropic streaming', () => {
@@ -38,6 +39,20 @@ describe('anthropic streaming', () => {
     })
     expect(fake().requests[0]?.url).toBe('/v1/messages')
     expect(fake().requests[0]?.headers.authorization).toBe('Bearer sk-ant-test')
+  })
+
+  it('uses a model id the installed SDK does not warn is deprecated', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {})
+    try {
+      fake().reply({ fixture: 'anthropic/text.sse' })
+      await collectOk(model().stream(hello))
+      expect(fake().requests[0]?.body.model).toBe('claude-sonnet-5-5')
+      expect(
+        warn.mock.calls.map((call) => String(call[0])).filter((line) => /deprecated/i.test(line)),
+      ).toEqual([])
+    } finally {
+      warn.mockRestore()
+    }
   })
 
   it('maps max_tokens to length', async () => {
@@ -183,6 +198,39 @@ describe('anthropic failures', () => {
     expect(error).toMatchObject({ reason: 'overloaded', retryable: true })
   })
 
+  it.each([
+    // error type, expected reason, retryable
+    ['overloaded_error', 'overloaded', true],
+    ['api_error', 'overloaded', true],
+    ['rate_limit_error', 'rate-limited', true],
+    ['timeout_error', 'timeout', true],
+    ['billing_error', 'rate-limited', false],
+    ['authentication_error', 'auth', false],
+    ['permission_error', 'auth', false],
+    ['invalid_request_error', 'bad-request', false],
+    ['not_found_error', 'bad-request', false],
+    ['conflict_error', 'bad-request', false],
+  ] as const)('maps an in-stream error event of type %s to %s', async (type, reason, retryable) => {
+    const start = {
+      type: 'message_start',
+      message: {
+        id: 'msg_01XFDUDYJgAACzvnptvVoYEL',
+        type: 'message',
+        role: 'assistant',
+        content: [],
+        model: 'claude-sonnet-5-5',
+        stop_reason: null,
+        stop_sequence: null,
+        usage: { input_tokens: 25, output_tokens: 1 },
+      },
+    }
+    fake().reply({
+      body: sse([start, { type: 'error', error: { type, message: `${type} happened` } }], { named: true }),
+    })
+    const { error } = await collect(model().stream(hello))
+    expect({ reason: error?.reason, retryable: error?.retryable }).toEqual({ reason, retryable })
+  })
+
   it('maps a malformed chunk to invalid-response', async () => {
     fake().reply({ fixture: 'anthropic/malformed.sse' })
     const { parts, error } = await collect(model().stream(hello))
@@ -213,7 +261,7 @@ describe('anthropic translation', () => {
       }),
     )
     expect(fake().requests[0]?.body).toEqual({
-      model: 'claude-sonnet-4-5',
+      model: 'claude-sonnet-5-5',
       max_tokens: 512,
       stream: true,
       system: 'You are terse.',
@@ -281,7 +329,7 @@ describe('anthropic translation', () => {
     fake().reply({ fixture: 'anthropic/text.sse' })
     const seen: string[] = []
     const warned = createAnthropicModel({
-      model: 'claude-sonnet-4-5',
+      model: 'claude-sonnet-5-5',
       apiKey: 'k',
       baseURL: fake().url,
       onWarning: (message) => seen.push(message),

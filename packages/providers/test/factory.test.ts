@@ -14,7 +14,7 @@ describe('createModel', () => {
     expect(createModel({ provider: 'openai-responses', model: 'o4-mini' }, env).provider).toBe(
       'openai-responses',
     )
-    expect(createModel({ provider: 'anthropic', model: 'claude-sonnet-4-5' }, env).provider).toBe('anthropic')
+    expect(createModel({ provider: 'anthropic', model: 'claude-sonnet-5-5' }, env).provider).toBe('anthropic')
     expect(createModel({ provider: 'gemini', model: 'gemini-2.5-flash' }, env).provider).toBe('gemini')
   })
 
@@ -54,7 +54,7 @@ describe('createModel', () => {
     const warnings: string[] = []
     const model = createModel({
       provider: 'anthropic',
-      model: 'claude-sonnet-4-5',
+      model: 'claude-sonnet-5-5',
       apiKey: 'k',
       baseURL: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
       maxOutputTokens: 321,

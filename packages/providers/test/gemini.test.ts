@@ -10,6 +10,7 @@ import {
   finishOf,
   ofType,
   reasoningOf,
+  sse,
   textOf,
   useFakeServer,
   weatherTool,
@@ -58,6 +59,56 @@ describe('gemini streaming', () => {
     ])
     expect(ofType(second, 'tool-call')).toEqual(ofType(first, 'tool-call'))
     expect(finishOf(first).finishReason).toBe('tool-calls')
+  })
+
+  it('opens no empty text block for the empty text part Gemini 3 sends after a function call', async () => {
+    const usageMetadata = {
+      promptTokenCount: 29,
+      candidatesTokenCount: 15,
+      totalTokenCount: 89,
+      thoughtsTokenCount: 45,
+    }
+    const chunk = (parts: unknown[], finishReason?: string) => ({
+      candidates: [
+        { content: { parts, role: 'model' }, index: 0, ...(finishReason ? { finishReason } : {}) },
+      ],
+      usageMetadata,
+      modelVersion: 'gemini-3-pro-preview',
+      responseId: 'b36LacjwM668nsEP2tbsgQQ',
+    })
+    fake().reply({
+      body: sse([
+        chunk([
+          {
+            functionCall: { name: 'weather', args: { location: 'San Francisco' } },
+            thoughtSignature: 'EqUCCqIC',
+          },
+        ]),
+        chunk([{ text: '' }], 'STOP'),
+      ]),
+    })
+    const parts = await collectOk(model().stream(hello))
+    expect(parts.map((part) => part.type)).toEqual([
+      'response-metadata',
+      'tool-input-start',
+      'tool-input-delta',
+      'tool-input-end',
+      'tool-call',
+      'finish',
+    ])
+    expect(assistantFrom(parts).content).toEqual([
+      {
+        type: 'tool-call',
+        id: 'gemini-call-0-0',
+        name: 'weather',
+        input: { location: 'San Francisco' },
+        providerMetadata: { gemini: { thoughtSignature: 'EqUCCqIC' } },
+      },
+    ])
+    expect(finishOf(parts)).toMatchObject({
+      finishReason: 'tool-calls',
+      usage: { inputTokens: 29, outputTokens: 60 },
+    })
   })
 
   it('streams parallel calls with distinct ids, and uses ids Gemini does give', async () => {
@@ -133,6 +184,59 @@ describe('gemini failures', () => {
     })
     expect((await collect(model().stream(hello))).error).toMatchObject({ reason: 'auth', status: 403 })
     expect(fake().requests).toHaveLength(4)
+  })
+
+  it('maps a 400 whose ErrorInfo reason is API_KEY_INVALID to auth, and does not retry it', async () => {
+    fake().reply({
+      status: 400,
+      json: googleError(400, 'INVALID_ARGUMENT', 'API key not valid. Please pass a valid API key.', [
+        {
+          '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+          reason: 'API_KEY_INVALID',
+          domain: 'googleapis.com',
+          metadata: { service: 'generativelanguage.googleapis.com' },
+        },
+        {
+          '@type': 'type.googleapis.com/google.rpc.LocalizedMessage',
+          locale: 'en-US',
+          message: 'API key not valid. Please pass a valid API key.',
+        },
+      ]),
+    })
+    const { error } = await collect(withRetry(model(), { initialDelayMs: 1 }).stream(hello))
+    expect(error).toMatchObject({ reason: 'auth', retryable: false, status: 400, provider: 'gemini' })
+    expect(error?.message).toContain('API key not valid')
+    expect(fake().requests).toHaveLength(1)
+  })
+
+  it('reads the body of an error sent inside the stream: RetryInfo delay and ErrorInfo reason', async () => {
+    const text = { candidates: [{ content: { parts: [{ text: 'Hel' }], role: 'model' }, index: 0 }] }
+    fake().reply(
+      {
+        body: sse([
+          text,
+          googleError(429, 'RESOURCE_EXHAUSTED', 'Resource has been exhausted', [
+            { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '7s' },
+          ]),
+        ]),
+      },
+      {
+        body: sse([
+          text,
+          googleError(400, 'INVALID_ARGUMENT', 'API key expired. Please renew the API key.', [
+            {
+              '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+              reason: 'API_KEY_INVALID',
+              domain: 'googleapis.com',
+            },
+          ]),
+        ]),
+      },
+    )
+    const limited = await collect(model().stream(hello))
+    expect(textOf(limited.parts)).toBe('Hel')
+    expect(limited.error).toMatchObject({ reason: 'rate-limited', retryAfterMs: 7000, status: 429 })
+    expect((await collect(model().stream(hello))).error).toMatchObject({ reason: 'auth', status: 400 })
   })
 
   it('maps a malformed chunk and a dropped connection', async () => {

@@ -9,6 +9,7 @@ import {
   finishOf,
   ofType,
   reasoningOf,
+  sse,
   textOf,
   useFakeServer,
   weatherTool,
@@ -88,6 +89,87 @@ describe('openai chat streaming', () => {
       parts.findIndex((part) => part.type === 'text-start'),
     )
     expect(finishOf(parts).usage.reasoningTokens).toBe(16)
+  })
+})
+
+describe('openai chat on azure', () => {
+  const safe = { filtered: false, severity: 'safe' }
+  const filters = { hate: safe, self_harm: safe, sexual: safe, violence: safe }
+  const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) => ({
+    choices,
+    created: 1762317021,
+    id: 'chatcmpl-CYPS1lijGoK8gd9lYzY3r9Sx50nbt',
+    model: 'gpt-5-nano-2025-08-07',
+    object: 'chat.completion.chunk',
+    system_fingerprint: null,
+    usage: null,
+    ...extra,
+  })
+  // Azure opens with a chunk that carries only the prompt's content-filter results.
+  const azureStream = sse(
+    [
+      {
+        choices: [],
+        created: 0,
+        id: '',
+        model: '',
+        object: '',
+        prompt_filter_results: [
+          {
+            prompt_index: 0,
+            content_filter_results: { ...filters, jailbreak: { filtered: false, detected: false } },
+          },
+        ],
+      },
+      chunk([
+        {
+          content_filter_results: {},
+          delta: { content: '', refusal: null, role: 'assistant' },
+          finish_reason: null,
+          index: 0,
+          logprobs: null,
+        },
+      ]),
+      chunk([
+        { content_filter_results: filters, delta: { content: 'Capital' }, finish_reason: null, index: 0 },
+      ]),
+      chunk([
+        {
+          content_filter_results: filters,
+          delta: { content: ' of Denmark.' },
+          finish_reason: null,
+          index: 0,
+        },
+      ]),
+      chunk([{ content_filter_results: {}, delta: {}, finish_reason: 'stop', index: 0, logprobs: null }]),
+      chunk([], {
+        usage: {
+          completion_tokens: 78,
+          completion_tokens_details: { reasoning_tokens: 64 },
+          prompt_tokens: 15,
+          prompt_tokens_details: { cached_tokens: 0 },
+          total_tokens: 93,
+        },
+      }),
+    ],
+    { done: true },
+  )
+
+  it('takes the response id and model from the first chunk that has them, not the filter-only chunk', async () => {
+    fake().reply({ body: azureStream })
+    const parts = await collectOk(model().stream(hello))
+    expect(ofType(parts, 'response-metadata')).toEqual([
+      {
+        type: 'response-metadata',
+        id: 'chatcmpl-CYPS1lijGoK8gd9lYzY3r9Sx50nbt',
+        modelId: 'gpt-5-nano-2025-08-07',
+      },
+    ])
+    expect(textOf(parts)).toBe('Capital of Denmark.')
+    expect(finishOf(parts)).toMatchObject({
+      finishReason: 'stop',
+      usage: { inputTokens: 15, outputTokens: 78, reasoningTokens: 64 },
+    })
   })
 })
 

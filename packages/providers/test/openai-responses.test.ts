@@ -10,6 +10,7 @@ import {
   finishOf,
   ofType,
   reasoningOf,
+  sse,
   textOf,
   useFakeServer,
   weatherTool,
@@ -140,6 +141,98 @@ describe('openai responses failures', () => {
     })
     expect((await collect(model().stream(hello))).error?.reason).toBe('invalid-response')
     expect((await collect(model().stream(hello))).error).toMatchObject({ reason: 'network', retryable: true })
+  })
+})
+
+describe('openai responses in-stream errors', () => {
+  const responseId = 'resp_05500b38c2cd9bfc00691c7c9d222481a3b595421266dab424'
+  const response = (status: string, error: unknown = null) => ({
+    id: responseId,
+    object: 'response',
+    created_at: 1763474589,
+    status,
+    error,
+    incomplete_details: null,
+    model: 'gpt-5-nano-2025-08-07',
+    output: [],
+    usage: null,
+  })
+  const created = { type: 'response.created', sequence_number: 0, response: response('in_progress') }
+  const quota = 'You exceeded your current quota, please check your plan and billing details.'
+  // What the API sends when the quota is spent: an `error` event with the error nested, then response.failed.
+  const quotaStream = sse(
+    [
+      created,
+      {
+        type: 'error',
+        sequence_number: 1,
+        error: { type: 'insufficient_quota', code: 'insufficient_quota', message: quota, param: null },
+      },
+      {
+        type: 'response.failed',
+        sequence_number: 2,
+        response: response('failed', { code: 'insufficient_quota', message: quota }),
+      },
+    ],
+    { named: true },
+  )
+
+  it('maps a spent quota in the stream to rate-limited, not retryable, and does not retry it', async () => {
+    fake().reply({ body: quotaStream })
+    const { error } = await collect(withRetry(model(), { initialDelayMs: 1 }).stream(hello))
+    expect(error).toMatchObject({ reason: 'rate-limited', retryable: false, provider: 'openai-responses' })
+    expect(error?.message).toContain('exceeded your current quota')
+    expect(fake().requests).toHaveLength(1)
+  })
+
+  const errorEvent = (code: string, type: string | null, nested: boolean) => {
+    const error = { type, code, message: `${code} happened`, param: null }
+    return nested
+      ? { type: 'error', sequence_number: 1, error }
+      : { type: 'error', sequence_number: 1, code, message: error.message, param: null }
+  }
+
+  it.each([
+    // code, expected reason, retryable, error type
+    ['insufficient_quota', 'rate-limited', false, 'insufficient_quota'],
+    ['rate_limit_exceeded', 'rate-limited', true, 'requests'],
+    ['server_error', 'overloaded', true, 'server_error'],
+    ['context_length_exceeded', 'context-overflow', false, 'invalid_request_error'],
+    ['invalid_value', 'bad-request', false, 'invalid_request_error'],
+    ['invalid_api_key', 'auth', false, 'invalid_request_error'],
+  ] as const)(
+    'maps an error event with code %s (nested and flat) to %s',
+    async (code, reason, retryable, type) => {
+      for (const nested of [true, false]) {
+        fake().reply({ body: sse([created, errorEvent(code, type, nested)], { named: true }) })
+        const { error } = await collect(model().stream(hello))
+        expect({ nested, reason: error?.reason, retryable: error?.retryable }).toEqual({
+          nested,
+          reason,
+          retryable,
+        })
+      }
+    },
+  )
+
+  it.each([
+    ['rate_limit_exceeded', 'rate-limited', true],
+    ['server_error', 'overloaded', true],
+    ['vector_store_timeout', 'timeout', true],
+    ['invalid_prompt', 'bad-request', false],
+    ['invalid_image_url', 'bad-request', false],
+    ['image_too_large', 'bad-request', false],
+    ['image_content_policy_violation', 'content-filtered', false],
+    ['bio_policy', 'content-filtered', false],
+  ] as const)('maps response.failed with code %s to %s', async (code, reason, retryable) => {
+    const failed = {
+      type: 'response.failed',
+      sequence_number: 1,
+      response: response('failed', { code, message: code }),
+    }
+    fake().reply({ body: sse([created, failed], { named: true }) })
+    const { error } = await collect(model().stream(hello))
+    expect({ reason: error?.reason, retryable: error?.retryable }).toEqual({ reason, retryable })
   })
 })
 

@@ -22,6 +22,8 @@ export interface Reply {
   readonly fixture?: string
   /** A JSON body (served as application/json). */
   readonly json?: unknown
+  /** A body written in the test, e.g. built with `sse(...)` (served as text/event-stream). */
+  readonly body?: string
   /** Write this many bytes of the body, then destroy the socket (a dropped connection). */
   readonly dropAfterBytes?: number
   /** Write this many bytes, then stay silent with the connection open (a stalled stream). */
@@ -40,11 +42,29 @@ export interface Received {
 export const fixture = (name: string): string =>
   readFileSync(new URL(`./__fixtures__/${name}`, import.meta.url), 'utf8')
 
+/**
+ * Server-sent events as the vendors write them: one `data:` line per event, with an `event:` line
+ * naming its `type` when `named` (Anthropic, OpenAI Responses) and a final `data: [DONE]` when `done`
+ * (OpenAI Chat Completions).
+ */
+export function sse(
+  events: ReadonlyArray<Record<string, unknown>>,
+  options: { named?: boolean; done?: boolean } = {},
+): string {
+  const frames = events.map(
+    (event) => `${options.named ? `event: ${String(event.type)}\n` : ''}data: ${JSON.stringify(event)}\n\n`,
+  )
+  if (options.done) frames.push('data: [DONE]\n\n')
+  return frames.join('')
+}
+
 /** A node:http server on 127.0.0.1 that replays scripted replies in order and records requests. */
 export interface FakeServer {
   readonly url: string
   readonly requests: Received[]
   reply(...replies: Reply[]): void
+  /** Drops replies not yet served and the recorded requests, so one test's leftovers cannot reach the next. */
+  reset(): void
   close(): Promise<void>
 }
 
@@ -74,6 +94,10 @@ export async function startFakeServer(): Promise<FakeServer> {
     url: `http://127.0.0.1:${port}`,
     requests,
     reply: (...replies) => queue.push(...replies),
+    reset: () => {
+      queue.length = 0
+      requests.length = 0
+    },
     close: async () => {
       for (const response of stalled) response.destroy()
       server.closeAllConnections()
@@ -89,7 +113,9 @@ function serve(reply: Reply | undefined, response: ServerResponse, stalled: Set<
     return
   }
   const isJson = reply.json !== undefined
-  const body = isJson ? JSON.stringify(reply.json) : reply.fixture === undefined ? '' : fixture(reply.fixture)
+  const body = isJson
+    ? JSON.stringify(reply.json)
+    : (reply.body ?? (reply.fixture === undefined ? '' : fixture(reply.fixture)))
   response.writeHead(reply.status ?? 200, {
     'content-type': isJson ? 'application/json' : 'text/event-stream',
     ...reply.headers,
@@ -231,8 +257,8 @@ export const weatherTool: ToolSpec = {
 }
 
 /**
- * Starts one fake server for the test file (closed after it) and clears its recorded requests
- * before each test. Read it through the returned getter inside tests.
+ * Starts one fake server for the test file (closed after it) and resets it (pending replies and
+ * recorded requests) before each test. Read it through the returned getter inside tests.
  */
 export function useFakeServer(): () => FakeServer {
   let server: FakeServer | undefined
@@ -240,9 +266,7 @@ export function useFakeServer(): () => FakeServer {
     server = await startFakeServer()
   })
   afterAll(() => server?.close())
-  beforeEach(() => {
-    if (server) server.requests.length = 0
-  })
+  beforeEach(() => server?.reset())
   return () => {
     if (server === undefined) throw new Error('the fake server is not started yet')
     return server

@@ -50,7 +50,11 @@ export function toStoreError(error: unknown, action: string): StoreError {
     )
   )
     return fail('closed', 'the connection is closed')
-  if (/Connection terminated|timeout exceeded when trying to connect|Cannot open database/i.test(text))
+  if (
+    /Connection terminated|not queryable|timeout exceeded when trying to connect|Cannot open database/i.test(
+      text,
+    )
+  )
     return fail('unavailable', 'cannot reach the database')
   return fail('unavailable', 'database error', false)
 }

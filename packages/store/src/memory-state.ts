@@ -26,6 +26,8 @@ export interface MemorySession {
   version: number
   updatedAt: number
   readonly messages: string[]
+  /** The runs whose turn has been appended (`appendSession` with `runId`), so a repeat is a no-op. */
+  readonly turns: Set<string>
 }
 
 /**

@@ -4,6 +4,7 @@ import {
   type Lease,
   type Message,
   type RunRecord,
+  type RunStatus,
   type SessionRecord,
   type Snapshot,
   type Store,
@@ -11,9 +12,52 @@ import {
 } from '@vel/core'
 import { decodeJson, encodeJson } from './codec.ts'
 import { decodeCursor, encodeCursor, isAfterCursor } from './cursor.ts'
+import { decodeRun } from './decode-run.ts'
 import { createMemoryState, type MemoryEntry, type MemoryState } from './memory-state.ts'
 import { checkPatch, newRunRecord, patchRunRecord } from './run-record.ts'
 import { checkEntries, checkId, checkPositive, checkSeq, filterStatuses, pageSize } from './validate.ts'
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value)
+
+/** A stored run (JSON text of the record) as a record; one that does not decode is `corrupted`. */
+const decodeStoredRun = (runId: string, text: string): { run: RunRecord; storedStatus: unknown } => {
+  let raw: Record<string, unknown> = {}
+  let failure: unknown
+  try {
+    const parsed = decodeJson<unknown>(text, `run ${runId}`)
+    if (isObject(parsed)) raw = parsed
+    else failure = new StoreError('corrupted', `run ${runId}: stored record is not an object`)
+  } catch (error) {
+    failure = error
+  }
+  const field = (name: string) => () => {
+    if (failure !== undefined) throw failure
+    return raw[name]
+  }
+  const stringField = (name: string): string | null =>
+    typeof raw[name] === 'string' ? (raw[name] as string) : null
+  const time = (name: string): number => (typeof raw[name] === 'number' ? (raw[name] as number) : 0)
+  const run = decodeRun(
+    {
+      runId,
+      agentId: stringField('agentId') ?? '',
+      sessionId: stringField('sessionId'),
+      parentRunId: stringField('parentRunId'),
+      idempotencyKey: stringField('idempotencyKey'),
+      createdAt: time('createdAt'),
+      updatedAt: time('updatedAt'),
+    },
+    {
+      status: raw.status,
+      pending: field('pending'),
+      answer: field('answer'),
+      error: field('error'),
+      metadata: field('metadata'),
+    },
+  )
+  return { run, storedStatus: raw.status }
+}
 
 /** Options of `createMemoryStore`. */
 export interface MemoryStoreOptions {
@@ -55,7 +99,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
 
   const getRun = (runId: string): RunRecord | undefined => {
     const text = data.runs.get(runId)
-    return text === undefined ? undefined : decodeJson<RunRecord>(text, `run ${runId}`)
+    return text === undefined ? undefined : decodeStoredRun(runId, text).run
   }
 
   const liveLease = (runId: string): Lease | undefined => {
@@ -69,12 +113,21 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
     messages: ReadonlyArray<Message>,
     expectedVersion: number | undefined,
     replace: boolean,
+    runId?: string,
   ): number => {
     checkId('sessionId', sessionId)
     if (expectedVersion !== undefined) checkSeq('expectedVersion', expectedVersion)
+    if (runId !== undefined) checkId('runId', runId)
     if (!Array.isArray(messages)) throw new StoreError('invalid-argument', 'messages must be an array')
     const texts = messages.map((message, index) => encodeJson(message, `message ${index}`))
-    const session = data.sessions.get(sessionId) ?? { version: 0, updatedAt: 0, messages: [] }
+    const session = data.sessions.get(sessionId) ?? {
+      version: 0,
+      updatedAt: 0,
+      messages: [],
+      turns: new Set(),
+    }
+    // A run's turn lands at most once: a repeat changes nothing, whatever version it expected.
+    if (runId !== undefined && session.turns.has(runId)) return session.version
     if (expectedVersion !== undefined && session.version !== expectedVersion)
       throw new StoreError(
         'conflict',
@@ -82,6 +135,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       )
     if (replace) session.messages.length = 0
     for (const text of texts) session.messages.push(text)
+    if (runId !== undefined) session.turns.add(runId)
     session.version += 1
     session.updatedAt = now()
     data.sessions.set(sessionId, session)
@@ -98,6 +152,9 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       checkId('runId', runId)
       checkSeq('expectedSeq', expectedSeq)
       checkEntries(entries)
+      const snapshot = appendOptions?.snapshot
+      if (snapshot !== undefined) checkSeq('snapshot.schemaVersion', snapshot.schemaVersion)
+      const snapshotText = snapshot === undefined ? undefined : encodeJson(snapshot.state, 'snapshot state')
       const lease = appendOptions?.lease
       if (lease !== undefined) {
         const current = data.leases.get(runId)
@@ -117,11 +174,20 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
           data: encodeJson(entry.data, `entry ${index}`),
         }),
       )
-      if (rows.length === 0) return last
       const journal = data.journals.get(runId)
-      if (journal === undefined) data.journals.set(runId, rows)
-      else for (const row of rows) journal.push(row)
-      return last + rows.length
+      if (journal === undefined) {
+        if (rows.length > 0) data.journals.set(runId, rows)
+      } else for (const row of rows) journal.push(row)
+      const seq = last + rows.length
+      // The snapshot sits at the new head, so no stored snapshot can be newer.
+      if (snapshot !== undefined && snapshotText !== undefined)
+        data.snapshots.set(runId, {
+          seq,
+          state: snapshotText,
+          schemaVersion: snapshot.schemaVersion,
+          at: time,
+        })
+      return seq
     }),
 
     read: op((runId, readOptions = {}) => {
@@ -207,8 +273,9 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       const cursor = page.cursor === undefined ? undefined : decodeCursor(page.cursor)
       const matches: RunRecord[] = []
       for (const [runId, text] of data.runs) {
-        const run = decodeJson<RunRecord>(text, `run ${runId}`)
-        if (statuses !== undefined && !statuses.includes(run.status)) continue
+        // Filters match the stored status, as an index would; a corrupted row still lists.
+        const { run, storedStatus } = decodeStoredRun(runId, text)
+        if (statuses !== undefined && !statuses.includes(storedStatus as RunStatus)) continue
         if (filter.agentId !== undefined && run.agentId !== filter.agentId) continue
         if (filter.sessionId !== undefined && run.sessionId !== filter.sessionId) continue
         if (filter.parentRunId !== undefined && run.parentRunId !== filter.parentRunId) continue
@@ -277,8 +344,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       return { sessionId, messages, version: session.version, updatedAt: session.updatedAt }
     }),
 
-    appendSession: op((sessionId, messages, expectedVersion) =>
-      writeSession(sessionId, messages, expectedVersion, false),
+    appendSession: op((sessionId, messages, expectedVersion, appendOptions) =>
+      writeSession(sessionId, messages, expectedVersion, false, appendOptions?.runId),
     ),
     replaceSession: op((sessionId, messages, expectedVersion) =>
       writeSession(sessionId, messages, checkSeq('expectedVersion', expectedVersion), true),

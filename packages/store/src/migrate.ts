@@ -5,6 +5,7 @@ import { toStoreError } from './map-error.ts'
 /**
  * Brings the schema to the latest migration through Kysely's `Migrator`. A database that has run
  * migrations this code does not know is newer than the code: `schema-too-new`, nothing changes.
+ * On Postgres pass `schema`: the migrator then keeps its tables there and looks nowhere else.
  */
 export async function migrateToLatest(
   // biome-ignore lint/suspicious/noExplicitAny: migrations run against an unknown schema

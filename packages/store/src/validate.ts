@@ -29,9 +29,12 @@ export const checkPositive = (what: string, value: unknown): number =>
     ? (value as number)
     : invalid(`${what} must be a positive integer`)
 
+/** Whether a value is a known run status. */
+export const isStatus = (value: unknown): value is RunStatus => statuses.has(value as RunStatus)
+
 /** Checks a run status. */
 export const checkStatus = (value: unknown): RunStatus =>
-  statuses.has(value as RunStatus) ? (value as RunStatus) : invalid(`unknown run status ${String(value)}`)
+  isStatus(value) ? value : invalid(`unknown run status ${String(value)}`)
 
 /** Checks journal entries before anything is written. */
 export const checkEntries = (entries: ReadonlyArray<JournalEntryInput>): void => {

@@ -14,6 +14,13 @@ describe('toStoreError', () => {
     ['a damaged SQLite file', driverError('SQLITE_NOTADB'), 'corrupted', false],
     ['a refused connection', driverError('ECONNREFUSED'), 'unavailable', true],
     ['a pg admin shutdown', driverError('57P01'), 'unavailable', true],
+    [
+      'a pg client that lost its connection',
+      new Error('Client has encountered a connection error and is not queryable'),
+      'unavailable',
+      true,
+    ],
+    ['a pg connection ended', new Error('Connection terminated unexpectedly'), 'unavailable', true],
     ['a missing pg table', driverError('42P01'), 'unavailable', false],
     ['a missing SQLite table', driverError('SQLITE_ERROR', 'no such table: journal'), 'unavailable', false],
     ['a pg data exception', driverError('22P02'), 'invalid-argument', false],

@@ -21,6 +21,11 @@ describeStore('memory', ({ now, dataset }) => createMemoryStore({ state: stateOf
       const snapshot = state.snapshots.get(id)
       if (snapshot?.seq !== seq) throw new Error(`no snapshot ${id}#${seq}`)
       snapshot.state = 'not json'
+    } else if (kind === 'run') {
+      const text = state.runs.get(id)
+      if (text === undefined) throw new Error(`no run ${id}`)
+      // Valid JSON with a field of the wrong shape: metadata must be an object.
+      state.runs.set(id, JSON.stringify({ ...JSON.parse(text), metadata: 'cut' }))
     } else {
       const session = state.sessions.get(id)
       if (session === undefined || seq >= session.messages.length) throw new Error(`no message ${id}#${seq}`)

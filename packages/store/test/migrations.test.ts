@@ -51,9 +51,41 @@ describe('SQLite migrations', () => {
       'leases',
       'runs',
       'session_messages',
+      'session_turns',
       'sessions',
       'snapshots',
     ])
+  })
+
+  it('upgrade a version 1 database in place: its data stays and run turns become idempotent', async () => {
+    const filename = newFile()
+    const db = new Kysely({ dialect: new SqliteDialect({ database: new Database(filename) }) })
+    const migrator = new Migrator({ db, provider: { getMigrations: async () => ({ ...sqliteMigrations }) } })
+    expect((await migrator.migrateTo('0001-initial')).error).toBeUndefined()
+    await db.destroy()
+    // A session written by version 1 code.
+    const old = createSqliteStore({ filename })
+    expect(await old.appendSession('s', [{ role: 'user', content: 'old' }])).toBe(1)
+    await old.append('run', [{ type: 'e', data: 1 }], 0)
+    await expectStoreError(
+      old.appendSession('s', [{ role: 'user', content: 'turn' }], undefined, { runId: 'run' }),
+      'unavailable',
+    )
+    await old.close()
+    expect(tables(filename)).not.toContain('session_turns')
+    const store = createSqliteStore({ filename })
+    await store.migrate()
+    expect(tables(filename)).toContain('session_turns')
+    expect(await store.getSession('s')).toMatchObject({
+      version: 1,
+      messages: [{ role: 'user', content: 'old' }],
+    })
+    expect(await store.lastSeq('run')).toBe(1)
+    const turn = [{ role: 'user' as const, content: 'turn' }]
+    expect(await store.appendSession('s', turn, 1, { runId: 'run' })).toBe(2)
+    expect(await store.appendSession('s', turn, 1, { runId: 'run' })).toBe(2)
+    expect((await store.getSession('s'))?.messages).toHaveLength(2)
+    await store.close()
   })
 
   it('refuse a database migrated by newer code with schema-too-new, changing nothing', async () => {

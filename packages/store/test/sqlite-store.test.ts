@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
-import { afterAll } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { createSqliteStore } from '../src/sqlite/index.ts'
 import { describeStore } from '../src/testing.ts'
 import { fixtures } from './fixtures.ts'
@@ -11,10 +11,22 @@ const directory = mkdtempSync(join(tmpdir(), 'vel-store-sqlite-'))
 afterAll(() => rmSync(directory, { recursive: true, force: true }))
 const fileOf = (dataset: string) => join(directory, `${dataset}.db`)
 
+/** Overwrites one column of a run's index row with raw SQL. */
+const corruptRun = (filename: string, runId: string, column: string, value: string): void => {
+  const database = new Database(filename)
+  try {
+    const result = database.prepare(`update runs set ${column} = ? where run_id = ?`).run(value, runId)
+    if (result.changes !== 1) throw new Error(`no run ${runId}`)
+  } finally {
+    database.close()
+  }
+}
+
 // Two stores of one dataset are two connections to one file.
 describeStore('sqlite', ({ now, dataset }) => createSqliteStore({ filename: fileOf(dataset), now }), {
   fixtures,
   corrupt: async ({ kind, id, seq }, { dataset }) => {
+    if (kind === 'run') return corruptRun(fileOf(dataset), id, 'metadata', '{"cut')
     const [table, column, key, position] =
       kind === 'journal'
         ? ['journal', 'data', 'run_id', 'seq']
@@ -31,4 +43,42 @@ describeStore('sqlite', ({ now, dataset }) => createSqliteStore({ filename: file
       database.close()
     }
   },
+})
+
+describe('SQLite store specifics', () => {
+  it('lists runs whose index rows do not decode as corrupted, one bad column each, and the rest as usual', async () => {
+    const filename = fileOf('corrupt-columns')
+    const store = createSqliteStore({ filename })
+    await store.migrate()
+    const damage = [
+      ['pending', '[1,'],
+      ['answer', 'not json'],
+      ['error', '{"tag": 1}'],
+      ['metadata', '[]'],
+      ['status', 'exploded'],
+    ] as const
+    for (const [column] of damage) await store.createRun({ runId: `bad-${column}`, agentId: 'agent' })
+    await store.createRun({ runId: 'good', agentId: 'agent', metadata: { ok: true } })
+    for (const [column, value] of damage) corruptRun(filename, `bad-${column}`, column, value)
+    const listed = await store.listRuns({ agentId: 'agent' })
+    expect(listed.items).toHaveLength(damage.length + 1)
+    for (const [column] of damage) {
+      const run = listed.items.find((item) => item.runId === `bad-${column}`)
+      expect(run?.status, column).toBe('corrupted')
+      expect(run?.error).toMatchObject({ tag: 'StoreError', reason: 'corrupted' })
+      expect(run?.error?.message).toContain(column)
+      expect(await store.getRun(`bad-${column}`)).toEqual(run)
+    }
+    expect(listed.items.find((item) => item.runId === 'good')).toMatchObject({
+      status: 'running',
+      metadata: { ok: true },
+    })
+    // The stored rows are left as they were, for an operator to inspect.
+    const database = new Database(filename, { readonly: true })
+    expect(database.prepare("select status from runs where run_id = 'bad-status'").pluck().get()).toBe(
+      'exploded',
+    )
+    database.close()
+    await store.close()
+  })
 })

@@ -20,10 +20,7 @@ export function chatRoutes(deps: RouteDeps): Hono<HttpEnv> {
 
   /** The newest run of this chat that waits for a human, if the caller may act on it. */
   const waitingRun = async (agentId: string, sessionId: string, c: Parameters<typeof readBody>[1]) => {
-    const page = await runtime.store.listRuns(
-      { agentId, sessionId, status: ['running', 'waiting'] },
-      { limit: 20 },
-    )
+    const page = await runtime.list({ agentId, sessionId, status: ['running', 'waiting'] }, { limit: 20 })
     for (const record of page.items) {
       const info = await runtime.get(record.runId)
       if (info.state.phase !== 'waiting') continue
@@ -36,9 +33,8 @@ export function chatRoutes(deps: RouteDeps): Hono<HttpEnv> {
   /** Applies `act` to a waiting run and streams what follows, as a continuation of the message. */
   const continueRun = async (c: Parameters<typeof readBody>[1], run: RunInfo, act: () => Promise<void>) => {
     const runId = run.record.runId
-    const seq = await runtime.store.lastSeq(runId)
+    const after = { seq: run.seq, index: Number.MAX_SAFE_INTEGER }
     await act()
-    const after = { seq, index: Number.MAX_SAFE_INTEGER }
     return uiMessageStream(
       c,
       (signal) => runFrames(runtime, runId, { after, continuation: true, untilPause: true, signal }),
@@ -109,13 +105,14 @@ export function chatRoutes(deps: RouteDeps): Hono<HttpEnv> {
   // `useChat({ resume: true })` asks here on load: the chat's run still working, replayed from its
   // start (the default transport treats a resumed stream as a replay), or 204 when none is.
   app.get('/agents/:agentId/chat/:chatId/stream', async (c) => {
-    const page = await runtime.store.listRuns(
+    const page = await runtime.list(
       { agentId: c.req.param('agentId'), sessionId: c.req.param('chatId'), status: ['running', 'waiting'] },
       { limit: 20 },
     )
     for (const record of page.items) {
       const { state } = await runtime.get(record.runId)
-      if (state.phase !== 'thinking' && state.phase !== 'acting') continue
+      // A run paused at an approval is resumed too: the chat must show the pending request.
+      if (state.phase !== 'thinking' && state.phase !== 'acting' && state.phase !== 'waiting') continue
       await deps.guard.authorize(c.get('principal'), record)
       return uiMessageStream(c, (signal) => runFrames(runtime, record.runId, { untilPause: true, signal }), {
         'x-vel-run-id': record.runId,

@@ -83,7 +83,7 @@ export function runRoutes(deps: RouteDeps): Hono<HttpEnv> {
 
   app.get('/runs', async (c) => {
     const query = decode(Schemas.ListRunsQuery, c.req.query())
-    const page = await runtime.store.listRuns(
+    const page = await runtime.list(
       {
         ...(query.status === undefined ? {} : { status: query.status }),
         ...(query.agent === undefined ? {} : { agentId: query.agent }),

@@ -37,7 +37,9 @@ async function continueRun(
     try {
       await delivered
     } catch (error) {
+      // The run would not take it: stop watching (quietly), then report the refusal as the one error.
       refused.abort()
+      await watching.catch(() => undefined)
       throw error
     }
     const summary = await watching

@@ -95,7 +95,7 @@ def main():
     nats.sub(inbox + ".>", 3)
     nats.ping()
     nats.pub(f"{prefix}.agent.{agent_id}.run", {"input": text, "runId": run_id}, reply=inbox + ".trigger")
-    summary = {"runId": None, "types": [], "seqs": [], "journalSeqs": [], "approved": [], "replies": []}
+    summary = {"runId": None, "types": [], "positions": [], "headers": [], "approved": [], "replies": []}
     while True:
         message = nats.next()
         if message is None:
@@ -109,8 +109,8 @@ def main():
             summary["runId"] = body["runId"]
         elif subject.endswith(".events"):
             summary["types"].append(body["part"]["type"])
-            summary["seqs"].append(int(headers["Vel-Seq"]))
-            summary["journalSeqs"].append(int(headers["Vel-Journal-Seq"]))
+            summary["positions"].append(body["position"])
+            summary["headers"].append(headers["Vel-Position"])
             if body["part"]["type"] == "finish":
                 break
         elif subject.endswith(".human"):

@@ -11,10 +11,11 @@ export interface StoreTestContext {
 
 /** A stored row the suite asks an implementation to make unparsable. */
 export interface CorruptTarget {
-  readonly kind: 'journal' | 'snapshot' | 'session'
-  /** The run id (journal, snapshot) or session id. */
+  /** `run`: the run's index row (any JSON field: pending, answer, error or metadata). */
+  readonly kind: 'journal' | 'snapshot' | 'session' | 'run'
+  /** The run id (journal, snapshot, run) or session id. */
   readonly id: string
-  /** The journal seq, snapshot seq, or the message position in the session (from 0). */
+  /** The journal seq, snapshot seq, or the message position in the session (from 0); 0 for a run. */
   readonly seq: number
 }
 

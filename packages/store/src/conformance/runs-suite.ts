@@ -125,6 +125,55 @@ export const runsSuite = (harness: () => Harness): void => {
       await expectStoreError(store.listRuns({ agentId }, { cursor: 'not a cursor' }), 'invalid-argument')
     })
 
+    it('accepts the corrupted status in updates and filters', async () => {
+      const { store, id } = harness()
+      const [agentId, runId] = [id('agent'), id('run')]
+      await store.createRun({ runId, agentId })
+      await store.createRun({ runId: id('run'), agentId })
+      const error = { tag: 'StoreError', reason: 'corrupted', message: 'gap at seq 3', retryable: false }
+      expect(await store.updateRun(runId, { status: 'corrupted', error })).toMatchObject({
+        status: 'corrupted',
+        error,
+      })
+      const listed = await store.listRuns({ agentId, status: 'corrupted' })
+      expect(listed.items.map((run) => run.runId)).toEqual([runId])
+      expect(listed.items[0]?.error).toEqual(error)
+      await expectStoreError(store.updateRun(runId, { status: 'broken' as never }), 'invalid-argument')
+      await expectStoreError(store.listRuns({ status: 'broken' as never }), 'invalid-argument')
+    })
+
+    it('lists a run whose index row does not decode as corrupted, and every other run as usual', async (test) => {
+      const { store, id, corrupt, advance } = harness()
+      if (corrupt === undefined) return test.skip()
+      const agentId = id('agent')
+      const runs = [id('run'), id('run'), id('run')]
+      for (const runId of runs) {
+        advance(1)
+        await store.createRun({ runId, agentId, sessionId: 'session', metadata: { runId } })
+      }
+      const [newer, bad, older] = [runs[2]!, runs[1]!, runs[0]!]
+      await corrupt({ kind: 'run', id: bad, seq: 0 })
+      const listed = await store.listRuns({ agentId })
+      expect(listed.items.map((run) => run.runId)).toEqual([newer, bad, older])
+      const broken = listed.items[1]!
+      expect(broken).toMatchObject({ runId: bad, agentId, sessionId: 'session', status: 'corrupted' })
+      expect(broken.error).toMatchObject({ tag: 'StoreError', reason: 'corrupted', retryable: false })
+      expect(broken.error?.message).toContain(bad)
+      expect(roundTrip(broken)).toEqual(broken)
+      expect(await store.getRun(bad)).toEqual(broken)
+      for (const runId of [newer, older])
+        expect(await store.getRun(runId)).toMatchObject({
+          status: 'running',
+          metadata: { runId },
+          error: null,
+        })
+      // A page boundary on the corrupted row still continues.
+      const first = await store.listRuns({ agentId }, { limit: 2 })
+      expect(first.items.map((run) => run.runId)).toEqual([newer, bad])
+      const rest = await store.listRuns({ agentId }, { limit: 2, cursor: first.nextCursor! })
+      expect(rest.items.map((run) => run.runId)).toEqual([older])
+    })
+
     it('deletes a run with its journal, snapshot and lease, and touches nothing else', async () => {
       const { store, id } = harness()
       const agentId = id('agent')

@@ -72,6 +72,80 @@ export const sessionSuite = (harness: () => Harness): void => {
       expect(session?.messages).toHaveLength(1)
     })
 
+    it("appends one run's turn at most once, whatever version the repeat expects", async () => {
+      const { store, id } = harness()
+      const sessionId = id('session')
+      const [first, second] = [id('run'), id('run')]
+      expect(await store.appendSession(sessionId, [user('q1'), assistant], 0, { runId: first })).toBe(1)
+      // The run crashed around its write and writes its turn again: nothing changes.
+      expect(await store.appendSession(sessionId, [user('q1'), assistant], 0, { runId: first })).toBe(1)
+      expect(await store.appendSession(sessionId, [user('other')], undefined, { runId: first })).toBe(1)
+      expect(await store.appendSession(sessionId, [user('q2')], 1, { runId: second })).toBe(2)
+      expect(await store.appendSession(sessionId, [user('q1 again')], 1, { runId: first })).toBe(2)
+      // Without a runId an append is not deduplicated.
+      expect(await store.appendSession(sessionId, [user('plain')])).toBe(3)
+      const session = await store.getSession(sessionId)
+      expect(session).toMatchObject({
+        version: 3,
+        messages: [user('q1'), assistant, user('q2'), user('plain')],
+      })
+      // A replace (e.g. a summary) keeps the record of turns written; a delete forgets it.
+      expect(await store.replaceSession(sessionId, [user('summary')], 3)).toBe(4)
+      expect(await store.appendSession(sessionId, [user('q2')], undefined, { runId: second })).toBe(4)
+      await store.deleteSession(sessionId)
+      expect(await store.appendSession(sessionId, [user('fresh')], 0, { runId: first })).toBe(1)
+      expect((await store.getSession(sessionId))?.messages).toEqual([user('fresh')])
+      // The same run id in another session is another turn.
+      expect(await store.appendSession(id('session'), [user('elsewhere')], 0, { runId: first })).toBe(1)
+    })
+
+    it('writes all messages of a turn or none, and a failed turn can be written again', async () => {
+      const { store, id } = harness()
+      const sessionId = id('session')
+      const runId = id('run')
+      await store.appendSession(sessionId, [user('before')])
+      await expectStoreError(
+        store.appendSession(sessionId, [user('ok'), { role: 'user', content: 1n as never }], 1, { runId }),
+        'invalid-argument',
+      )
+      await expectStoreError(store.appendSession(sessionId, [user('stale')], 0, { runId }), 'conflict')
+      await expectStoreError(
+        store.appendSession(sessionId, [user('x')], undefined, { runId: '' }),
+        'invalid-argument',
+      )
+      expect(await store.getSession(sessionId)).toMatchObject({ version: 1, messages: [user('before')] })
+      expect(await store.appendSession(sessionId, [user('ok'), user('done')], 1, { runId })).toBe(2)
+      expect((await store.getSession(sessionId))?.messages).toEqual([
+        user('before'),
+        user('ok'),
+        user('done'),
+      ])
+    })
+
+    it("lands two runs' turns from two connections, and one run's turn once", async () => {
+      const { store, id, connect } = harness()
+      const other = await connect()
+      const sessionId = id('session')
+      const [a, b, c] = [id('run'), id('run'), id('run')]
+      const both = await Promise.all([
+        store.appendSession(sessionId, [user('from a')], undefined, { runId: a }),
+        other.appendSession(sessionId, [user('from b')], undefined, { runId: b }),
+      ])
+      expect([...both].sort()).toEqual([1, 2])
+      const same = await Promise.all([
+        store.appendSession(sessionId, [user('from c')], undefined, { runId: c }),
+        other.appendSession(sessionId, [user('from c')], undefined, { runId: c }),
+      ])
+      expect(same).toEqual([3, 3])
+      const session = await other.getSession(sessionId)
+      expect(session?.version).toBe(3)
+      expect(session?.messages.map((message) => message.content).sort()).toEqual([
+        'from a',
+        'from b',
+        'from c',
+      ])
+    })
+
     it('deletes one session and nothing else', async () => {
       const { store, id } = harness()
       const [a, b] = [id('session'), id('session')]

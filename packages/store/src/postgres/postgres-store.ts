@@ -1,4 +1,4 @@
-import type { Store } from '@vel/core'
+import { type Store, StoreError } from '@vel/core'
 import { Kysely, PostgresDialect, type PostgresPool } from 'kysely'
 import pg from 'pg'
 import { migrateToLatest } from '../migrate.ts'
@@ -6,6 +6,35 @@ import type { Database } from '../sql/schema.ts'
 import { createSqlStore } from '../sql/sql-store.ts'
 import { appendPostgres } from './append.ts'
 import { postgresMigrations } from './migrations/index.ts'
+import { putSnapshotPostgres } from './put-snapshot.ts'
+
+const schemaName = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/
+
+/**
+ * A pool whose clients never crash the process. pg-pool listens for a client's `'error'` only
+ * while it is idle; a checked-out client (in a query, or between the statements of a transaction)
+ * whose connection is terminated emits `'error'` with no listener, which Node turns into an
+ * uncaught exception. The listener added here ignores it: the query in flight rejects with the
+ * error (mapped to a retryable `unavailable`), later queries on the client are refused, and
+ * pg-pool drops a client that is no longer queryable when it is released, so the next call
+ * connects afresh.
+ */
+const guardClients = (pool: PostgresPool): PostgresPool => {
+  const guarded = new WeakSet<object>()
+  const ignore = () => undefined
+  return {
+    async connect() {
+      const client = await pool.connect()
+      const emitter = client as unknown as { on?: (event: 'error', listener: () => void) => void }
+      if (!guarded.has(client) && typeof emitter.on === 'function') {
+        guarded.add(client)
+        emitter.on('error', ignore)
+      }
+      return client
+    },
+    end: () => pool.end(),
+  }
+}
 
 /** Options of `createPostgresStore`: a connection string (the store owns its pool) or your pool. */
 export type PostgresStoreOptions = (
@@ -20,7 +49,11 @@ export type PostgresStoreOptions = (
       readonly pool: PostgresPool
     }
 ) & {
-  /** The schema holding Vel's tables (created by `migrate()`); defaults to `public`. */
+  /**
+   * The schema holding Vel's tables and its migration tables (created by `migrate()`); defaults to
+   * `public`. Every query and the migrator are pinned to it, so other schemas of the database
+   * (even ones with their own Kysely migration tables) are never looked at.
+   */
   readonly schema?: string
   /** The clock for timestamps and lease expiry (epoch ms); defaults to `Date.now`. */
   readonly now?: () => number
@@ -28,11 +61,17 @@ export type PostgresStoreOptions = (
 
 /**
  * A `Store` on Postgres through pg and Kysely. Everything goes through Kysely; the journal append
- * is one conditional insert, and the (run_id, seq) primary key turns a concurrent writer into a
- * `conflict`.
+ * (with its snapshot) and `putSnapshot` are one statement each, and the (run_id, seq) primary key
+ * turns a concurrent writer into a `conflict`.
  */
 export function createPostgresStore(options: PostgresStoreOptions): Store {
   const now = options.now ?? Date.now
+  const schema = options.schema ?? 'public'
+  if (!schemaName.test(schema))
+    throw new StoreError(
+      'invalid-argument',
+      `schema ${JSON.stringify(schema)} must be a plain identifier (letters, digits, _ and $, at most 63)`,
+    )
   let pool: PostgresPool
   if ('pool' in options) {
     const shared = options.pool
@@ -46,18 +85,20 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     owned.on('error', () => undefined)
     pool = owned
   }
-  const base = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
-  const schema = options.schema
-  const db = schema === undefined ? base : base.withSchema(schema)
+  const base = new Kysely<Database>({ dialect: new PostgresDialect({ pool: guardClients(pool) }) })
+  const db = base.withSchema(schema)
   return createSqlStore(
     { db, dialect: 'postgres', now, transaction: (body) => db.transaction().execute(body) },
     {
-      // Kysely's Migrator creates the schema (tolerating a concurrent creator) before its tables.
+      // Kysely's Migrator creates the schema (tolerating a concurrent creator) before its tables, and
+      // with a schema given looks for its migration tables there only (without, in every schema).
       migrate: () => migrateToLatest(db, postgresMigrations, schema),
       destroy: () => base.destroy(),
       overrides: {
         append: (runId, entries, expectedSeq, appendOptions) =>
-          appendPostgres(db, schema, now, runId, entries, expectedSeq, appendOptions?.lease),
+          appendPostgres(db, schema, now, runId, entries, expectedSeq, appendOptions),
+        putSnapshot: (runId, seq, state, schemaVersion) =>
+          putSnapshotPostgres(db, schema, now, runId, seq, state, schemaVersion),
       },
     },
   )

@@ -1,18 +1,8 @@
-import {
-  type JsonObject,
-  type JsonValue,
-  type NewRun,
-  type Page,
-  type RunFilter,
-  type RunPatch,
-  type RunRecord,
-  type RunStatus,
-  type SerializedError,
-  StoreError,
-} from '@vel/core'
+import { type NewRun, type Page, type RunFilter, type RunPatch, type RunRecord, StoreError } from '@vel/core'
 import type { Selectable } from 'kysely'
 import { decodeJson, encodeJson, toNumber } from '../codec.ts'
 import { decodeCursor, encodeCursor } from '../cursor.ts'
+import { decodeRun } from '../decode-run.ts'
 import { checkPatch, newRunRecord } from '../run-record.ts'
 import { checkId, filterStatuses, pageSize } from '../validate.ts'
 import type { SqlContext } from './context.ts'
@@ -20,20 +10,24 @@ import type { RunsTable } from './schema.ts'
 
 const toRunRecord = (row: Selectable<RunsTable>): RunRecord => {
   const where = `run ${row.run_id}`
-  return {
-    runId: row.run_id,
-    agentId: row.agent_id,
-    sessionId: row.session_id,
-    parentRunId: row.parent_run_id,
-    idempotencyKey: row.idempotency_key,
-    status: row.status as RunStatus,
-    pending: decodeJson<JsonValue[]>(row.pending, where),
-    answer: decodeJson<JsonValue>(row.answer, where),
-    error: decodeJson<SerializedError | null>(row.error, where),
-    metadata: decodeJson<JsonObject>(row.metadata, where),
-    createdAt: toNumber(row.created_at),
-    updatedAt: toNumber(row.updated_at),
-  }
+  return decodeRun(
+    {
+      runId: row.run_id,
+      agentId: row.agent_id,
+      sessionId: row.session_id,
+      parentRunId: row.parent_run_id,
+      idempotencyKey: row.idempotency_key,
+      createdAt: toNumber(row.created_at),
+      updatedAt: toNumber(row.updated_at),
+    },
+    {
+      status: row.status,
+      pending: () => decodeJson(row.pending, `${where} pending`),
+      answer: () => decodeJson(row.answer, `${where} answer`),
+      error: () => decodeJson(row.error, `${where} error`),
+      metadata: () => decodeJson(row.metadata, `${where} metadata`),
+    },
+  )
 }
 
 /** The runs index through Kysely, shared by SQLite and Postgres. */

@@ -61,6 +61,12 @@ export interface SessionMessagesTable {
   message: string
 }
 
+/** The runs whose turn has been appended to a session (`appendSession` with `runId`). */
+export interface SessionTurnsTable {
+  session_id: string
+  run_id: string
+}
+
 /** The tables of a Vel store, as Kysely sees them. */
 export interface Database {
   journal: JournalTable
@@ -69,4 +75,5 @@ export interface Database {
   leases: LeasesTable
   sessions: SessionsTable
   session_messages: SessionMessagesTable
+  session_turns: SessionTurnsTable
 }

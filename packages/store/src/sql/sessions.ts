@@ -15,9 +15,11 @@ export const createSqlSessions = (context: SqlContext) => {
     messages: ReadonlyArray<Message>,
     expectedVersion: number | undefined,
     replace: boolean,
+    runId?: string,
   ): Promise<number> => {
     checkId('sessionId', sessionId)
     if (expectedVersion !== undefined) checkSeq('expectedVersion', expectedVersion)
+    if (runId !== undefined) checkId('runId', runId)
     if (!Array.isArray(messages)) throw new StoreError('invalid-argument', 'messages must be an array')
     const texts = messages.map((message, index) => encodeJson(message, `message ${index}`))
     const time = context.now()
@@ -29,6 +31,24 @@ export const createSqlSessions = (context: SqlContext) => {
         .values({ session_id: sessionId, version: 0, message_count: 0, updated_at: time })
         .onConflict((conflict) => conflict.column('session_id').doNothing())
         .execute()
+      if (runId !== undefined) {
+        // A run's turn lands at most once. A concurrent writer of the same turn waits on the key
+        // (Postgres) or the write lock (SQLite), then finds the row; a failed write rolls it back.
+        const turn = await trx
+          .insertInto('session_turns')
+          .values({ session_id: sessionId, run_id: runId })
+          .onConflict((conflict) => conflict.columns(['session_id', 'run_id']).doNothing())
+          .returning('run_id')
+          .executeTakeFirst()
+        if (turn === undefined) {
+          const current = await trx
+            .selectFrom('sessions')
+            .select('version')
+            .where('session_id', '=', sessionId)
+            .executeTakeFirstOrThrow()
+          return toNumber(current.version)
+        }
+      }
       let update = trx
         .updateTable('sessions')
         .set((eb) => ({
@@ -74,14 +94,19 @@ export const createSqlSessions = (context: SqlContext) => {
       )
       return { sessionId, messages, version: toNumber(head.version), updatedAt: toNumber(head.updated_at) }
     },
-    appendSession: (sessionId: string, messages: ReadonlyArray<Message>, expectedVersion?: number) =>
-      write(sessionId, messages, expectedVersion, false),
+    appendSession: (
+      sessionId: string,
+      messages: ReadonlyArray<Message>,
+      expectedVersion?: number,
+      options?: { readonly runId?: string },
+    ) => write(sessionId, messages, expectedVersion, false, options?.runId),
     replaceSession: (sessionId: string, messages: ReadonlyArray<Message>, expectedVersion: number) =>
       write(sessionId, messages, checkSeq('expectedVersion', expectedVersion), true),
     async deleteSession(sessionId: string): Promise<void> {
       checkId('sessionId', sessionId)
       await context.transaction(async (trx) => {
         await trx.deleteFrom('session_messages').where('session_id', '=', sessionId).execute()
+        await trx.deleteFrom('session_turns').where('session_id', '=', sessionId).execute()
         await trx.deleteFrom('sessions').where('session_id', '=', sessionId).execute()
       })
     },

@@ -1,4 +1,11 @@
-import { type JournalEntry, type JournalEntryInput, type JsonValue, type Lease, StoreError } from '@vel/core'
+import {
+  type AppendOptions,
+  type JournalEntry,
+  type JournalEntryInput,
+  type JsonValue,
+  type Lease,
+  StoreError,
+} from '@vel/core'
 import type { Selectable } from 'kysely'
 import { encodeJson } from '../codec.ts'
 import type { JournalRow } from '../sql/journal.ts'
@@ -13,7 +20,7 @@ export interface SqliteHotPath {
     runId: string,
     entries: ReadonlyArray<JournalEntryInput>,
     expectedSeq: number,
-    lease: Pick<Lease, 'ownerId' | 'epoch'> | undefined,
+    options: AppendOptions | undefined,
   ): number
   read(runId: string, afterSeq: number, limit: number | undefined): JournalEntry[]
   lastSeq(runId: string): number
@@ -48,6 +55,19 @@ export function createSqliteHotPath(connection: SqliteConnection, now: () => num
     for (const row of rows) insert.run(row.run_id, row.seq, row.type, row.at, row.data)
     return last + rows.length
   }
+  // With a snapshot the append and the snapshot upsert are one transaction.
+  const appendSnapshotTransaction = (
+    rows: JournalRow[],
+    runId: string,
+    expectedSeq: number,
+    lease: Pick<Lease, 'ownerId' | 'epoch'> | undefined,
+    snapshot: { readonly text: string; readonly schemaVersion: number },
+    time: number,
+  ): number => {
+    const seq = appendTransaction(rows, runId, expectedSeq, lease)
+    statements().upsertSnapshot.run(runId, seq, snapshot.schemaVersion, time, snapshot.text)
+    return seq
+  }
   const snapshotTransaction = (runId: string, seq: number, text: string, schemaVersion: number): void => {
     const { lastSeq, upsertSnapshot } = statements()
     if (seq > (lastSeq.get(runId) as number))
@@ -55,6 +75,7 @@ export function createSqliteHotPath(connection: SqliteConnection, now: () => num
     upsertSnapshot.run(runId, seq, schemaVersion, now(), text)
   }
   let appendImmediate: ((...args: Parameters<typeof appendTransaction>) => number) | undefined
+  let appendSnapshotImmediate: ((...args: Parameters<typeof appendSnapshotTransaction>) => number) | undefined
   let snapshotImmediate: ((...args: Parameters<typeof snapshotTransaction>) => void) | undefined
 
   // One entry (the common step) is one conditional insert: a single statement takes the write lock
@@ -94,8 +115,18 @@ export function createSqliteHotPath(connection: SqliteConnection, now: () => num
   }
 
   return {
-    append(runId, entries, expectedSeq, lease) {
-      const rows = journalRows(runId, entries, expectedSeq, now())
+    append(runId, entries, expectedSeq, options) {
+      const time = now()
+      const rows = journalRows(runId, entries, expectedSeq, time)
+      const lease = options?.lease
+      if (options?.snapshot !== undefined) {
+        const snapshot = {
+          text: encodeJson(options.snapshot.state, 'snapshot state'),
+          schemaVersion: checkSeq('snapshot.schemaVersion', options.snapshot.schemaVersion),
+        }
+        appendSnapshotImmediate ??= connection.transaction(appendSnapshotTransaction).immediate
+        return appendSnapshotImmediate(rows, runId, expectedSeq, lease, snapshot, time)
+      }
       if (rows.length === 1) return appendOne(rows[0]!, expectedSeq, lease)
       appendImmediate ??= connection.transaction(appendTransaction).immediate
       return appendImmediate(rows, runId, expectedSeq, lease)

@@ -90,7 +90,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     // While no Kysely transaction is open (the usual case) the hot path runs without extra ticks.
     overrides: {
       append: (runId, entries, expectedSeq, appendOptions) =>
-        whenIdle(() => hot.append(runId, entries, expectedSeq, appendOptions?.lease)),
+        whenIdle(() => hot.append(runId, entries, expectedSeq, appendOptions)),
       read: (runId, readOptions = {}) =>
         whenIdle(() => hot.read(runId, readOptions.afterSeq ?? 0, readOptions.limit)),
       lastSeq: (runId) => whenIdle(() => hot.lastSeq(runId)),

@@ -1,0 +1,215 @@
+import {
+  type ContextFunction,
+  type ContextPolicy,
+  defineTool,
+  isToolSource,
+  type JsonObject,
+  type JsonValue,
+  type LanguageModel,
+  type ModelRequest,
+  parseToolInput,
+  type RunPolicy,
+  type Tool,
+  type ToolCallPart,
+  type ToolPlan,
+  type ToolSource,
+  type ToolSpec,
+  type Validation,
+} from '@vel/core'
+import type { AgentOptions, ModelConfig, ModelRetryPolicy } from './agent.ts'
+
+/** Name of the built-in tool that asks a human a question and waits for the answer (Factor 7). */
+export const contactHumanToolName = 'contactHuman'
+
+/** The tools a model call is given: their specs and the tools by name. */
+export interface ToolSet {
+  readonly specs: ReadonlyArray<ToolSpec>
+  readonly byName: ReadonlyMap<string, Tool>
+}
+
+/** An agent with everything resolved that a run needs. Internal to the runtime. */
+export interface ResolvedAgent {
+  readonly id: string
+  readonly model: LanguageModel
+  readonly instructions: string | undefined
+  readonly policy: Partial<RunPolicy>
+  readonly maxDurationMs: number | undefined
+  readonly toolTimeoutMs: number
+  readonly contexts: Readonly<Record<string, ContextFunction>>
+  readonly responseFormat: ModelRequest['responseFormat']
+  readonly parseOutput:
+    | ((text: string) => { ok: true; value: JsonValue } | { ok: false; error: string })
+    | undefined
+  readonly modelSettings: AgentOptions['modelSettings']
+  readonly app: Readonly<Record<string, unknown>>
+  readonly snapshotEvery: number
+  /** The tools now: the agent's own plus what its sources list (asked before each model call). */
+  toolsFor(): Promise<ToolSet>
+  /** A tool by name, from the last list the model was given. */
+  tool(name: string): Tool | undefined
+  /** Decides what to do with each tool call of a response. */
+  plan(
+    calls: ReadonlyArray<ToolCallPart>,
+    context: { runId: string },
+    tools?: ReadonlyMap<string, Tool>,
+  ): Promise<ToolPlan[]>
+}
+
+const isLanguageModel = (model: LanguageModel | ModelConfig): model is LanguageModel =>
+  typeof (model as LanguageModel).stream === 'function'
+
+async function resolveModel(model: LanguageModel | ModelConfig, retry: ModelRetryPolicy | false | undefined) {
+  if (retry === false && isLanguageModel(model)) return model
+  const providers = await import('@vel/providers')
+  const base = isLanguageModel(model)
+    ? model
+    : providers.createModel(model as Parameters<typeof providers.createModel>[0])
+  if (retry === false) return base
+  const policy = retry ?? { maxAttempts: 3 }
+  return providers.withRetry(base, {
+    maxAttempts: policy.maxAttempts,
+    ...(policy.initialDelayMs === undefined ? {} : { initialDelayMs: policy.initialDelayMs }),
+    ...(policy.maxDelayMs === undefined ? {} : { maxDelayMs: policy.maxDelayMs }),
+  })
+}
+
+// Effect schemas are classes (functions), so both kinds of value are checked.
+const isEffectSchema = (value: unknown): boolean =>
+  (typeof value === 'object' || typeof value === 'function') &&
+  value !== null &&
+  Symbol.for('effect/Schema') in value
+
+/** Parses and checks structured answers. Effect's Schema modules load only for an Effect Schema. */
+async function outputParser(
+  output: AgentOptions['output'],
+): Promise<Pick<ResolvedAgent, 'responseFormat' | 'parseOutput'>> {
+  if (output === undefined) return { responseFormat: undefined, parseOutput: undefined }
+  if (isEffectSchema(output)) {
+    const [Schema, JSONSchema, Either] = await Promise.all([
+      import('effect/Schema'),
+      import('effect/JSONSchema'),
+      import('effect/Either'),
+    ])
+    // biome-ignore lint/suspicious/noExplicitAny: any Effect Schema
+    const schema = output as unknown as import('effect/Schema').Schema<any, any, never>
+    const decode = Schema.decodeUnknownEither(schema)
+    return {
+      responseFormat: { type: 'json', schema: JSONSchema.make(schema) as unknown as JsonObject },
+      parseOutput: (text) => {
+        const parsed = parseToolInput(text)
+        if (!parsed.ok) return { ok: false, error: `answer is not JSON: ${parsed.error}` }
+        const result = decode(parsed.value)
+        return Either.isRight(result)
+          ? { ok: true, value: JSON.parse(JSON.stringify(result.right)) as JsonValue }
+          : { ok: false, error: `answer does not match the output schema: ${result.left.message}` }
+      },
+    }
+  }
+  const schema = output as JsonObject
+  const checker = defineTool({ name: 'output', description: 'output', input: schema, handler: () => null })
+  return {
+    responseFormat: { type: 'json', schema },
+    parseOutput: (text) => {
+      const parsed = parseToolInput(text)
+      if (!parsed.ok) return { ok: false, error: `answer is not JSON: ${parsed.error}` }
+      // JSON Schema validation is synchronous (only a Standard Schema may return a Promise).
+      const checked = checker.validateInput(parsed.value) as Validation<unknown>
+      return checked.ok
+        ? { ok: true, value: parsed.value }
+        : { ok: false, error: `answer does not match the output schema: ${checked.error}` }
+    },
+  }
+}
+
+/** Resolves the model, tools and policies of an agent's options, once per agent. */
+export async function resolveAgent(
+  options: AgentOptions,
+  tools: ReadonlyArray<Tool | ToolSource>,
+): Promise<ResolvedAgent> {
+  const model = await resolveModel(options.model, options.policies?.retry)
+  const own = new Map<string, Tool>()
+  const sources: ToolSource[] = []
+  for (const tool of tools) {
+    if (isToolSource(tool)) sources.push(tool)
+    else own.set(tool.name, tool)
+  }
+  const fixed: ToolSet = { specs: [...own.values()].map((tool) => tool.spec), byName: own }
+  let current = fixed
+  const toolsFor = async (): Promise<ToolSet> => {
+    if (sources.length === 0) return fixed
+    const byName = new Map(own)
+    for (const source of sources) {
+      for (const tool of await source.tools()) if (!byName.has(tool.name)) byName.set(tool.name, tool)
+    }
+    current = { specs: [...byName.values()].map((tool) => tool.spec), byName }
+    return current
+  }
+  const context = options.context
+  const contexts: Record<string, ContextFunction> = typeof context === 'function' ? { custom: context } : {}
+  const contextPolicy: ContextPolicy | undefined =
+    typeof context === 'function' ? { type: 'custom', name: 'custom' } : context
+  const policies = options.policies ?? {}
+  const policy: Partial<RunPolicy> = {
+    ...(policies.maxSteps === undefined ? {} : { maxSteps: policies.maxSteps }),
+    ...(policies.budget?.maxTokens === undefined ? {} : { maxTokens: policies.budget.maxTokens }),
+    ...(policies.maxErrorChars === undefined ? {} : { maxErrorChars: policies.maxErrorChars }),
+    ...(policies.approvalTimeoutMs === undefined ? {} : { approvalTimeoutMs: policies.approvalTimeoutMs }),
+    ...(contextPolicy === undefined ? {} : { context: contextPolicy }),
+  }
+  return {
+    id: options.id,
+    model,
+    toolsFor,
+    tool: (name) => current.byName.get(name),
+    instructions: options.instructions,
+    policy,
+    maxDurationMs: policies.budget?.maxDurationMs,
+    toolTimeoutMs: policies.toolTimeoutMs ?? 60_000,
+    contexts,
+    ...(await outputParser(options.output)),
+    modelSettings: options.modelSettings,
+    app: options.app ?? {},
+    snapshotEvery: options.snapshotEvery ?? 50,
+    plan: (calls, { runId }, byName = current.byName) =>
+      Promise.all(calls.map((call) => planCall(byName, call, runId, options.id))),
+  }
+}
+
+async function planCall(
+  tools: ReadonlyMap<string, Tool>,
+  call: ToolCallPart,
+  runId: string,
+  agentId: string,
+): Promise<ToolPlan> {
+  const reject = (error: string): ToolPlan => ({ toolCallId: call.id, action: 'reject', error })
+  const tool = tools.get(call.name)
+  if (tool === undefined)
+    return reject(`Unknown tool '${call.name}'. Available tools: ${[...tools.keys()].join(', ') || 'none'}.`)
+  if (typeof call.input === 'string') {
+    const parsed = parseToolInput(call.input)
+    if (!parsed.ok) return reject(`Invalid arguments for '${call.name}': ${parsed.error}`)
+  }
+  const checked = await tool.validateInput(call.input)
+  if (!checked.ok) return reject(`Invalid arguments for '${call.name}': ${checked.error}`)
+  if (tool.name === contactHumanToolName)
+    return {
+      toolCallId: call.id,
+      action: 'ask-human',
+      question: String((checked.value as { question: string }).question),
+    }
+  let approval = false
+  if (typeof tool.needsApproval === 'function') {
+    try {
+      approval = await tool.needsApproval(checked.value, { runId, agentId, toolCallId: call.id })
+    } catch {
+      approval = true // A failing policy check errs on the side of asking a human.
+    }
+  } else approval = tool.needsApproval
+  if (approval) return { toolCallId: call.id, action: 'approve', sideEffects: tool.sideEffects }
+  return {
+    toolCallId: call.id,
+    action: 'execute',
+    sideEffects: tool.sideEffects,
+    ...(tool.final ? { final: true } : {}),
+  }
+}

@@ -1,0 +1,604 @@
+import {
+  type Command,
+  contentPartCount,
+  type HumanRequest,
+  interruptedToolCalls,
+  type JournalEntry,
+  type Lease,
+  messagesForModel,
+  type PositionedPart,
+  positionReplayed,
+  RunError,
+  type RunEvent,
+  type RunState,
+  resumeCommands,
+  runStateVersion,
+  StoreError,
+  type StreamPart,
+} from '@vel/core'
+import { createActor } from 'xstate'
+import type { ResolvedAgent } from './agent-resolve.ts'
+import { executeModelCall, type LivePart } from './model-executor.ts'
+import type { OwnerHost } from './owner-host.ts'
+import { appendWithRetry } from './retry.ts'
+import { type RunActorRef, runLogic } from './run-logic.ts'
+import { executeTool } from './tool-executor.ts'
+
+/** One input to a run's mailbox. */
+type Input =
+  | {
+      readonly kind: 'event'
+      readonly event: RunEvent
+      /** `caller`: from outside (approve, respond, cancel), answered with an error if illegal. */
+      readonly from: 'caller' | 'executor' | 'timer'
+      readonly done?: (error?: unknown) => void
+      /** Runs once the event is journaled and applied (a tool handler waits for its `tool.started`). */
+      readonly onCommit?: () => void
+    }
+  /** Take the run: acquire its lease and load it, then continue what it was doing. */
+  | {
+      readonly kind: 'wake'
+      readonly republish: boolean
+      readonly done?: (error?: unknown) => void
+    }
+  /** Start a new run whose index row exists and whose lease is held. */
+  | {
+      readonly kind: 'start'
+      readonly event: RunEvent
+      readonly lease: Lease
+      readonly done: (error?: unknown) => void
+    }
+  /** The run is waiting and nothing is in flight: write it down and let go of it. */
+  | { readonly kind: 'passivate' }
+  /** Shutdown: stop model calls, let tools finish, then hand over (snapshot, lease released). */
+  | { readonly kind: 'drain'; readonly finished: () => void }
+  /** Hand over now (shutdown after its grace period): abort what still runs. */
+  | { readonly kind: 'handover'; readonly done?: (error?: unknown) => void }
+  /** The lease was lost (renewal failed): stop at once, writing nothing. */
+  | { readonly kind: 'lost' }
+
+const isTerminal = (state: RunState) =>
+  state.phase === 'completed' || state.phase === 'failed' || state.phase === 'cancelled'
+
+/** What makes journal entries of model responses carry their live parts' positions. */
+const liveContentCount = (event: RunEvent): number =>
+  event.type === 'model.responded' && event.streamed
+    ? contentPartCount(event.message)
+    : event.type === 'model.failed' && event.streamed
+      ? contentPartCount(event.partial)
+      : 0
+
+/**
+ * The owner of one run in this process: its mailbox, its actor and its executors. Every input (an
+ * executor's outcome, a human's answer, a cancel, a timer, waking, draining, losing the lease) enters
+ * one queue and is handled to the end before the next: the event goes through the actor (whose
+ * transition is `step`, computed once), is appended to the journal fenced by the lease epoch, and
+ * only then is committed: its parts go to the outlet and its commands are carried out. An event the
+ * reducer rejects is never journaled. Nothing is dropped while the run changes hands: an input that
+ * arrives while the owner passivates or wakes waits in the queue.
+ */
+export class RunOwner {
+  readonly runId: string
+  private queue: Input[] = []
+  private pumping = false
+  private actor: RunActorRef | undefined
+  private agent: ResolvedAgent | undefined
+  private lease: Lease | undefined
+  private seq = 0
+  private eventsSinceSnapshot = 0
+  private readonly inflight = new Map<string, AbortController>()
+  private budgetTimer: ReturnType<typeof setTimeout> | undefined
+  private draining: (() => void) | undefined
+  private liveIndex = 0
+  /** Gone for good from this process (finished, corrupted, lost): the runtime drops it. */
+  closed = false
+
+  constructor(
+    private readonly host: OwnerHost,
+    runId: string,
+  ) {
+    this.runId = runId
+  }
+
+  /** The run's state, if it is in memory here. */
+  get state(): RunState | undefined {
+    return this.actor?.getSnapshot().context
+  }
+
+  /** Whether this process holds the run in memory with its lease. */
+  get live(): boolean {
+    return this.actor !== undefined && !this.closed
+  }
+
+  get currentLease(): Lease | undefined {
+    return this.lease
+  }
+
+  /** The lease was renewed by the runtime. */
+  renewed(lease: Lease): void {
+    if (this.lease && lease.epoch === this.lease.epoch) this.lease = lease
+  }
+
+  /** Adds an input; the queue is handled in order. */
+  enqueue(input: Input): void {
+    this.queue.push(input)
+    if (!this.pumping) void this.pump()
+  }
+
+  /** Delivers a caller's event; resolves once it is journaled and applied. */
+  deliver(event: RunEvent): Promise<void> {
+    return new Promise((resolve, reject) =>
+      this.enqueue({
+        kind: 'event',
+        event,
+        from: 'caller',
+        done: (error) => (error ? reject(error) : resolve()),
+      }),
+    )
+  }
+
+  private async pump(): Promise<void> {
+    this.pumping = true
+    try {
+      while (this.queue.length > 0) {
+        const input = this.queue.shift() as Input
+        try {
+          await this.handle(input)
+          if ('done' in input) input.done?.()
+        } catch (error) {
+          if ('done' in input && input.done) input.done(error)
+          else if (!RunError.isInstance(error) || error.reason !== 'invalid-state')
+            this.host.report(error, this.runId)
+        }
+      }
+    } finally {
+      this.pumping = false
+    }
+    // Nothing left to do: a run that only waits for humans leaves memory; a draining run whose tools
+    // are done is handed over; a run no longer held here leaves the table (an input arriving later
+    // finds a fresh owner and wakes the run).
+    if (this.closed || this.queue.length > 0) return
+    if (this.live && this.inflight.size === 0 && this.draining) {
+      const finished = this.draining
+      this.draining = undefined
+      this.enqueue({ kind: 'drain', finished })
+    } else if (this.live && this.inflight.size === 0 && this.state?.phase === 'waiting' && !this.draining)
+      this.enqueue({ kind: 'passivate' })
+    else if (!this.live) this.host.released(this)
+  }
+
+  private async handle(input: Input): Promise<void> {
+    if (this.closed) {
+      // This owner let go for good while the input waited: the runtime finds the run's owner now.
+      if (input.kind === 'event' && input.from === 'caller')
+        return this.host.redeliver(this.runId, input.event)
+      if (input.kind === 'drain') return input.finished()
+      return
+    }
+    switch (input.kind) {
+      case 'start':
+        return this.start(input.event, input.lease)
+      case 'wake':
+        if (!this.live) await this.wake(input.republish)
+        return
+      case 'event':
+        return this.onEvent(input)
+      case 'passivate':
+        return this.passivate()
+      case 'drain':
+        return this.drain(input.finished)
+      case 'handover':
+        return this.handOver()
+      case 'lost':
+        return this.abandon(new StoreError('fenced', 'the lease was lost'))
+    }
+  }
+
+  private async onEvent(input: Extract<Input, { kind: 'event' }>): Promise<void> {
+    const { event } = input
+    if (!this.live) {
+      if (input.from !== 'caller') return // an executor of an owner that let go: its outcome is moot
+      await this.wake(false)
+    }
+    if (this.draining && input.from === 'executor' && event.type.startsWith('model.')) return
+    await this.apply(event, input.from)
+    input.onCommit?.()
+  }
+
+  /** Computes the event once, journals it, then commits it. */
+  private async apply(event: RunEvent, from: 'caller' | 'executor' | 'timer' | 'resume'): Promise<void> {
+    const actor = this.actor as RunActorRef
+    const before = actor.getSnapshot().context
+    if (isTerminal(before)) {
+      if (from === 'caller')
+        throw new RunError('invalid-state', `${event.type} rejected: run is ${before.phase}`, {
+          runId: this.runId,
+        })
+      return
+    }
+    actor.send(event as never)
+    const { context: state, commands } = actor.getSnapshot()
+    const first = commands[0]
+    if (commands.length === 1 && first?.type === 'reject') {
+      if (from === 'caller')
+        throw new RunError('invalid-state', `${event.type} rejected: ${first.reason}`, { runId: this.runId })
+      return
+    }
+    const entry = { type: event.type, data: event as never, at: this.host.now() }
+    try {
+      this.seq = await appendWithRetry(() =>
+        this.host.store.append(this.runId, [entry], this.seq, { lease: this.lease as Lease }),
+      )
+    } catch (error) {
+      // Lost ownership, or the store stays down: nothing was journaled, so nothing is acted on. The
+      // run stays resumable from the store; a caller's event goes to whoever owns the run now.
+      this.abandon(error)
+      if (
+        from === 'caller' &&
+        StoreError.isInstance(error) &&
+        (error.reason === 'conflict' || error.reason === 'fenced')
+      )
+        return this.host.redeliver(this.runId, event)
+      throw error
+    }
+    this.eventsSinceSnapshot += 1
+    this.commit(this.seq, event, before, state, commands)
+    if (event.type === 'run.started') this.armBudget()
+    for (const command of commands) if (command.type === 'finish') return this.finish()
+    if (this.eventsSinceSnapshot >= (this.agent as ResolvedAgent).snapshotEvery) await this.snapshot()
+  }
+
+  /** The event is journaled: its parts go out, then its commands are carried out, in order. */
+  private commit(
+    seq: number,
+    event: RunEvent,
+    before: RunState,
+    state: RunState,
+    commands: ReadonlyArray<Command>,
+  ): void {
+    const parts: StreamPart[] = []
+    for (const command of commands) if (command.type === 'emit') parts.push(...command.parts)
+    const offset = liveContentCount(event)
+    const positioned: PositionedPart[] =
+      offset === 0
+        ? positionReplayed(seq, event, before.step, parts)
+        : parts.map((part, index) => ({
+            position: {
+              seq,
+              index: offset + index,
+              ...('epoch' in event && event.epoch !== undefined ? { epoch: event.epoch } : {}),
+            },
+            part,
+          }))
+    this.host.outlet(this.runId).commit(seq, positioned)
+    this.liveIndex = 0
+    for (const command of commands) {
+      switch (command.type) {
+        case 'call-model':
+          this.callModel(command, state)
+          break
+        case 'call-tool':
+          this.callTool(command)
+          break
+        case 'request-approval':
+        case 'contact-human':
+          this.publishRequest(command.request)
+          break
+        case 'abort-inflight':
+          for (const controller of this.inflight.values()) controller.abort(command.reason)
+          this.inflight.clear()
+          break
+        default:
+          break
+      }
+    }
+  }
+
+  private publishRequest(request: HumanRequest): void {
+    if (request.expiresAt !== undefined)
+      this.host.scheduleExpiry(this.runId, request.requestId, request.expiresAt)
+    this.host.bus
+      .publishRequest({ runId: this.runId, agentId: (this.agent as ResolvedAgent).id, request })
+      .catch((error: unknown) => this.host.report(error, this.runId))
+  }
+
+  private callModel(command: Extract<Command, { type: 'call-model' }>, state: RunState): void {
+    const agent = this.agent as ResolvedAgent
+    const controller = new AbortController()
+    this.inflight.set('model', controller)
+    const seq = this.seq + 1
+    const epoch = (this.lease as Lease).epoch
+    const outlet = this.host.outlet(this.runId)
+    const emit = (live: LivePart) => {
+      if (controller.signal.aborted) return
+      outlet.live({
+        position: {
+          seq,
+          index: this.liveIndex++,
+          ...(live.block === undefined ? {} : { block: live.block, offset: live.offset ?? 0 }),
+          live: { epoch, ...(live.open === undefined ? {} : { open: live.open }) },
+        },
+        part: live.part,
+      })
+    }
+    void (async () => {
+      const tools = command.tools ? await agent.toolsFor() : undefined
+      const outcome = await executeModelCall({
+        model: agent.model,
+        request: {
+          ...agent.modelSettings,
+          messages: messagesForModel(state, agent.contexts),
+          ...(tools && tools.specs.length > 0 ? { tools: tools.specs, toolChoice: 'auto' as const } : {}),
+          ...(agent.responseFormat && !tools?.specs.length ? { responseFormat: agent.responseFormat } : {}),
+        },
+        step: command.step,
+        epoch,
+        signal: controller.signal,
+        emit,
+        plan: (calls) => agent.plan(calls, { runId: this.runId }, tools?.byName),
+        ...(agent.parseOutput ? { parseOutput: agent.parseOutput } : {}),
+        now: this.host.now,
+      })
+      if (controller.signal.aborted) return
+      this.inflight.delete('model')
+      this.enqueue({ kind: 'event', event: outcome, from: 'executor' })
+    })().catch((error: unknown) => {
+      this.inflight.delete('model')
+      this.host.report(error, this.runId)
+    })
+  }
+
+  private callTool(command: Extract<Command, { type: 'call-tool' }>): void {
+    const agent = this.agent as ResolvedAgent
+    const tool = agent.tool(command.toolName)
+    const controller = new AbortController()
+    this.inflight.set(command.toolCallId, controller)
+    const run = () => {
+      if (controller.signal.aborted || this.closed) return
+      const state = this.state as RunState
+      const context = {
+        runId: this.runId,
+        sessionId: state.sessionId,
+        agentId: agent.id,
+        idempotencyKey: command.idempotencyKey,
+        app: agent.app,
+        runtime: this.host.runtime,
+        fencingToken: (this.lease as Lease).epoch,
+        ...(state.policy.deadline === undefined ? {} : { deadline: state.policy.deadline }),
+        emit: (parts: ReadonlyArray<StreamPart>) => {
+          if (!controller.signal.aborted) this.emitForeign(parts)
+        },
+      }
+      const outcome =
+        tool === undefined
+          ? ({
+              type: 'tool.failed',
+              toolCallId: command.toolCallId,
+              error: `Unknown tool '${command.toolName}'`,
+            } as const)
+          : executeTool(tool, command.toolCallId, command.input, context, {
+              signal: controller.signal,
+              defaultTimeoutMs: agent.toolTimeoutMs,
+            })
+      const report = (event: RunEvent) => {
+        // A tool stopped by cancel or shutdown has no result to journal: the run moved on, or will
+        // resolve the call as interrupted when it resumes.
+        if (controller.signal.aborted) return
+        this.inflight.delete(command.toolCallId)
+        this.enqueue({ kind: 'event', event, from: 'executor' })
+      }
+      if ('then' in outcome) outcome.then(report, (error: unknown) => this.host.report(error, this.runId))
+      else report(outcome)
+    }
+    // Write-ahead for tools with effects: the handler runs only once `tool.started` is journaled. A
+    // `none` tool may simply run again after a crash, so its start costs no write.
+    if (tool?.sideEffects === 'none') run()
+    else
+      this.enqueue({
+        kind: 'event',
+        event: { type: 'tool.started', toolCallId: command.toolCallId, at: this.host.now() },
+        from: 'executor',
+        onCommit: run,
+      })
+  }
+
+  /** Parts a tool adds to the stream (a child run's, forwarded): live, between journal entries. */
+  private emitForeign(parts: ReadonlyArray<StreamPart>): void {
+    const outlet = this.host.outlet(this.runId)
+    const epoch = (this.lease as Lease).epoch
+    for (const part of parts)
+      outlet.live({ position: { seq: this.seq + 1, index: this.liveIndex++, live: { epoch } }, part })
+  }
+
+  /** Starts a new run: `run.started` journaled first, as every event. */
+  private async start(event: RunEvent, lease: Lease): Promise<void> {
+    this.lease = lease
+    this.agent = await this.host.agent(this.runId, event.type === 'run.started' ? event.agentId : '')
+    this.actor = createActor(runLogic, { input: undefined })
+    this.actor.start()
+    this.seq = 0
+    await this.apply(event, 'executor')
+  }
+
+  /** Takes the run from the store: lease, snapshot and journal tail, then what it was doing. */
+  private async wake(republish: boolean): Promise<void> {
+    const { store } = this.host
+    const loaded = await this.host.acquire(this.runId)
+    this.lease = loaded.lease
+    this.agent = loaded.agent
+    const { state, seq, record } = loaded
+    try {
+      if (isTerminal(state)) {
+        // The process died between journaling the end and the bookkeeping: finish it now.
+        this.actor = createActor(runLogic, { input: state })
+        this.actor.start()
+        this.seq = seq
+        if (record.status === 'running' || record.status === 'waiting') await this.finish()
+        else await this.release(false)
+        throw new RunError('invalid-state', `run ${this.runId} is ${state.phase}`, { runId: this.runId })
+      }
+      if (state.phase === 'idle') {
+        // The process died between creating the run and journaling its start: nothing ran.
+        const error = new RunError(
+          'corrupted',
+          `run ${this.runId} never started: its worker stopped before run.started`,
+          {
+            runId: this.runId,
+          },
+        )
+        await store.updateRun(this.runId, { status: 'failed', error: error.toJSON(), pending: [] })
+        this.host.settle(this.runId, { phase: 'failed', error: error.toJSON() })
+        await store.releaseLease(loaded.lease).catch(() => undefined)
+        this.closed = true
+        this.host.released(this)
+        throw new RunError('invalid-state', error.message, { runId: this.runId })
+      }
+      // The index says `running` from here on, before anything is journaled: a crash after the
+      // next append leaves a run that `recover()` finds (a `waiting` row it would skip).
+      if (record.status !== 'running') await store.updateRun(this.runId, { status: 'running' })
+      this.actor = createActor(runLogic, { input: state })
+      this.actor.start()
+      this.seq = seq
+      this.eventsSinceSnapshot = 0
+      this.armBudget()
+      const commands = resumeCommands(state)
+      // Calls that started without a result: re-run (safe tools) or resolved as unknown (unsafe).
+      for (const toolCallId of interruptedToolCalls(state))
+        await this.apply({ type: 'tool.interrupted', toolCallId }, 'resume')
+      for (const command of commands) {
+        if (command.type === 'call-model') this.callModel(command, this.state as RunState)
+        else if (command.type === 'call-tool') this.callTool(command)
+        else if (republish && (command.type === 'request-approval' || command.type === 'contact-human'))
+          this.publishRequest(command.request)
+      }
+    } catch (error) {
+      if (!this.closed && this.actor === undefined)
+        await store.releaseLease(loaded.lease).catch(() => undefined)
+      throw error
+    }
+  }
+
+  /** Arms the time budget from the journaled deadline, so it counts across restarts. */
+  private armBudget(): void {
+    const deadline = this.state?.policy.deadline
+    if (deadline === undefined || this.budgetTimer !== undefined) return
+    this.budgetTimer = setTimeout(
+      () =>
+        this.enqueue({
+          kind: 'event',
+          event: { type: 'budget.exhausted', budget: 'time', detail: 'the time budget ran out' },
+          from: 'timer',
+        }),
+      Math.max(0, deadline - this.host.now()),
+    )
+    this.budgetTimer.unref?.()
+  }
+
+  private async snapshot(): Promise<void> {
+    await this.host.store.putSnapshot(this.runId, this.seq, this.state as never, runStateVersion)
+    this.eventsSinceSnapshot = 0
+  }
+
+  private async finish(): Promise<void> {
+    const { store } = this.host
+    const state = this.state as RunState
+    if (this.eventsSinceSnapshot >= (this.agent as ResolvedAgent).snapshotEvery) await this.snapshot()
+    // The session first, once per run: a crash before the index update re-does it harmlessly.
+    if (state.sessionId !== null && state.phase === 'completed')
+      await store.appendSession(state.sessionId, state.messages.slice(state.priorCount), undefined, {
+        runId: this.runId,
+      })
+    await store.updateRun(this.runId, {
+      status: state.phase as 'completed' | 'failed' | 'cancelled',
+      answer: state.answer,
+      error: state.error,
+      pending: [],
+    })
+    this.host.clearExpiries(this.runId)
+    await this.release(false)
+    this.host.outlet(this.runId).signal('ended')
+    this.host.settle(
+      this.runId,
+      state.phase === 'completed'
+        ? { phase: 'completed', answer: state.answer }
+        : state.phase === 'failed' && state.error
+          ? { phase: 'failed', error: state.error }
+          : { phase: 'cancelled', reason: 'cancelled' },
+    )
+  }
+
+  private async passivate(): Promise<void> {
+    const state = this.state
+    if (!this.live || state?.phase !== 'waiting' || this.inflight.size > 0 || this.queue.length > 0) return
+    await this.snapshot()
+    await this.host.store.updateRun(this.runId, { status: 'waiting', pending: state.pending as never })
+    await this.release(true)
+    this.host.outlet(this.runId).signal('paused')
+  }
+
+  /**
+   * Stops holding the run in memory. With `releaseLease` (passivation, handover) the lease is freed
+   * for anyone at once; without, the run is done here for good (a finished run's lease just expires).
+   */
+  private async release(releaseLease: boolean): Promise<void> {
+    const lease = this.lease
+    this.stopActor()
+    if (!releaseLease) {
+      this.closed = true
+      this.host.released(this)
+    } else if (lease)
+      await this.host.store.releaseLease(lease).catch((error: unknown) => this.host.report(error, this.runId))
+  }
+
+  private stopActor(): void {
+    if (this.budgetTimer !== undefined) clearTimeout(this.budgetTimer)
+    this.budgetTimer = undefined
+    for (const controller of this.inflight.values()) controller.abort('released')
+    this.inflight.clear()
+    this.actor?.stop()
+    this.actor = undefined
+  }
+
+  /**
+   * Shutdown: the model call stops (the run calls the model again wherever it resumes), running
+   * tools finish and journal their outcome, then the run is handed over. Resolves `done` then.
+   */
+  private async drain(finished: () => void): Promise<void> {
+    if (!this.live) return finished()
+    this.inflight.get('model')?.abort('shutdown')
+    this.inflight.delete('model')
+    if (this.inflight.size === 0) {
+      await this.handOver()
+      return finished()
+    }
+    this.draining = finished
+  }
+
+  /** Stops now: aborts what still runs, snapshots, frees the lease so another worker continues at once. */
+  private async handOver(): Promise<void> {
+    if (!this.live) return
+    for (const controller of this.inflight.values()) controller.abort('shutdown')
+    this.inflight.clear()
+    await this.snapshot().catch((error: unknown) => this.host.report(error, this.runId))
+    await this.release(true)
+    this.host.outlet(this.runId).signal('released')
+  }
+
+  /** Another worker owns the run now, or the store is gone: stop without writing anything. */
+  abandon(cause?: unknown): void {
+    if (!this.live) return
+    this.stopActor()
+    this.closed = true
+    this.host.released(this)
+    const lost = !StoreError.isInstance(cause) || cause.reason === 'conflict' || cause.reason === 'fenced'
+    if (!lost) this.host.report(cause, this.runId)
+    this.host.outlet(this.runId).signal('released')
+  }
+
+  /** Journal entries applied so far (for tests and `get`). */
+  get journalSeq(): number {
+    return this.seq
+  }
+}
+
+export type { JournalEntry }
