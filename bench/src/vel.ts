@@ -12,7 +12,8 @@ import {
   type Store,
   type ToolContext,
 } from '@vel/core'
-import { createMemoryStore, createSqliteStore } from '@vel/store'
+import { createMemoryStore } from '@vel/store'
+import { createSqliteStore } from '@vel/store/sqlite'
 import { addDescription, addInputSchema, decide, stepsIn } from './script.ts'
 
 export type StoreKind = 'memory' | 'sqlite'

@@ -7,7 +7,7 @@
 import { appendFileSync, existsSync, readFileSync, rmSync } from 'node:fs'
 import { Agent, createRuntime } from '@vel/actors'
 import { defineTool, type LanguageModel, type ModelPart } from '@vel/core'
-import { createSqliteStore } from '@vel/store'
+import { createSqliteStore } from '@vel/store/sqlite'
 
 const filename = './crash-restore.db'
 const ledger = './crash-restore.log' // what the tool really did, outside the store

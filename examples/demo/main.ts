@@ -10,7 +10,7 @@ import { createInterface } from 'node:readline/promises'
 import { fileURLToPath } from 'node:url'
 import { createInProcessBus, createRuntime, type RunHandle } from '@vel/actors'
 import type { StreamPart } from '@vel/core'
-import { createSqliteStore } from '@vel/store'
+import { createSqliteStore } from '@vel/store/sqlite'
 import { chooseModel, travelAgent } from './agent.ts'
 
 const tty = process.stdout.isTTY === true

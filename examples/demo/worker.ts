@@ -1,6 +1,6 @@
 /** The demo's doomed worker: runs the request and reports when the weather is in (then gets killed). */
 import { createRuntime } from '@vel/actors'
-import { createSqliteStore } from '@vel/store'
+import { createSqliteStore } from '@vel/store/sqlite'
 import { travelAgent } from './agent.ts'
 
 const [filename, runId] = process.argv.slice(2) as [string, string]

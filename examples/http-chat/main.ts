@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs'
 import { Agent, createRuntime } from '@vel/actors'
 import { defineTool, type LanguageModel, type ModelPart } from '@vel/core'
 import { createHttpApp, serve } from '@vel/http'
-import { createSqliteStore } from '@vel/store'
+import { createSqliteStore } from '@vel/store/sqlite'
 
 const usage = { inputTokens: 10, outputTokens: 5, reasoningTokens: 0, cachedInputTokens: 0 }
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))

@@ -5,7 +5,7 @@
  */
 import { createRuntime } from '@vel/actors'
 import type { HumanRequest } from '@vel/core'
-import { createSqliteStore } from '@vel/store'
+import { createSqliteStore } from '@vel/store/sqlite'
 import { assistant } from './agent.ts'
 
 const store = createSqliteStore({ filename: process.argv[2] as string })

@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline/promises'
 import { fileURLToPath } from 'node:url'
 import { createRuntime } from '@vel/actors'
-import { createSqliteStore } from '@vel/store'
+import { createSqliteStore } from '@vel/store/sqlite'
 import { assistant } from './agent.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'vel-approval-'))

@@ -4,7 +4,8 @@
  */
 import { Agent, createRuntime } from '@vel/actors'
 import { defineTool, type LanguageModel, type ModelPart } from '@vel/core'
-import { createMemoryStore, createSqliteStore } from '@vel/store'
+import { createMemoryStore } from '@vel/store'
+import { createSqliteStore } from '@vel/store/sqlite'
 
 const sessions = Number(process.env.SESSIONS ?? 1000)
 const usage = { inputTokens: 10, outputTokens: 5, reasoningTokens: 0, cachedInputTokens: 0 }

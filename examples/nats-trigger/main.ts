@@ -12,7 +12,7 @@ import { connect } from '@nats-io/transport-node'
 import { Agent, createRuntime } from '@vel/actors'
 import type { LanguageModel, ModelPart } from '@vel/core'
 import { createNatsBus, createNatsClient, createWorker } from '@vel/nats'
-import { createSqliteStore } from '@vel/store'
+import { createSqliteStore } from '@vel/store/sqlite'
 
 const run = promisify(execFile)
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url))

@@ -4,7 +4,7 @@
  */
 import { appendFileSync } from 'node:fs'
 import { defineTool, type Message } from '@vel/core'
-import { createSqliteStore } from '@vel/store'
+import { createSqliteStore } from '@vel/store/sqlite'
 import { Agent, createInProcessBus, createRuntime } from '../src/index.ts'
 import { scripted, stepsOf } from './support.ts'
 

@@ -11,7 +11,8 @@ import {
   type Store,
   type StreamPart,
 } from '@vel/core'
-import { createMemoryStore, createSqliteStore } from '@vel/store'
+import { createMemoryStore } from '@vel/store'
+import { createSqliteStore } from '@vel/store/sqlite'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Agent, contactHuman, createInProcessBus, createRuntime } from '../src/index.ts'
 import { scripted } from './support.ts'

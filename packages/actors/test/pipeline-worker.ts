@@ -4,7 +4,7 @@
  */
 import { appendFileSync } from 'node:fs'
 import type { Message } from '@vel/core'
-import { createSqliteStore } from '@vel/store'
+import { createSqliteStore } from '@vel/store/sqlite'
 import { Agent, createRuntime, sequence } from '../src/index.ts'
 import { scripted } from './support.ts'
 

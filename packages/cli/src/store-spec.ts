@@ -78,7 +78,6 @@ export async function openStore(
   spec: StoreSpec,
   options: { readonly mustExist?: boolean } = {},
 ): Promise<Store> {
-  const stores = await import('@vel/store')
   if (
     spec.kind === 'sqlite' &&
     options.mustExist &&
@@ -86,12 +85,13 @@ export async function openStore(
     !existsSync(spec.filename)
   )
     throw new UsageError(`no SQLite database at ${spec.filename} (pass --store, or start a run first)`)
+  // Each store is its own entry point, so only the driver in use is loaded.
   const store =
     spec.kind === 'memory'
-      ? stores.createMemoryStore()
+      ? (await import('@vel/store')).createMemoryStore()
       : spec.kind === 'sqlite'
-        ? stores.createSqliteStore({ filename: spec.filename })
-        : stores.createPostgresStore({
+        ? (await import('@vel/store/sqlite')).createSqliteStore({ filename: spec.filename })
+        : (await import('@vel/store/postgres')).createPostgresStore({
             connectionString: spec.connectionString,
             ...(spec.schema === undefined ? {} : { schema: spec.schema }),
           })

@@ -4,7 +4,7 @@
  * process meanwhile); `recover` takes the run over in a new process and prints its outcome.
  */
 import { Agent, createRuntime } from '@vel/actors'
-import { createSqliteStore } from '@vel/store'
+import { createSqliteStore } from '@vel/store/sqlite'
 import { createMcpClient } from '../src/index.ts'
 import { scripted, stdioCatalog } from './support.ts'
 

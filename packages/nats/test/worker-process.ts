@@ -3,7 +3,7 @@
  * bus and a worker. Prints READY once serving; stops on SIGTERM. Argument: JSON options.
  */
 import { createRuntime } from '@vel/actors'
-import { createSqliteStore } from '@vel/store'
+import { createSqliteStore } from '@vel/store/sqlite'
 import { createNatsBus, createWorker } from '../src/index.ts'
 import { connectNats, testAgents } from './support.ts'
 

@@ -5,7 +5,7 @@
 // Run: npx tsx packages/store/bench/postgres-step.ts [steps=200] [batches=7]
 import type { JsonValue, Store } from '@vel/core'
 import pg from 'pg'
-import { createPostgresStore } from '../src/index.ts'
+import { createPostgresStore } from '../src/postgres/index.ts'
 
 const postgresUrl = process.env.VEL_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 const steps = Number(process.argv[2] ?? 200)

@@ -1,6 +1,6 @@
 // Child process of durability.test.ts: appends batches of three entries to a SQLite store forever
 // and prints each acknowledged seq, one per line, only after the append has resolved.
-import { createSqliteStore } from '../src/index.ts'
+import { createSqliteStore } from '../src/sqlite/index.ts'
 import { durabilityEntry } from './durability-entry.ts'
 
 const [filename, synchronous] = process.argv.slice(2)

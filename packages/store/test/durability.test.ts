@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
-import { createSqliteStore } from '../src/index.ts'
+import { createSqliteStore } from '../src/sqlite/index.ts'
 import { isIntact } from './durability-entry.ts'
 
 const directory = mkdtempSync(join(tmpdir(), 'vel-store-durability-'))

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { Kysely, Migrator, NO_MIGRATIONS, SqliteDialect } from 'kysely'
 import { afterAll, describe, expect, it } from 'vitest'
-import { createSqliteStore, sqliteMigrations } from '../src/index.ts'
+import { createSqliteStore, sqliteMigrations } from '../src/sqlite/index.ts'
 import { expectStoreError } from '../src/testing.ts'
 
 const directory = mkdtempSync(join(tmpdir(), 'vel-store-migrations-'))

@@ -2,7 +2,7 @@
 // Starts at the epoch ms `startAt` (so both processes overlap) and races for `durationMs`.
 // Prints `ok <last seq> <count>` per acknowledged append and `conflict` per lost race.
 import { StoreError } from '@vel/core'
-import { createSqliteStore } from '../src/index.ts'
+import { createSqliteStore } from '../src/sqlite/index.ts'
 
 const [filename, writer, startAt, durationMs] = process.argv.slice(2)
 if (filename === undefined || writer === undefined)

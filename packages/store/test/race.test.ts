@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { afterAll, describe, expect, it } from 'vitest'
-import { createSqliteStore } from '../src/index.ts'
+import { createSqliteStore } from '../src/sqlite/index.ts'
 
 const run = promisify(execFile)
 const directory = mkdtempSync(join(tmpdir(), 'vel-store-race-'))

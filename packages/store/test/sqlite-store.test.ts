@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterAll, describe, expect, it } from 'vitest'
-import { createSqliteStore } from '../src/index.ts'
+import { createSqliteStore } from '../src/sqlite/index.ts'
 import { describeStore } from '../src/testing.ts'
 import { fixtures } from './fixtures.ts'
 
