@@ -88,7 +88,7 @@ describe('StreamCursor', () => {
 
   it('closes the open block of an attempt another owner superseded', () => {
     const cursor = new StreamCursor()
-    liveParts.slice(0, 2).forEach((positioned) => cursor.accept(positioned))
+    for (const positioned of liveParts.slice(0, 2)) cursor.accept(positioned)
     const retried = cursor.accept({
       position: live(2, 0, 2, 0, 0, '1-0.2'),
       part: { type: 'text-start', id: '1-0.2' },
