@@ -18,6 +18,8 @@ const phases: ReadonlySet<RunPhase> = new Set([
  */
 const upgrades: Readonly<Record<number, (state: Record<string, unknown>) => Record<string, unknown>>> = {}
 
+const roles: ReadonlySet<string> = new Set(['system', 'user', 'assistant', 'tool'])
+
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value)
 
@@ -44,5 +46,12 @@ export function decodeRunState(value: unknown, schemaVersion: number = runStateV
   if (!Array.isArray(state.toolCalls) || !Array.isArray(state.pending)) corrupt('toolCalls/pending missing')
   if (typeof state.step !== 'number' || !isObject(state.policy) || !isObject(state.usage))
     corrupt('step/policy/usage missing')
+  // The transcript is what the model is sent: a message of the wrong shape would be sent as is.
+  ;(state.messages as unknown[]).forEach((message, index) => {
+    if (!isObject(message) || !roles.has(message.role as string))
+      corrupt(`messages[${index}] is not a message`)
+    const content = (message as { content?: unknown }).content
+    if (typeof content !== 'string' && !Array.isArray(content)) corrupt(`messages[${index}] has no content`)
+  })
   return state as unknown as RunState
 }
