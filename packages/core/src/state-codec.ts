@@ -46,7 +46,7 @@ export function decodeRunState(value: unknown, schemaVersion: number = runStateV
   if (!Array.isArray(state.toolCalls) || !Array.isArray(state.pending)) corrupt('toolCalls/pending missing')
   if (typeof state.step !== 'number' || !isObject(state.policy) || !isObject(state.usage))
     corrupt('step/policy/usage missing')
-  // The transcript is what the model is sent: a message of the wrong shape would be sent as is.
+    // The transcript is what the model is sent: a message of the wrong shape would be sent as is.
   ;(state.messages as unknown[]).forEach((message, index) => {
     if (!isObject(message) || !roles.has(message.role as string))
       corrupt(`messages[${index}] is not a message`)
