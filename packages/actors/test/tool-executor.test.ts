@@ -61,7 +61,8 @@ describe('executeTool', () => {
     expect(await run(tool)).toMatchObject({
       type: 'tool.failed',
       reason: 'timeout',
-      error: "Tool 'slow' timed out after 20 ms",
+      // The message says how to wait for a person instead (issue 19, factor 7).
+      error: expect.stringMatching(/^Tool 'slow' timed out after 20 ms\. .*needsApproval.*contactHuman/),
     })
     expect(aborted).toBe(true)
   })
