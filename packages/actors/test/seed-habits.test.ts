@@ -81,3 +81,35 @@ describe('habits from the Python seed', () => {
     expect(answer).toContain('flaky')
   })
 })
+
+describe('sessions under concurrency', () => {
+  it('a second run of a session that has an unfinished run fails fast with session-busy', async () => {
+    const agent = new Agent({
+      id: 'session-busy',
+      model: scripted((request) =>
+        request.messages.at(-1)?.role === 'tool'
+          ? { text: 'done' }
+          : { toolCalls: [{ id: 'ok_1', name: 'confirm', input: {} }] },
+      ),
+      tools: [
+        defineTool({
+          name: 'confirm',
+          description: 'Needs a human.',
+          input: { type: 'object' },
+          needsApproval: true,
+          handler: () => 'confirmed',
+        }),
+      ],
+      policies: { retry: false },
+    })
+    const runtime = createRuntime({ store: createMemoryStore(), agents: [agent] })
+    const first = await runtime.spawn('session-busy', 'one', { sessionId: 's-busy' })
+    await expect(runtime.spawn('session-busy', 'two', { sessionId: 's-busy' })).rejects.toMatchObject({
+      reason: 'session-busy',
+    })
+    await runtime.approve(first.runId, 'ok_1')
+    expect(await first.result).toBe('done')
+    const second = await runtime.spawn('session-busy', 'two', { sessionId: 's-busy' })
+    expect(second.runId).not.toBe(first.runId)
+  })
+})

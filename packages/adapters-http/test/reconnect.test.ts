@@ -106,4 +106,29 @@ describe('GET /agents/:agentId/chat/:chatId/stream (useChat resume)', () => {
     expect(replay.at(-1)).toEqual({ type: 'finish', finishReason: 'stop' })
     expect((await fetch(`${server.url}/agents/stepper/chat/resume-1/stream`)).status).toBe(204)
   })
+
+  it('resumes a chat whose run reached its approval request while the client was away', async () => {
+    const chat = {
+      id: 'resume-approval',
+      messages: [{ id: 'u1', role: 'user', parts: [{ type: 'text', text: 'transfer 10' }] }],
+    }
+    // The client sends, then goes away before reading anything; the run pauses at its approval.
+    const first = await fetch(`${server.url}/agents/banker/chat`, post(chat))
+    await first.body?.cancel()
+    const runId = first.headers.get('x-vel-run-id') ?? ''
+    for (let tries = 0; (await runtime.record(runId))?.status !== 'waiting'; tries++) {
+      if (tries > 400) throw new Error('the run never paused')
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+    const resumed = await fetch(`${server.url}/agents/banker/chat/resume-approval/stream`)
+    expect(resumed.status).toBe(200)
+    const parts = partsOf(parseSse(await resumed.text()))
+    assertWellFormedStream(parts)
+    expect(parts).toContainEqual({
+      type: 'tool-approval-request',
+      approvalId: 'call-1',
+      toolCallId: 'call-1',
+    })
+    expect(parts.at(-1)).toEqual({ type: 'finish' })
+  })
 })
