@@ -3,8 +3,6 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import {
   assertWellFormedStream,
-  defineTool,
-  type JournalEntryInput,
   type LanguageModel,
   type ModelPart,
   type PositionedPart,
@@ -14,88 +12,9 @@ import {
 import { createMemoryStore } from '@vel/store'
 import { createSqliteStore } from '@vel/store/sqlite'
 import { afterEach, describe, expect, it } from 'vitest'
-import { Agent, contactHuman, createInProcessBus, createRuntime } from '../src/index.ts'
+import { Agent, createInProcessBus, createRuntime } from '../src/index.ts'
+import { approvalAgent, crashWindows, gate, until } from './run-support.ts'
 import { scripted } from './support.ts'
-
-const gate = () => {
-  let open!: () => void
-  const promise = new Promise<void>((resolve) => {
-    open = resolve
-  })
-  return { promise, open }
-}
-
-const until = async (check: () => boolean | Promise<boolean>, ms = 5000) => {
-  const end = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('condition not met in time')
-    await new Promise((resolve) => setTimeout(resolve, 5))
-  }
-}
-
-/** A tool that needs approval; counts its runs. */
-const approvalAgent = (id: string, counter: { runs: number }) =>
-  new Agent({
-    id,
-    model: scripted((request) =>
-      request.messages.at(-1)?.role === 'tool'
-        ? { text: `after: ${JSON.stringify(request.messages.at(-1)?.content)}` }
-        : { toolCalls: [{ id: 'pay_1', name: 'pay', input: { amount: 5 } }] },
-    ),
-    tools: [
-      defineTool({
-        name: 'pay',
-        description: 'Pays.',
-        input: { type: 'object' },
-        needsApproval: true,
-        handler: () => {
-          counter.runs += 1
-          return 'paid'
-        },
-      }),
-    ],
-    policies: { retry: false },
-  })
-
-/**
- * A store whose calls can be frozen from a given point on, as if the process died there: frozen
- * calls never settle, so nothing after them happens. Another runtime on the same data recovers.
- */
-function freezable(store: Store) {
-  let frozen = false
-  let before: ((method: string, args: unknown[]) => boolean) | undefined
-  let after: ((method: string, args: unknown[]) => boolean) | undefined
-  const never = () => new Promise<never>(() => undefined)
-  const proxy = new Proxy(store, {
-    get(target, property, receiver) {
-      const value = Reflect.get(target, property, receiver)
-      if (typeof value !== 'function') return value
-      return async (...args: unknown[]) => {
-        if (frozen) return never()
-        if (before?.(String(property), args)) {
-          frozen = true
-          return never()
-        }
-        const result = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args)
-        if (after?.(String(property), args)) frozen = true
-        return result
-      }
-    },
-  })
-  return {
-    store: proxy,
-    /** Freezes at the first call for which `when` is true (that call does not happen). */
-    dieAt(when: (method: string, args: unknown[]) => boolean) {
-      before = when
-    },
-    /** Freezes right after the first append of an entry of this type has been made. */
-    dieAfterAppend(type: string) {
-      after = (method, args) =>
-        method === 'append' &&
-        (args[1] as ReadonlyArray<JournalEntryInput>).some((entry) => entry.type === type)
-    },
-  }
-}
 
 const stores: Array<() => Promise<void>> = []
 afterEach(async () => {
@@ -332,100 +251,4 @@ describe('shutdown', () => {
   })
 })
 
-describe.each(backends)('crash windows (%s)', (_name, open) => {
-  it('killed just before passivation: recover() leaves the run waiting with its request', async () => {
-    const data = await open()
-    const crash = freezable(data)
-    const counter = { runs: 0 }
-    const first = createRuntime({
-      store: crash.store,
-      agents: [approvalAgent('pre-passivate', counter)],
-      leaseTtlMs: 50,
-      onError: () => undefined,
-    })
-    crash.dieAt((method) => method === 'putSnapshot' || method === 'updateRun')
-    const handle = await first.spawn('pre-passivate', 'pay')
-    await until(async () => (await data.read(handle.runId)).length === 2)
-    await new Promise((resolve) => setTimeout(resolve, 80))
-    expect((await data.getRun(handle.runId))?.status).toBe('running')
-    const second = createRuntime({
-      store: data,
-      agents: [approvalAgent('pre-passivate', counter)],
-      leaseTtlMs: 50,
-    })
-    await second.recover()
-    await until(async () => (await data.getRun(handle.runId))?.status === 'waiting')
-    expect((await data.getRun(handle.runId))?.pending).toMatchObject([
-      { requestId: 'pay_1', kind: 'approval' },
-    ])
-    expect(second.isActive(handle.runId)).toBe(false)
-    await second.approve(handle.runId, 'pay_1')
-    expect(await second.handle(handle.runId).result).toContain('paid')
-    await second.shutdown()
-  })
-
-  it('killed right after approval.decided is journaled: recover() finishes the run', async () => {
-    const data = await open()
-    const crash = freezable(data)
-    const counter = { runs: 0 }
-    const first = createRuntime({
-      store: crash.store,
-      agents: [approvalAgent('post-decision', counter)],
-      leaseTtlMs: 50,
-      onError: () => undefined,
-    })
-    const handle = await first.spawn('post-decision', 'pay')
-    await until(async () => (await data.getRun(handle.runId))?.status === 'waiting')
-    crash.dieAfterAppend('approval.decided')
-    void first.approve(handle.runId, 'pay_1').catch(() => undefined)
-    await until(async () =>
-      (await data.read(handle.runId)).some((entry) => entry.type === 'approval.decided'),
-    )
-    await new Promise((resolve) => setTimeout(resolve, 80))
-    const second = createRuntime({
-      store: data,
-      agents: [approvalAgent('post-decision', counter)],
-      leaseTtlMs: 50,
-    })
-    expect(await second.recover()).toEqual([handle.runId])
-    expect(await second.handle(handle.runId).result).toContain('paid')
-    expect(counter.runs).toBe(1)
-    await second.shutdown()
-  })
-
-  it.each([
-    ['before the session append', 'appendSession'],
-    ['after the session append, before the index update', 'updateRun'],
-  ])('killed %s: the turn reaches the session exactly once', async (_when, method) => {
-    const data = await open()
-    const crash = freezable(data)
-    const agent = () =>
-      new Agent({
-        id: 'chat',
-        model: scripted(() => ({ text: 'hi there' })),
-        tools: [contactHuman],
-        policies: { retry: false },
-      })
-    const first = createRuntime({
-      store: crash.store,
-      agents: [agent()],
-      leaseTtlMs: 50,
-      onError: () => undefined,
-    })
-    crash.dieAt(
-      (called, args) =>
-        called === method &&
-        (method === 'appendSession' || (args[1] as { status?: string })?.status === 'completed'),
-    )
-    const handle = await first.spawn('chat', 'hello', { sessionId: `s-${method}` })
-    await until(async () => (await data.read(handle.runId)).length === 2)
-    await new Promise((resolve) => setTimeout(resolve, 80))
-    const second = createRuntime({ store: data, agents: [agent()], leaseTtlMs: 50 })
-    await second.recover()
-    await until(async () => (await data.getRun(handle.runId))?.status === 'completed')
-    await second.recover()
-    const session = await data.getSession(`s-${method}`)
-    expect(session?.messages.map((message) => message.role)).toEqual(['user', 'assistant'])
-    await second.shutdown()
-  })
-})
+describe.each(backends)('crash windows (%s)', (name, open) => crashWindows(name, open))
