@@ -22,6 +22,14 @@ export interface HttpAppOptions {
      */
     readonly maxBodyBytes?: number
   }
+  readonly chat?: {
+    /**
+     * What a client that stops reading a chat stream (`useChat`'s `stop()`, a closed tab) does to
+     * its run: `keep-running` (default) lets it finish, so `useChat({ resume: true })` can show it
+     * later; `cancel` cancels it (journaled `run.cancelled`, tools aborted).
+     */
+    readonly onClientAbort?: 'keep-running' | 'cancel'
+  }
   /** Called with errors answered as 500 (default `console.error`). */
   readonly onError?: (error: unknown) => void
 }
@@ -38,6 +46,7 @@ export function createHttpApp(options: HttpAppOptions): Hono<HttpEnv> {
     runtime: options.runtime,
     guard,
     maxBodyBytes: options.limits?.maxBodyBytes ?? defaultMaxBodyBytes,
+    onClientAbort: options.chat?.onClientAbort ?? 'keep-running',
   }
   const report = options.onError ?? ((error: unknown) => console.error('[vel/http]', error))
   const openapi = createOpenApiDocument({ bearerAuth: options.auth !== undefined })

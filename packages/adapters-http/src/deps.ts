@@ -15,6 +15,8 @@ export interface RouteDeps {
   readonly runtime: Runtime
   readonly guard: Guard
   readonly maxBodyBytes: number
+  /** What a chat client that stops reading does to its run. */
+  readonly onClientAbort: 'keep-running' | 'cancel'
 }
 
 /** Reads and decodes a JSON body (413 over the limit, 400 naming the field). */

@@ -11,7 +11,7 @@ import {
   starterMetadata,
 } from '../deps.ts'
 import { InvalidFieldError } from '../errors.ts'
-import { runFrames } from '../run-stream.ts'
+import { type Frame, type RunFramesOptions, runFrames } from '../run-stream.ts'
 import * as Schemas from '../schemas.ts'
 import { uiMessageStream } from '../sse.ts'
 
@@ -37,16 +37,32 @@ export function chatRoutes(deps: RouteDeps): Hono<HttpEnv> {
     return undefined
   }
 
+  /**
+   * The run's frames for a chat response; with `onClientAbort: 'cancel'`, a client that goes away
+   * before the response ended (`useChat`'s `stop()`) cancels the run.
+   */
+  const chatFrames =
+    (runId: string, options: Omit<RunFramesOptions, 'signal'>) =>
+    (signal: AbortSignal): AsyncIterable<Frame> => {
+      let ended = false
+      if (deps.onClientAbort === 'cancel')
+        signal.addEventListener('abort', () => {
+          if (!ended) runtime.cancel(runId, 'the client stopped reading').catch(() => undefined)
+        })
+      return (async function* () {
+        yield* runFrames(runtime, runId, { ...options, signal })
+        ended = true
+      })()
+    }
+
   /** Applies `act` to a waiting run and streams what follows, as a continuation of the message. */
   const continueRun = async (c: Parameters<typeof readBody>[1], run: RunInfo, act: () => Promise<void>) => {
     const runId = run.record.runId
     const after = { seq: run.seq, index: Number.MAX_SAFE_INTEGER }
     await act()
-    return uiMessageStream(
-      c,
-      (signal) => runFrames(runtime, runId, { after, continuation: true, untilPause: true, signal }),
-      { 'x-vel-run-id': runId },
-    )
+    return uiMessageStream(c, chatFrames(runId, { after, continuation: true, untilPause: true }), {
+      'x-vel-run-id': runId,
+    })
   }
 
   app.post('/agents/:agentId/chat', async (c) => {
@@ -105,7 +121,7 @@ export function chatRoutes(deps: RouteDeps): Hono<HttpEnv> {
       metadata: starterMetadata(principal),
       stream: false,
     })
-    return uiMessageStream(c, (signal) => runFrames(runtime, handle.runId, { untilPause: true, signal }), {
+    return uiMessageStream(c, chatFrames(handle.runId, { untilPause: true }), {
       'x-vel-run-id': handle.runId,
     })
   })
