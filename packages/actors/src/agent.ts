@@ -163,10 +163,14 @@ export class Agent {
     return handle.result
   }
 
-  /** Runs and streams UI message stream parts as they happen. */
+  /**
+   * Runs and streams UI message stream parts as they happen, steered by the caller (Factor 8): no
+   * tool starts before the loop has read its `tool-input-available` part and asked for the next,
+   * and breaking out of the loop before the end cancels the run, unless `detach: true`.
+   */
   async *stream(input: RunInput, options: SpawnOptions = {}): AsyncGenerator<StreamPart> {
-    const handle = await this.start(input, { ...options, stream: true })
-    yield* handle.parts()
+    const handle = await this.start(input, { ...options, stream: true, steer: true })
+    yield* handle.steered?.() ?? handle.parts()
   }
 
   /** Starts a run and returns its handle (parts, result, cancel, approve, deny, respond). */

@@ -34,6 +34,11 @@ export interface OwnerHost {
   redeliver(runId: string, event: RunEvent): Promise<void>
   scheduleExpiry(runId: string, requestId: string, expiresAt: number): void
   clearExpiries(runId: string): void
+  /**
+   * For a run its caller steers: resolves true once the caller has read the call's input and asked
+   * for more, false if the caller stopped reading first. Undefined for runs nobody steers.
+   */
+  steered(runId: string, toolCallId: string): Promise<boolean> | undefined
   /** Errors with no caller to go to. */
   report(error: unknown, runId: string): void
 }

@@ -356,6 +356,26 @@ export class RunOwner {
     const agent = this.agent as ResolvedAgent
     const controller = new AbortController()
     this.inflight.set(command.toolCallId, controller)
+    // A run its caller steers by reading: the tool waits until the caller has seen its input.
+    const steering = this.host.steered(this.runId, command.toolCallId)
+    if (steering !== undefined) {
+      void steering.then((go) => {
+        if (controller.signal.aborted || this.closed) return
+        if (go) return this.findTool(command, controller)
+        this.inflight.delete(command.toolCallId)
+        this.enqueue({
+          kind: 'event',
+          event: { type: 'run.cancelled', reason: 'the caller stopped reading before this tool started' },
+          from: 'timer',
+        })
+      })
+      return
+    }
+    this.findTool(command, controller)
+  }
+
+  private findTool(command: Extract<Command, { type: 'call-tool' }>, controller: AbortController): void {
+    const agent = this.agent as ResolvedAgent
     const known = agent.tool(command.toolName)
     // After a restart no model call has listed the sources' tools yet: list them first.
     if (known === undefined && agent.hasSources)

@@ -31,6 +31,14 @@ export interface SpawnOptions {
   readonly deadline?: number
   /** Accepted for compatibility; `handle.parts()` always streams the run from its start. */
   readonly stream?: boolean
+  /**
+   * The caller steers the run by reading it (`agent.stream`): no tool starts before the caller has
+   * read its `tool-input-available` part and asked for the next one, and when the caller stops
+   * reading before the end the run is cancelled (unless `detach`).
+   */
+  readonly steer?: boolean
+  /** With `steer`: a caller that stops reading leaves the run running instead of cancelling it. */
+  readonly detach?: boolean
 }
 
 /** A running (or finished, or waiting) run, as seen by the code that started or resumed it. */
@@ -43,6 +51,8 @@ export interface RunHandle {
    * ending with `finish` (or, with `untilPause`, when the run waits for a human).
    */
   parts(options?: { readonly untilPause?: boolean; readonly signal?: AbortSignal }): AsyncIterable<StreamPart>
+  /** For a steered run (`steer`): the parts, with the steering described there. */
+  steered?(): AsyncIterable<StreamPart>
   cancel(reason?: string): Promise<void>
   approve(toolCallId: string, options?: DecisionOptions): Promise<void>
   deny(toolCallId: string, options?: DecisionOptions): Promise<void>

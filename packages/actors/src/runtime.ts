@@ -101,6 +101,11 @@ class VelRuntime implements Runtime, OwnerHost {
     if (this.outcomes.get(runId)?.deref() === undefined) this.outcomes.delete(runId)
   })
   private readonly expiries = new Map<string, ReturnType<typeof setTimeout>>()
+  /** Runs their caller steers by reading (`agent.stream`): the tool inputs read so far, and tools waiting for it. */
+  private readonly steering = new Map<
+    string,
+    { readonly seen: Set<string>; readonly waiting: Map<string, (go: boolean) => void>; readonly detach: boolean }
+  >()
   private readonly onError: (error: unknown, runId: string) => void
   private renewTimer: ReturnType<typeof setInterval> | undefined
   private stopped = false
@@ -223,6 +228,37 @@ class VelRuntime implements Runtime, OwnerHost {
     this.onError(error, runId)
   }
 
+  // --- steering
+
+  steered(runId: string, toolCallId: string): Promise<boolean> | undefined {
+    const steering = this.steering.get(runId)
+    if (steering === undefined) return undefined
+    if (steering.seen.has(toolCallId)) return Promise.resolve(true)
+    return new Promise((resolve) => steering.waiting.set(toolCallId, resolve))
+  }
+
+  /** The steering caller has read this tool call's input and asked for the next part. */
+  private seen(runId: string, toolCallId: string): void {
+    const steering = this.steering.get(runId)
+    if (steering === undefined) return
+    steering.seen.add(toolCallId)
+    steering.waiting.get(toolCallId)?.(true)
+    steering.waiting.delete(toolCallId)
+  }
+
+  /** The steering caller stopped reading: the run stops too, unless it detached. */
+  private unsteer(runId: string, ended: boolean): void {
+    const steering = this.steering.get(runId)
+    if (steering === undefined) return
+    this.steering.delete(runId)
+    const go = ended || steering.detach
+    for (const resolve of steering.waiting.values()) resolve(go)
+    if (!go)
+      this.cancel(runId, 'the caller stopped reading').catch((error: unknown) => {
+        if (!RunError.isInstance(error) || error.reason !== 'invalid-state') this.report(error, runId)
+      })
+  }
+
   // --- approval timeouts
 
   scheduleExpiry(runId: string, requestId: string, expiresAt: number): void {
@@ -343,6 +379,7 @@ class VelRuntime implements Runtime, OwnerHost {
     // The owner exists before the run does: `recover()` and answers find it, never a second one.
     const owner = this.ownerOf(runId)
     const outcome = this.outcome(runId)
+    if (options.steer) this.steering.set(runId, { seen: new Set(), waiting: new Map(), detach: options.detach === true })
     try {
       if (sessionId !== null) await this.checkSession(sessionId)
       await this.store.createRun({
@@ -374,6 +411,7 @@ class VelRuntime implements Runtime, OwnerHost {
         owner.enqueue({ kind: 'start', event, lease, done: (error) => (error ? reject(error) : resolve()) }),
       )
     } catch (error) {
+      this.steering.delete(runId)
       if (!owner.live) this.released(owner)
       throw error
     }
@@ -737,6 +775,20 @@ class VelRuntime implements Runtime, OwnerHost {
         const after = startAt ? await startAt : undefined
         for await (const positioned of runtime.stream(runId, { ...options, ...(after ? { after } : {}) }))
           yield positioned.part
+      },
+      async *steered() {
+        let ended = false
+        try {
+          for await (const positioned of runtime.stream(runId)) {
+            const part = positioned.part
+            yield part
+            // The caller asked for the next part: it has read this one (a tool input it let pass).
+            if (part.type === 'tool-input-available') runtime.seen(runId, part.toolCallId)
+            if (part.type === 'finish') ended = true
+          }
+        } finally {
+          runtime.unsteer(runId, ended)
+        }
       },
       cancel: (reason) => this.cancel(runId, reason),
       approve: (toolCallId, options) => this.approve(runId, toolCallId, options),

@@ -113,3 +113,61 @@ describe('sessions under concurrency', () => {
     expect(second.runId).not.toBe(first.runId)
   })
 })
+
+describe('control flow in streaming mode (factor 8)', () => {
+  const deployAgent = (id: string, runs: { deploy: number }) =>
+    new Agent({
+      id,
+      model: scripted((request) =>
+        request.messages.at(-1)?.role === 'tool'
+          ? { text: 'deployed' }
+          : { toolCalls: [{ id: 'd1', name: 'deploy', input: { env: 'prod' } }] },
+      ),
+      tools: [
+        defineTool({
+          name: 'deploy',
+          description: 'Deploys.',
+          input: { type: 'object' },
+          handler: () => {
+            runs.deploy += 1
+            return 'ok'
+          },
+        }),
+      ],
+      policies: { retry: false },
+    })
+
+  it('breaking out of the loop at the tool input stops the run before the tool starts', async () => {
+    const runs = { deploy: 0 }
+    const agent = deployAgent('blocked', runs)
+    const runtime = createRuntime({ store: createMemoryStore(), agents: [agent] })
+    let runId = ''
+    for await (const part of agent.stream('deploy now')) {
+      if (part.type === 'start') runId = part.messageId ?? ''
+      if (part.type === 'tool-input-available' && part.toolName === 'deploy') break // outside business hours
+    }
+    const record = await (async () => {
+      for (let tries = 0; tries < 200; tries++) {
+        const found = await runtime.record(runId)
+        if (found?.status === 'cancelled') return found
+        await new Promise((resolve) => setTimeout(resolve, 5))
+      }
+      return runtime.record(runId)
+    })()
+    expect(record?.status).toBe('cancelled')
+    expect(runs.deploy).toBe(0)
+  })
+
+  it('with detach, the run goes on without its caller', async () => {
+    const runs = { deploy: 0 }
+    const agent = deployAgent('detached', runs)
+    const runtime = createRuntime({ store: createMemoryStore(), agents: [agent] })
+    let runId = ''
+    for await (const part of agent.stream('deploy now', { detach: true })) {
+      if (part.type === 'start') runId = part.messageId ?? ''
+      if (part.type === 'tool-input-available') break
+    }
+    expect(await runtime.handle(runId).result).toBe('deployed')
+    expect(runs.deploy).toBe(1)
+  })
+})
