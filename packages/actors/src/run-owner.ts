@@ -353,7 +353,6 @@ export class RunOwner {
   }
 
   private callTool(command: Extract<Command, { type: 'call-tool' }>): void {
-    const agent = this.agent as ResolvedAgent
     const controller = new AbortController()
     this.inflight.set(command.toolCallId, controller)
     // A run its caller steers by reading: the tool waits until the caller has seen its input.

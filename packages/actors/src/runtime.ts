@@ -104,7 +104,11 @@ class VelRuntime implements Runtime, OwnerHost {
   /** Runs their caller steers by reading (`agent.stream`): the tool inputs read so far, and tools waiting for it. */
   private readonly steering = new Map<
     string,
-    { readonly seen: Set<string>; readonly waiting: Map<string, (go: boolean) => void>; readonly detach: boolean }
+    {
+      readonly seen: Set<string>
+      readonly waiting: Map<string, (go: boolean) => void>
+      readonly detach: boolean
+    }
   >()
   private readonly onError: (error: unknown, runId: string) => void
   private renewTimer: ReturnType<typeof setInterval> | undefined
@@ -379,7 +383,8 @@ class VelRuntime implements Runtime, OwnerHost {
     // The owner exists before the run does: `recover()` and answers find it, never a second one.
     const owner = this.ownerOf(runId)
     const outcome = this.outcome(runId)
-    if (options.steer) this.steering.set(runId, { seen: new Set(), waiting: new Map(), detach: options.detach === true })
+    if (options.steer)
+      this.steering.set(runId, { seen: new Set(), waiting: new Map(), detach: options.detach === true })
     try {
       if (sessionId !== null) await this.checkSession(sessionId)
       await this.store.createRun({
