@@ -27,8 +27,6 @@ export class Outlet {
   committedSeq = 0
   private pending: PositionedPart[] = []
   private readonly listeners = new Set<OutletListener>()
-  /** Set while the run's end or pause is the last thing that happened here. */
-  lastSignal: OutletSignal | undefined
 
   constructor(private readonly sink?: (parts: ReadonlyArray<PositionedPart>) => void) {}
 
@@ -47,7 +45,6 @@ export class Outlet {
   commit(seq: number, parts: ReadonlyArray<PositionedPart>): void {
     this.committedSeq = seq
     this.pending = []
-    this.lastSignal = undefined
     this.deliver(parts)
   }
 
@@ -58,7 +55,6 @@ export class Outlet {
   }
 
   signal(signal: OutletSignal): void {
-    this.lastSignal = signal
     if (signal !== 'paused') this.pending = []
     for (const listener of this.listeners) listener.signal(signal)
   }

@@ -3,7 +3,6 @@ import {
   contentPartCount,
   type HumanRequest,
   interruptedToolCalls,
-  type JournalEntry,
   type Lease,
   messagesForModel,
   type PositionedPart,
@@ -639,5 +638,3 @@ export class RunOwner {
     return this.seq
   }
 }
-
-export type { JournalEntry }

@@ -717,13 +717,8 @@ class VelRuntime implements Runtime, OwnerHost {
           if (seq === before) return
           continue
         }
-        if (signal !== undefined && signal !== 'paused') {
-          // The run left this process's memory (ended, or handed over): read what it journaled.
-          signal = undefined
-          await catchUp()
-          continue
-        }
-        if (signal === 'paused') {
+        if (signal !== undefined) {
+          // The run paused, ended or left this process's memory: read what it journaled.
           signal = undefined
           await catchUp()
           continue
