@@ -64,6 +64,23 @@ const waitForLockWaiters = async (applicationName: string, count: number): Promi
 }
 
 /**
+ * Waits until no backend of the application is left. A backend whose client vanished while it
+ * waited on a lock goes on once the lock is released, finishes its statement and only then finds
+ * the socket gone; until it exits, the outcome of that write is not settled on the server.
+ */
+const waitForBackendsGone = async (applicationName: string): Promise<void> => {
+  for (let attempt = 0; attempt < 500; attempt++) {
+    const { rows } = await scratch.query(
+      'select count(*)::int as remaining from pg_stat_activity where application_name = $1',
+      [applicationName],
+    )
+    if (rows[0].remaining === 0) return
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  throw new Error(`backends of ${applicationName} never went away`)
+}
+
+/**
  * Holds row locks on a run's lease and a session from another connection, so the store's next
  * append and session write wait inside the server (a checked-out client, one of them in a
  * transaction) until the test lets go.
@@ -170,6 +187,8 @@ describe.skipIf(!reachable)('Postgres store when the database goes away', () => 
       await expectUnavailable(store.lastSeq(runId))
       await expectUnavailable(store.append(runId, [{ type: 'e', data: 2 }], 1, { lease }))
       await expectUnavailable(store.listRuns())
+      // Settle the orphaned in-flight writes before the store may connect again.
+      await waitForBackendsGone(applicationName)
       await proxy.restore()
       // The server may have finished the single-statement append after the client lost it (the
       // outcome of an in-flight write is unknown to the client); if so, its snapshot landed with it.
