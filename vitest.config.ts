@@ -43,8 +43,21 @@ export default defineConfig({
           name: 'e2e',
           root: 'test',
           include: ['**/*.test.ts'],
+          exclude: ['browser/**', '**/node_modules/**'],
           testTimeout: 600_000,
           hookTimeout: 600_000,
+        },
+      },
+      // Real-browser tests (Debian's chromium through playwright-core) over the workspace sources.
+      {
+        ...sources,
+        test: {
+          name: 'browser',
+          root: 'test/browser',
+          include: ['**/*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          env: { NODE_OPTIONS: nodeOptions },
         },
       },
     ],
