@@ -52,6 +52,10 @@ const statuses: Readonly<Record<string, Readonly<Record<string, number>>>> = {
   RunError: {
     'not-found': 404,
     'invalid-state': 409,
+    // Another unfinished run holds the session: answer or cancel it first.
+    'session-busy': 409,
+    // The run's stored data failed its checks: nothing can act on it (retrying does not help).
+    corrupted: 409,
     cancelled: 409,
     'budget-exceeded': 422,
     'invalid-output': 422,

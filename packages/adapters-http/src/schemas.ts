@@ -68,8 +68,14 @@ export const UIMessageBody = Schema.Struct({
 export const ChatBody = Schema.Struct({
   id: NonEmpty,
   messages: Schema.NonEmptyArray(UIMessageBody),
-  trigger: Schema.optional(Schema.String),
-  messageId: Schema.optional(Schema.String),
+  trigger: Schema.optional(Schema.String).annotations({
+    description:
+      '`submit-message` or `regenerate-message`; a regenerate redoes the turn it names (ADR 0065).',
+  }),
+  messageId: Schema.optional(Schema.String).annotations({
+    description:
+      'The message a regenerate or an edit names: that turn and every later one leave the session.',
+  }),
 }).annotations({ identifier: 'ChatRequest' })
 
 /** `POST /runs/:runId/approvals/:toolCallId`. */

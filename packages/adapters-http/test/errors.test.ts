@@ -166,6 +166,24 @@ describe('404, 409 and 413', () => {
     expect((await problem(response)).type).toBe('urn:vel:problem:invalid-state')
   })
 
+  it('answers 409 session-busy for a second run of a session whose run is unfinished', async () => {
+    const { app, runtime } = setup()
+    const first = await app.request('/runs', post({ agentId: 'stepper', input: 'go', sessionId: 'busy-1' }))
+    expect(first.status).toBe(201)
+    for (const path of ['/runs', '/runs/stream']) {
+      const second = await app.request(path, post({ agentId: 'echo', input: 'x', sessionId: 'busy-1' }))
+      expect(second.status, path).toBe(409)
+      expect((await problem(second)).type).toBe('urn:vel:problem:session-busy')
+    }
+    const chat = await app.request(
+      '/agents/echo/chat',
+      post({ id: 'busy-1', messages: [{ id: 'm', role: 'user', parts: [{ type: 'text', text: 'hi' }] }] }),
+    )
+    expect(chat.status).toBe(409)
+    expect((await problem(chat)).type).toBe('urn:vel:problem:session-busy')
+    await runtime.shutdown({ graceMs: 0 })
+  })
+
   it('answers 413 above the body limit, by declared length and by bytes read', async () => {
     const { app } = setup({ limits: { maxBodyBytes: 64 } })
     const big = JSON.stringify({ agentId: 'echo', input: 'x'.repeat(100) })
@@ -187,6 +205,8 @@ describe('the one status mapping', () => {
   it('maps tags and reasons to statuses and hides internal errors', () => {
     expect(statusOf(new RunError('not-found', 'x'))).toBe(404)
     expect(statusOf(new RunError('invalid-state', 'x'))).toBe(409)
+    expect(statusOf(new RunError('session-busy', 'x'))).toBe(409)
+    expect(statusOf(new RunError('corrupted', 'x'))).toBe(409)
     expect(statusOf(new TransportError('unauthorized', 'x'))).toBe(401)
     expect(statusOf(new TransportError('forbidden', 'x'))).toBe(403)
     expect(statusOf(new TransportError('payload-too-large', 'x'))).toBe(413)

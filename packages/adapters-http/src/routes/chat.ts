@@ -1,6 +1,7 @@
 import type { RunInfo } from '@vel/actors'
 import { TransportError } from '@vel/core'
 import { Hono } from 'hono'
+import { chatMessageIdKey, reconcileChatSession } from '../chat-history.ts'
 import { approvalResponses, messageText } from '../chat-messages.ts'
 import {
   authorizeSession,
@@ -19,7 +20,10 @@ import { uiMessageStream } from '../sse.ts'
  * `POST /agents/:agentId/chat`: the AI SDK's chat endpoint. The chat `id` is the Vel session; the
  * last message is the input. A new user message starts a run (or answers the question a waiting run
  * asked); an assistant message carrying approval responses decides the waiting run's approvals and
- * streams its continuation. Vel keeps the conversation itself, so earlier messages are not re-read.
+ * streams its continuation. Vel keeps the conversation itself; the earlier messages only say which
+ * of its turns the chat still shows: `regenerate()`, an edit (`messageId`) and deleted messages
+ * take the discarded turns out of the session before the new run reads it (`chat-history.ts`), and
+ * a regenerate or edit that discards a run waiting for a human cancels that run.
  */
 export function chatRoutes(deps: RouteDeps): Hono<HttpEnv> {
   const { runtime } = deps
@@ -65,6 +69,19 @@ export function chatRoutes(deps: RouteDeps): Hono<HttpEnv> {
     })
   }
 
+  /**
+   * Whether a regenerate or an edit discards the waiting run's turn: the request names it, or the
+   * earlier messages no longer show its answer (a plain new message answers its question instead).
+   */
+  const discards = (body: typeof Schemas.ChatBody.Type, run: RunInfo) => {
+    if (body.trigger !== 'regenerate-message' && body.messageId === undefined) return false
+    const { runId, metadata } = run.record
+    const last = body.messages.at(-1)
+    if (body.messageId === runId || (last !== undefined && last.id === metadata[chatMessageIdKey]))
+      return true
+    return !body.messages.slice(0, -1).some((message) => message.id === runId)
+  }
+
   app.post('/agents/:agentId/chat', async (c) => {
     const agentId = c.req.param('agentId')
     const body = await readBody(deps, c, Schemas.ChatBody)
@@ -72,12 +89,13 @@ export function chatRoutes(deps: RouteDeps): Hono<HttpEnv> {
     const index = body.messages.length - 1
     const last = body.messages[index] as (typeof body.messages)[number]
     await authorizeSession(deps, c, body.id)
-    const waiting = await waitingRun(agentId, body.id, c)
-    const pending = waiting?.state.pending ?? []
+    const found = await waitingRun(agentId, body.id, c)
+    const pending = found?.state.pending ?? []
 
     if (last.role === 'assistant') {
       const ids = new Set(pending.filter((request) => request.kind === 'approval').map((r) => r.requestId))
       const decisions = approvalResponses(last).filter((response) => ids.has(response.approvalId))
+      const waiting = found
       if (waiting === undefined || decisions.length === 0)
         throw new TransportError('invalid-state', `no run of chat ${body.id} waits for these approvals`)
       return continueRun(c, waiting, async () => {
@@ -102,6 +120,10 @@ export function chatRoutes(deps: RouteDeps): Hono<HttpEnv> {
         { field: `messages.${index}.parts`, message: 'the last message has no text' },
       ])
 
+    const waiting = found !== undefined && discards(body, found) ? undefined : found
+    if (found !== undefined && waiting === undefined)
+      await runtime.cancel(found.record.runId, 'the chat discarded this turn (regenerate or edit)')
+
     if (waiting !== undefined) {
       const question = pending.find((request) => request.kind === 'question')
       const approvals = pending.filter((request) => request.kind === 'approval').map((r) => r.requestId)
@@ -116,9 +138,10 @@ export function chatRoutes(deps: RouteDeps): Hono<HttpEnv> {
       )
     }
 
+    await reconcileChatSession(runtime, body.id, body.messages, body.messageId)
     const handle = await runtime.spawn(agentId, text, {
       sessionId: body.id,
-      metadata: starterMetadata(principal),
+      metadata: { ...starterMetadata(principal), [chatMessageIdKey]: last.id },
       stream: false,
     })
     return uiMessageStream(c, chatFrames(handle.runId, { untilPause: true }), {
