@@ -48,7 +48,9 @@ describe('tools from a stdio MCP server', () => {
     expect(lookup.spec.inputSchema).toBe(lookup.inputSchema)
   })
 
-  it('lets an agent call each tool: structured, text and image results, and an error result', async () => {
+  it('lets an agent call each tool: structured, text and image results, and an error result', {
+    timeout: 45_000,
+  }, async () => {
     const requests: ModelRequest[] = []
     const model = scripted((request) => {
       requests.push(request)
@@ -70,6 +72,9 @@ describe('tools from a stdio MCP server', () => {
       model,
       tools: [...(await mcp.tools())],
       policies: { retry: false },
+      // Under the test's own limit: a call that never comes back fails the assertions below,
+      // which then name it (CI once saw this test time out as a whole, cause unknown).
+      toolTimeoutMs: 20_000,
     })
     const runtime = createRuntime({ store: createMemoryStore(), agents: [agent] })
     const handle = await runtime.spawn('stdio-agent', 'use the catalog', { runId: 'run-stdio' })
