@@ -158,6 +158,7 @@ export async function resolveAgent(
   const policies = options.policies ?? {}
   const policy: Partial<RunPolicy> = {
     ...(policies.maxSteps === undefined ? {} : { maxSteps: policies.maxSteps }),
+    ...(policies.countOwnSteps === undefined ? {} : { countOwnSteps: policies.countOwnSteps }),
     ...(policies.budget?.maxTokens === undefined ? {} : { maxTokens: policies.budget.maxTokens }),
     ...(policies.maxErrorChars === undefined ? {} : { maxErrorChars: policies.maxErrorChars }),
     ...(policies.approvalTimeoutMs === undefined ? {} : { approvalTimeoutMs: policies.approvalTimeoutMs }),

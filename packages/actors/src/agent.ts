@@ -59,8 +59,14 @@ export type ModelRetryPolicy = (
 
 /** Limits and policies of an agent's runs. */
 export interface AgentPolicies {
-  /** Model calls that may use tools; then one tool-less call summarizes. Default 20. */
+  /**
+   * Model calls that may use tools; then one tool-less call summarizes. Default 20. Counts the
+   * calls of child runs too (agents used as tools, charged up the tree): children that go past it
+   * are stopped and the run summarizes.
+   */
   readonly maxSteps?: number
+  /** Whether the run's own model calls count toward `maxSteps` (pipelines: false). Default true. */
+  readonly countOwnSteps?: boolean
   /**
    * Retries of model calls and of tools that may run again; `false` for none. Default: 3 attempts
    * for model calls, none for tools. An `unsafe` tool is never retried (a warning says so once).
@@ -69,7 +75,10 @@ export interface AgentPolicies {
   /** Per tool attempt, unless the tool sets its own. Default 60 s. */
   readonly toolTimeoutMs?: number
   readonly budget?: {
-    /** Total tokens (input + output) for a run. */
+    /**
+     * Total tokens (input + output) for a run and its child runs. The run's own call going past it
+     * fails the run; children going past it are stopped and the run summarizes, as with `maxSteps`.
+     */
     readonly maxTokens?: number
     /** Wall time from the run's start; counts across restarts. */
     readonly maxDurationMs?: number

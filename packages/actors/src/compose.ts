@@ -1,13 +1,20 @@
 import {
   defineTool,
+  emptyRunState,
+  emptyUsage,
+  forReplay,
   type JsonValue,
   type LanguageModel,
   type Message,
   type ModelPart,
   type ModelRequest,
   RunError,
+  type RunEvent,
+  type RunState,
   type StreamPart,
+  step,
   type Tool,
+  type ToolContext,
   ToolError,
   type ToolResultPart,
 } from '@vel/core'
@@ -74,30 +81,61 @@ export class Limiter {
   }
 }
 
-const contentTypes = new Set<StreamPart['type']>([
-  'text-start',
-  'text-delta',
-  'text-end',
-  'reasoning-start',
-  'reasoning-delta',
-  'reasoning-end',
-  'tool-input-start',
-  'tool-input-delta',
-  'tool-input-available',
-  'tool-input-error',
-  'tool-approval-request',
-  'tool-output-available',
-  'tool-output-error',
-  'tool-output-denied',
-])
+/** A child's part as it appears in its parent's stream: wrapped, a grandchild's (wrapped already) as is. */
+const asChildPart = (part: StreamPart, runId: string, agentId: string): StreamPart =>
+  part.type === 'data-vel-child'
+    ? part
+    : { type: 'data-vel-child', data: { runId, agentId, part: part as never } }
 
-/** A child's part as it appears in its parent's stream: content only, block ids made unique. */
-const forwardable = (part: StreamPart, runId: string): StreamPart | undefined => {
-  if (part.type.startsWith('data-')) return part
-  if (!contentTypes.has(part.type)) return undefined
-  return 'id' in part && typeof part.id === 'string'
-    ? ({ ...part, id: `${runId}:${part.id}` } as StreamPart)
-    : part
+const isEnded = (state: RunState) =>
+  state.phase === 'completed' || state.phase === 'failed' || state.phase === 'cancelled'
+
+/**
+ * Journals a child's progress in its parent, entry by entry, until the child ends: each child entry's
+ * parts (wrapped) and what it charged (its model calls, and what its own children charged it). It
+ * reads the child's journal, not its live stream, so the parent's copy is exactly what the child
+ * journaled, in order, whichever process runs the child; a re-run after a crash continues after the
+ * last child seq the parent journaled.
+ */
+async function superviseChild(
+  runtime: Runtime,
+  child: { readonly runId: string; readonly agentId: string },
+  context: ToolContext,
+): Promise<void> {
+  const report = context.reportChild
+  if (report === undefined) return
+  const since = context.reportedChildSeq?.(child.runId) ?? 0
+  const marker = (status: 'started' | 'ended'): StreamPart => ({
+    type: 'data-vel-agent',
+    data: { agentId: child.agentId, runId: child.runId, status },
+  })
+  let state = emptyRunState
+  for await (const entry of runtime.follow(child.runId, { signal: context.signal })) {
+    const event = entry.data as unknown as RunEvent
+    const [next, commands] = step(state, forReplay(event))
+    state = next
+    if (entry.seq <= since) continue
+    const parts: StreamPart[] = event.type === 'run.started' ? [marker('started')] : []
+    for (const command of commands)
+      if (command.type === 'emit')
+        for (const part of command.parts) parts.push(asChildPart(part, child.runId, child.agentId))
+    if (isEnded(state)) parts.push(marker('ended'))
+    // A pipeline's planner is code: its decisions are no model calls to charge.
+    const charge =
+      event.type === 'model.responded'
+        ? { steps: state.policy.countOwnSteps === false ? 0 : 1, usage: event.usage }
+        : event.type === 'child.reported'
+          ? { steps: event.steps, usage: event.usage }
+          : undefined
+    if (parts.length > 0 || charge !== undefined)
+      await report({
+        childRunId: child.runId,
+        seq: entry.seq,
+        parts,
+        ...(charge ?? { steps: 0, usage: emptyUsage() }),
+      })
+    if (isEnded(state) || context.signal.aborted) return
+  }
 }
 
 const sleep = (ms: number, signal: AbortSignal) =>
@@ -145,6 +183,7 @@ export function asTool(agent: Agent, options: AsToolOptions = {}): Tool<{ input:
           const handle = await runtime.spawn(agent.id, messages, {
             idempotencyKey: key,
             parentRunId: context.runId,
+            rootRunId: context.rootRunId ?? context.runId,
             ...(context.deadline === undefined ? {} : { deadline: context.deadline }),
           })
           // After a crash the child is found by its key; continue it here if nobody holds it.
@@ -153,23 +192,15 @@ export function asTool(agent: Agent, options: AsToolOptions = {}): Tool<{ input:
             await runtime.resume(handle.runId).catch(() => undefined)
           const onAbort = () => void runtime.cancel(handle.runId, 'parent stopped').catch(() => undefined)
           context.signal.addEventListener('abort', onAbort)
-          context.emit?.([
-            { type: 'data-vel-agent', data: { agentId: agent.id, runId: handle.runId, status: 'started' } },
-          ])
-          const forwarding = (async () => {
-            for await (const part of handle.parts()) {
-              const forwarded = forwardable(part, handle.runId)
-              if (forwarded) context.emit?.([forwarded])
-            }
-          })()
+          // Stopped while the child was being started: the listener came too late to hear it.
+          if (context.signal.aborted) onAbort()
+          const supervising = superviseChild(runtime, { runId: handle.runId, agentId: agent.id }, context)
           try {
             return await handle.result
           } finally {
             context.signal.removeEventListener('abort', onAbort)
-            await forwarding.catch(() => undefined)
-            context.emit?.([
-              { type: 'data-vel-agent', data: { agentId: agent.id, runId: handle.runId, status: 'ended' } },
-            ])
+            // The child's last parts are journaled here before its result is.
+            await supervising.catch(() => undefined)
           }
         }
         try {
@@ -224,12 +255,18 @@ type Decision =
   | { readonly fail: string }
 
 /** A model that is code: deterministic decisions from the conversation, so pipelines replay exactly. */
-function plannerModel(id: string, decide: (messages: ReadonlyArray<Message>) => Decision): LanguageModel {
+/**
+ * Decides the next move from the conversation. `final`: the call is the run's last, tool-less one
+ * (its step or token budget ran out): answer with what there is, or fail.
+ */
+type Decide = (messages: ReadonlyArray<Message>, final: boolean) => Decision
+
+function plannerModel(id: string, decide: Decide): LanguageModel {
   return {
     provider: 'vel-pipeline',
     modelId: id,
     async *stream(request: ModelRequest): AsyncGenerator<ModelPart> {
-      const decision = decide(request.messages)
+      const decision = decide(request.messages, request.tools === undefined)
       if ('fail' in decision) throw new RunError('child-failed', decision.fail)
       const usage = { inputTokens: 0, outputTokens: 0, reasoningTokens: 0, cachedInputTokens: 0 }
       if ('answer' in decision) {
@@ -271,13 +308,20 @@ export interface CompositeOptions {
   readonly supervision?: SupervisionInput
   /** Wall time for the whole tree: children get what remains of it. */
   readonly maxDurationMs?: number
+  /**
+   * Model calls the children (and theirs) may make together. Going past it stops the children at
+   * work and ends the pipeline with what it has, as `maxSteps` ends an agent. Default 1000.
+   */
+  readonly maxSteps?: number
+  /** Input + output tokens the children (and theirs) may use together; going past it ends the pipeline the same way. */
+  readonly maxTokens?: number
 }
 
 const composite = (
   options: CompositeOptions,
   children: ReadonlyArray<Agent>,
   tools: ReadonlyArray<Tool>,
-  decide: (messages: ReadonlyArray<Message>) => Decision,
+  decide: Decide,
 ) =>
   new Agent({
     id: options.id,
@@ -286,9 +330,14 @@ const composite = (
     children,
     policies: {
       retry: false,
-      maxSteps: 1000,
+      // The planner is code: the step budget counts the children's model calls only.
+      maxSteps: options.maxSteps ?? 1000,
+      countOwnSteps: false,
       toolTimeoutMs: 365 * 24 * 3600 * 1000,
-      ...(options.maxDurationMs === undefined ? {} : { budget: { maxDurationMs: options.maxDurationMs } }),
+      budget: {
+        ...(options.maxTokens === undefined ? {} : { maxTokens: options.maxTokens }),
+        ...(options.maxDurationMs === undefined ? {} : { maxDurationMs: options.maxDurationMs }),
+      },
     },
   })
 
@@ -296,12 +345,12 @@ const composite = (
 export function sequence(agents: ReadonlyArray<Agent>, options: CompositeOptions): Agent {
   const supervision = normalize(options.supervision)
   const tools = agents.map((agent, index) => asTool(agent, { name: `stage_${index}`, supervision }))
-  return composite(options, agents, tools, (messages) => {
+  return composite(options, agents, tools, (messages, final) => {
     const results = resultsOf(messages)
     let carried: JsonValue = userText(messages)
     for (const result of results) {
       if ('output' in result) carried = result.output
-      else if (supervision.strategy === 'stop') return { answer: carried }
+      else if (supervision.strategy === 'stop' || final) return { answer: carried }
       else if (supervision.strategy !== 'resume') return { fail: result.error }
     }
     if (results.length >= agents.length) return { answer: carried }
@@ -330,9 +379,9 @@ export function parallel(
       Object.fromEntries(
         results.map((result) => [result.agentId, result.output ?? { error: result.error ?? 'failed' }]),
       ))
-  return composite(options, agents, tools, (messages) => {
+  return composite(options, agents, tools, (messages, final) => {
     const results = resultsOf(messages)
-    if (results.length === 0)
+    if (results.length === 0 && !final)
       return {
         call: agents.map((_agent, index) => ({
           id: `branch_${index}`,
@@ -341,7 +390,14 @@ export function parallel(
         })),
       }
     const failed = results.find((result) => 'error' in result)
-    if (failed && 'error' in failed && supervision.strategy !== 'resume' && supervision.strategy !== 'stop')
+    // Out of budget: whatever the branches have, errors included (the stopped ones say so).
+    if (
+      failed &&
+      'error' in failed &&
+      !final &&
+      supervision.strategy !== 'resume' &&
+      supervision.strategy !== 'stop'
+    )
       return { fail: failed.error }
     return {
       answer: merge(
@@ -378,9 +434,13 @@ export function route(
     ...labels.map((label) => asTool(routes[label] as Agent, { name: toolName(label), supervision })),
   ]
   const children = [...(classifier instanceof Agent ? [classifier] : []), ...Object.values(routes)]
-  return composite(options, children, tools, (messages) => {
+  return composite(options, children, tools, (messages, final) => {
     const results = resultsOf(messages)
     const [label, routed] = results
+    if (final && (routed === undefined || 'error' in routed))
+      return {
+        fail: `the budget ran out before a route answered${routed && 'error' in routed ? `: ${routed.error}` : ''}`,
+      }
     if (label === undefined)
       return { call: [{ id: 'classify', name: 'classify', input: { input: userText(messages) } }] }
     if ('error' in label) return { fail: label.error }

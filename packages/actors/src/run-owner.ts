@@ -1,4 +1,5 @@
 import {
+  type ChildReport,
   type Command,
   contentPartCount,
   type HumanRequest,
@@ -403,9 +404,12 @@ export class RunOwner {
         runtime: this.host.runtime,
         fencingToken: (this.lease as Lease).epoch,
         ...(state.policy.deadline === undefined ? {} : { deadline: state.policy.deadline }),
+        rootRunId: state.rootRunId ?? this.runId,
         emit: (parts: ReadonlyArray<StreamPart>) => {
           if (!controller.signal.aborted) this.emitForeign(parts)
         },
+        reportChild: (report: ChildReport) => this.reportChild(command.toolCallId, report, controller),
+        reportedChildSeq: (childRunId: string) => this.state?.children?.[childRunId] ?? 0,
       }
       const outcome =
         tool === undefined
@@ -441,7 +445,23 @@ export class RunOwner {
       })
   }
 
-  /** Parts a tool adds to the stream (a child run's, forwarded): live, between journal entries. */
+  /**
+   * A child's progress, from the tool that supervises it: journaled as `child.reported` through the
+   * mailbox like any outcome, so its parts get journal positions and its charge is replayed.
+   */
+  private reportChild(toolCallId: string, report: ChildReport, controller: AbortController): Promise<void> {
+    if (controller.signal.aborted || this.closed) return Promise.resolve()
+    return new Promise((resolve) =>
+      this.enqueue({
+        kind: 'event',
+        event: { type: 'child.reported', toolCallId, ...report },
+        from: 'executor',
+        done: () => resolve(),
+      }),
+    )
+  }
+
+  /** Parts a tool adds to the stream: live only, between journal entries (not in replays). */
   private emitForeign(parts: ReadonlyArray<StreamPart>): void {
     const outlet = this.host.outlet(this.runId)
     const epoch = (this.lease as Lease).epoch

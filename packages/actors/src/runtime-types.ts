@@ -24,7 +24,10 @@ export interface SpawnOptions {
   readonly runId?: string
   /** A second spawn with the same key (per agent) returns the first run instead of starting another. */
   readonly idempotencyKey?: string
+  /** The run this one is a child of (agents used as tools pass their run). */
   readonly parentRunId?: string
+  /** The run at the top of the tree, journaled in the child's `run.started`. Default: `parentRunId`. */
+  readonly rootRunId?: string
   /** Stored on the run's index row (e.g. the principal that started it). */
   readonly metadata?: JsonObject
   /** Epoch ms by which the run must end (a parent passes its own so the tree shares one budget). */

@@ -406,6 +406,7 @@ class VelRuntime implements Runtime, OwnerHost {
         agentId,
         sessionId,
         parentRunId: options.parentRunId ?? null,
+        ...(options.parentRunId === undefined ? {} : { rootRunId: options.rootRunId ?? options.parentRunId }),
         ...(agent.instructions === undefined ? {} : { instructions: agent.instructions }),
         history,
         input: messages,

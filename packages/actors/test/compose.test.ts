@@ -32,6 +32,14 @@ const failing = (id: string, failures: number, answer = `${id} ok`) => {
   })
 }
 
+/** The parts of one child run, unwrapped from the parent's `data-vel-child` parts. */
+const childParts = (parts: StreamPart[], runId: string): StreamPart[] =>
+  parts.flatMap((part) => {
+    if (part.type !== 'data-vel-child') return []
+    const data = part.data as { runId: string; part: StreamPart }
+    return data.runId === runId ? [data.part] : []
+  })
+
 const agentMarkers = (parts: StreamPart[]) =>
   parts.flatMap((part) =>
     part.type === 'data-vel-agent' ? [part.data as { agentId: string; status: string }] : [],
@@ -59,9 +67,13 @@ describe('sequence', () => {
       'wrap:started',
       'wrap:ended',
     ])
+    // A child's parts come wrapped, with the child run's id: here the first stage's answer.
+    const upper = (await runtime.store.listRuns({ agentId: 'upper' })).items[0]?.runId
     expect(
-      parts.filter((part) => part.type === 'text-delta').map((part) => (part as { delta: string }).delta),
-    ).toContain('HELLO')
+      childParts(parts, upper ?? '')
+        .filter((part) => part.type === 'text-delta')
+        .map((part) => (part as { delta: string }).delta),
+    ).toEqual(['HELLO'])
     const children = await runtime.store.listRuns({ parentRunId: handle.runId })
     expect(children.items.map((run) => run.agentId).sort()).toEqual(['exclaim', 'upper', 'wrap'])
     expect(children.items.every((run) => run.status === 'completed')).toBe(true)
@@ -291,16 +303,23 @@ describe('humans deep in the tree', () => {
     const parts: StreamPart[] = []
     for await (const part of handle.parts()) {
       parts.push(part)
-      if (part.type === 'tool-approval-request') break
+      if (
+        part.type === 'data-vel-child' &&
+        (part.data as { part: StreamPart }).part.type === 'tool-approval-request'
+      )
+        break
     }
+    const deployerRun = (await runtime.store.listRuns({ agentId: 'deployer' })).items[0]
     expect(parts.at(-1)).toEqual({
-      type: 'tool-approval-request',
-      approvalId: 'deploy-1',
-      toolCallId: 'deploy-1',
+      type: 'data-vel-child',
+      data: {
+        runId: deployerRun?.runId,
+        agentId: 'deployer',
+        part: { type: 'tool-approval-request', approvalId: 'deploy-1', toolCallId: 'deploy-1' },
+      },
     })
     await handle.approve('deploy-1', { by: 'ops' })
     expect(await handle.result).toBe('deploy done')
-    const deployerRun = (await runtime.store.listRuns({ agentId: 'deployer' })).items[0]
     const journal = await runtime.journal(deployerRun?.runId ?? '')
     expect(journal.find((entry) => entry.type === 'approval.decided')?.data).toMatchObject({
       approved: true,

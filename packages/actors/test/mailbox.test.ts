@@ -1,6 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import {
   assertWellFormedStream,
   type LanguageModel,
@@ -10,33 +7,12 @@ import {
   type StreamPart,
 } from '@vel/core'
 import { createMemoryStore } from '@vel/store'
-import { createSqliteStore } from '@vel/store/sqlite'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { Agent, createInProcessBus, createRuntime } from '../src/index.ts'
-import { approvalAgent, crashWindows, gate, until } from './run-support.ts'
+import { approvalAgent, crashWindows, gate, storeBackends, until } from './run-support.ts'
 import { scripted } from './support.ts'
 
-const stores: Array<() => Promise<void>> = []
-afterEach(async () => {
-  for (const close of stores.splice(0)) await close()
-})
-
-const backends: Array<[string, () => Promise<Store>]> = [
-  ['memory', async () => createMemoryStore()],
-  [
-    'sqlite',
-    async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'vel-mailbox-'))
-      const store = createSqliteStore({ filename: join(dir, 'runs.db') })
-      await store.migrate()
-      stores.push(async () => {
-        await store.close()
-        rmSync(dir, { recursive: true, force: true })
-      })
-      return store
-    },
-  ],
-]
+const backends = storeBackends('vel-mailbox-')
 
 describe('one owner per run', () => {
   it('recover() while spawn is between createRun and acquireLease starts no second owner', async () => {

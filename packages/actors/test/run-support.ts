@@ -1,9 +1,41 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { defineTool, type JournalEntryInput, type Store } from '@vel/core'
-import { expect, it } from 'vitest'
+import { createMemoryStore } from '@vel/store'
+import { createSqliteStore } from '@vel/store/sqlite'
+import { afterEach, expect, it } from 'vitest'
 import { Agent, contactHuman, createRuntime } from '../src/index.ts'
 import { scripted } from './support.ts'
 
 /** Helpers for the mailbox and crash-window tests. */
+
+/**
+ * The stores a test runs over, for `describe.each`: memory, and SQLite in a temporary directory
+ * (closed and removed after each test of the calling file).
+ */
+export function storeBackends(prefix: string): Array<[string, () => Promise<Store>]> {
+  const opened: Array<() => Promise<void>> = []
+  afterEach(async () => {
+    for (const close of opened.splice(0)) await close()
+  })
+  return [
+    ['memory', async () => createMemoryStore()],
+    [
+      'sqlite',
+      async () => {
+        const dir = mkdtempSync(join(tmpdir(), prefix))
+        const store = createSqliteStore({ filename: join(dir, 'runs.db') })
+        await store.migrate()
+        opened.push(async () => {
+          await store.close()
+          rmSync(dir, { recursive: true, force: true })
+        })
+        return store
+      },
+    ],
+  ]
+}
 
 export const gate = () => {
   let open!: () => void

@@ -3,6 +3,7 @@ import type { JsonValue } from './json.ts'
 import { emptyUsage, type Usage } from './language-model.ts'
 import { type AssistantMessage, type Message, type RunInput, toMessages } from './messages.ts'
 import type { RunEvent, RunPolicy, ToolPlan } from './run-state.ts'
+import type { StreamPart } from './stream-parts.ts'
 import type { SideEffects } from './tool.ts'
 
 type EventOf<Type extends RunEvent['type']> = Extract<RunEvent, { type: Type }>
@@ -62,6 +63,7 @@ export const events = {
       readonly agentId?: string
       readonly sessionId?: string | null
       readonly parentRunId?: string | null
+      readonly rootRunId?: string
       readonly instructions?: string
       readonly history?: ReadonlyArray<Message>
       readonly policy?: Partial<RunPolicy>
@@ -167,6 +169,26 @@ export const events = {
   cancelled: (reason?: string): EventOf<'run.cancelled'> => ({
     type: 'run.cancelled',
     ...(reason === undefined ? {} : { reason }),
+  }),
+
+  /** `child.reported`: a child's progress journaled in its parent. Default: no parts, no charge. */
+  childReported: (
+    toolCallId: string,
+    childRunId: string,
+    seq: number,
+    options: {
+      readonly parts?: ReadonlyArray<StreamPart>
+      readonly steps?: number
+      readonly usage?: Partial<Usage>
+    } = {},
+  ): EventOf<'child.reported'> => ({
+    type: 'child.reported',
+    toolCallId,
+    childRunId,
+    seq,
+    parts: options.parts ?? [],
+    steps: options.steps ?? 0,
+    usage: usageOf(options.usage),
   }),
 
   /** `budget.exhausted` for the time, token or step budget. */

@@ -3,7 +3,7 @@ import type { JsonValue } from './json.ts'
 import type { Usage } from './language-model.ts'
 import type { AssistantMessage, Message, ToolResultPart } from './messages.ts'
 import type { FinishReason, StreamPart } from './stream-parts.ts'
-import type { SideEffects } from './tool.ts'
+import type { ChildReport, SideEffects } from './tool.ts'
 
 /** Version of the `RunState` shape; bump it and add an upgrade in `upgradeState` when it changes. */
 export const runStateVersion = 1
@@ -20,10 +20,23 @@ export type ContextPolicy =
 
 /** Limits a run works within. */
 export interface RunPolicy {
-  /** Model calls that may request tools; one more tool-less call then summarizes. */
+  /**
+   * Model calls that may request tools; one more tool-less call then summarizes. Counts this run's
+   * calls and its descendants' (charged up the tree through `child.reported`): descendants that
+   * together go past it are stopped, and the run ends the same way.
+   */
   readonly maxSteps: number
-  /** Total input + output tokens; exceeding it fails the run with `budget-exceeded`. */
+  /**
+   * Total input + output tokens of this run and its descendants. The run's own model call going past
+   * it fails the run with `budget-exceeded`; descendants going past it are stopped and the run makes
+   * its one tool-less summarizing call, as with `maxSteps`.
+   */
   readonly maxTokens?: number
+  /**
+   * Whether the run's own model calls count toward `maxSteps`. Default true; pipelines set false
+   * (their planner is code), so their `maxSteps` bounds the model calls of their children.
+   */
+  readonly countOwnSteps?: boolean
   /** Cap on an error text put into context. */
   readonly maxErrorChars: number
   /** Epoch ms by which the run must end: its time budget, or the part of a parent's it was given. */
@@ -108,6 +121,21 @@ export interface RunState {
   readonly toolErrors: number
   /** Epoch ms of `run.started` (wall-time budgets count from here). */
   readonly startedAt: number
+  /** The run at the top of this run's tree (absent for a run with no parent, and in older states). */
+  readonly rootRunId?: string
+  /**
+   * Direct child runs whose progress is journaled in this run (`child.reported`): child run id to
+   * the child's last journal seq reported, where a supervisor re-run after a crash continues.
+   */
+  readonly children?: Readonly<Record<string, number>>
+  /** What descendants charged to this run's budgets: their model calls and their token usage. */
+  readonly charged?: ChildCharge
+}
+
+/** Model calls and token usage that descendants charged to a run. */
+export interface ChildCharge {
+  readonly steps: number
+  readonly usage: Usage
 }
 
 /** Events: everything that happens to a run, journaled before it is applied. */
@@ -118,6 +146,8 @@ export type RunEvent =
       readonly agentId: string
       readonly sessionId?: string | null
       readonly parentRunId?: string | null
+      /** The run at the top of the tree, for a child run. */
+      readonly rootRunId?: string
       readonly instructions?: string
       /** Prior session history. */
       readonly history?: ReadonlyArray<Message>
@@ -175,6 +205,17 @@ export type RunEvent =
       readonly by?: string
     }
   | { readonly type: 'run.cancelled'; readonly reason?: string }
+  /**
+   * A child run's progress, journaled in its parent (supervision): the child's parts for the
+   * parent's stream and what it charged to the parent's budgets, for child journal entries up to
+   * `seq`. Legal while the supervising tool call runs; a report at or before the last seq
+   * reported for that child is rejected (a re-run supervisor never reports twice).
+   */
+  | ({
+      readonly type: 'child.reported'
+      /** The tool call whose handler supervises the child (an agent used as a tool). */
+      readonly toolCallId: string
+    } & ChildReport)
   | {
       readonly type: 'budget.exhausted'
       readonly budget: 'time' | 'tokens' | 'steps'

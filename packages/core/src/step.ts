@@ -146,6 +146,15 @@ function transition(state: RunState, event: RunEvent): Result {
         { type: 'tool-output-available', toolCallId: call.toolCallId, output: event.answer },
       ])
     }
+    case 'child.reported': {
+      const call = findCall(state, event.toolCallId)
+      if (call?.status !== 'running')
+        return reject(state, event, `tool call ${event.toolCallId} is not running`)
+      const known = state.children?.[event.childRunId] ?? 0
+      if (event.seq <= known)
+        return reject(state, event, `child ${event.childRunId} is reported up to ${known} already`)
+      return childReported(state, event)
+    }
     case 'run.cancelled':
       return stop(state, 'cancelled', 'Cancelled before it finished.', event.reason ?? 'cancelled')
     case 'budget.exhausted':
@@ -171,6 +180,7 @@ function start(event: Extract<RunEvent, { type: 'run.started' }>): Result {
     agentId: event.agentId,
     sessionId: event.sessionId ?? null,
     parentRunId: event.parentRunId ?? null,
+    ...(event.rootRunId === undefined ? {} : { rootRunId: event.rootRunId }),
     phase: 'thinking',
     messages: [...prior, ...event.input],
     priorCount: prior.length,
@@ -199,7 +209,12 @@ function modelResponded(state: RunState, event: Extract<RunEvent, { type: 'model
     finishReason: event.finishReason,
   }
   const maxTokens = state.policy.maxTokens
-  if (maxTokens !== undefined && usage.inputTokens + usage.outputTokens > maxTokens) {
+  // Descendants that used up the budget already leave the run its one summarizing call.
+  if (
+    maxTokens !== undefined &&
+    tokensOf(next) > maxTokens &&
+    !(state.finalizing && tokensOf(state) > maxTokens)
+  ) {
     const error = new RunError('budget-exceeded', `token budget of ${maxTokens} exceeded`, {
       runId: state.runId,
     })
@@ -340,7 +355,7 @@ function afterResolution(state: RunState, parts: StreamPart[]): Result {
       [emit(parts), { type: 'finish', phase: 'completed', answer, error: null }],
     ]
   }
-  const finalizing = state.finalizing || state.step >= state.policy.maxSteps
+  const finalizing = state.finalizing || stepsOf(state) >= state.policy.maxSteps
   parts.push({ type: 'finish-step' }, { type: 'start-step' })
   return [
     {
@@ -353,6 +368,55 @@ function afterResolution(state: RunState, parts: StreamPart[]): Result {
     },
     [emit(parts), { type: 'call-model', step: state.step + 1, tools: !finalizing }],
   ]
+}
+
+/** Tokens counted against `maxTokens`: the run's own and its descendants'. */
+const tokensOf = (state: RunState): number =>
+  state.usage.inputTokens +
+  state.usage.outputTokens +
+  (state.charged ? state.charged.usage.inputTokens + state.charged.usage.outputTokens : 0)
+
+/** Model calls counted against `maxSteps`: the run's own (unless a pipeline's) and its descendants'. */
+const stepsOf = (state: RunState): number =>
+  (state.policy.countOwnSteps === false ? 0 : state.step) + (state.charged?.steps ?? 0)
+
+/**
+ * A child's progress: its parts join the stream and its model calls and tokens are charged here.
+ * Descendants that go past this run's `maxSteps` or `maxTokens` are stopped (their calls get a
+ * synthetic result, their handlers are aborted, which cancels the child runs) and the run makes its
+ * one tool-less summarizing call, as when its own steps run out.
+ */
+function childReported(state: RunState, event: Extract<RunEvent, { type: 'child.reported' }>): Result {
+  const charged = {
+    steps: (state.charged?.steps ?? 0) + event.steps,
+    usage: addUsage(state.charged?.usage ?? emptyUsage(), event.usage),
+  }
+  const next: RunState = {
+    ...state,
+    children: { ...state.children, [event.childRunId]: event.seq },
+    charged,
+  }
+  const parts = [...event.parts]
+  const maxTokens = state.policy.maxTokens
+  const exhausted = state.finalizing
+    ? undefined
+    : maxTokens !== undefined && tokensOf(next) > maxTokens
+      ? 'token'
+      : stepsOf(next) > state.policy.maxSteps
+        ? 'step'
+        : undefined
+  if (exhausted === undefined) return [next, parts.length > 0 ? [emit(parts)] : []]
+  const note = `Stopped: the ${exhausted} budget of this run and its children was exhausted.`
+  let settled: RunState = { ...next, finalizing: true, pending: [] }
+  let toolErrors = settled.toolErrors
+  for (const call of settled.toolCalls) {
+    if (call.status === 'done') continue
+    parts.push({ type: 'tool-output-error', toolCallId: call.toolCallId, errorText: note })
+    toolErrors += 1
+    settled = withCall(settled, { ...call, status: 'done', result: resultOf(call, { error: note }) })
+  }
+  const [advanced, commands] = afterResolution({ ...settled, toolErrors }, parts)
+  return [advanced, [{ type: 'abort-inflight', reason: note }, ...commands]]
 }
 
 /** Ends a run early (cancel, budget): every open tool call gets a synthetic result first. */

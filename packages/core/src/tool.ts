@@ -1,7 +1,7 @@
 import { ToolError } from './errors.ts'
 import type { JsonObject, JsonValue } from './json.ts'
 import { checkJsonSchema, jsonSchemaValidator } from './json-schema.ts'
-import type { ToolSpec } from './language-model.ts'
+import type { ToolSpec, Usage } from './language-model.ts'
 import {
   type InferOutput,
   isStandardSchema,
@@ -51,6 +51,30 @@ export interface ToolContext {
   readonly fencingToken?: number
   /** The runtime the run lives in (agents used as tools start their child runs through it). */
   readonly runtime?: unknown
+  /** The run at the top of this run's tree: its own id when it has no parent. */
+  readonly rootRunId?: string
+  /**
+   * Journals a child run's progress in this run, as `child.reported` for this tool call (agents used
+   * as tools call it): the parts join the run's stream at durable positions, and the child's model
+   * calls and tokens are charged to the run's budgets. Resolves once journaled, or once refused
+   * (the call is no longer running, or that child seq was reported already).
+   */
+  readonly reportChild?: (report: ChildReport) => Promise<void>
+  /** The last journal seq of a child this run has journaled a report of (0 if none). */
+  readonly reportedChildSeq?: (childRunId: string) => number
+}
+
+/** What a supervising tool reports about its child run (journaled as `child.reported` in the parent). */
+export interface ChildReport {
+  readonly childRunId: string
+  /** The child's journal seq this report brings the parent up to. */
+  readonly seq: number
+  /** Parts for the parent's stream: the child's own wrapped as `data-vel-child`, a grandchild's as they came. */
+  readonly parts: ReadonlyArray<StreamPart>
+  /** Model calls the child and its descendants made in the reported entries. */
+  readonly steps: number
+  /** Tokens they used in them. */
+  readonly usage: Usage
 }
 
 /**
