@@ -1,9 +1,10 @@
-import { execFile, spawn } from 'node:child_process'
+import { execFile, execFileSync, spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { createSqliteStore } from '@vel/store/sqlite'
 import { afterAll, describe, expect, it } from 'vitest'
 import { commands, parseInvocation, parseStoreSpec } from '../src/index.ts'
 
@@ -19,18 +20,31 @@ interface Result {
   stderr: string
 }
 
-/** Runs `vel` as a child process (stdin is not a terminal, so nothing prompts). */
+/**
+ * Runs `vel` as a child process (stdin is not a terminal, so nothing prompts). A child that hangs
+ * is killed after 110 s, so a failing test leaves no process behind (not a speed check).
+ */
 const vel = (...args: string[]): Promise<Result> =>
   new Promise((resolve) => {
     execFile(
       process.execPath,
       [bin, ...args],
-      { cwd: dir, env: { ...process.env, NO_COLOR: '1' } },
+      { cwd: dir, env: { ...process.env, NO_COLOR: '1' }, timeout: 110_000, killSignal: 'SIGKILL' },
       (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
     )
   })
 
 const json = <T>(result: Result): T => JSON.parse(result.stdout) as T
+
+/** Whether util-linux `script` (a pseudo-terminal for a child) is on this machine. */
+const hasScript = (() => {
+  try {
+    execFileSync('script', ['--version'], { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  }
+})()
 
 describe('vel', () => {
   it('prints help for the program and for every command', async () => {
@@ -115,6 +129,78 @@ describe('vel', () => {
     expect(again.code).toBe(1)
     expect(again.stderr).toContain('invalid-state')
   })
+
+  it('resumes a waiting run: shows its request, exits, and leaves the lease free', {
+    timeout: 120_000,
+  }, async () => {
+    const started = json<{ runId: string; status: string }>(
+      await vel('run', 'booker', 'book Lisbon', '--agents', agents, '--store', store, '--json'),
+    )
+    expect(started.status).toBe('waiting')
+    const { runId } = started
+    const db = createSqliteStore({ filename: join(dir, 'vel.db') })
+    const leaseFree = async () => {
+      const lease = await db.getLease(runId)
+      return lease === undefined || lease.expiresAt <= Date.now()
+    }
+    try {
+      const plain = await vel('resume', runId, '--agents', agents, '--store', store)
+      expect(plain.code).toBe(0)
+      expect(plain.stderr).toContain('book needs approval (call_book)')
+      expect(plain.stderr).toContain(`run ${runId} waits for a human`)
+      expect(plain.stderr).toContain(`vel approve ${runId} call_book`)
+      expect(await leaseFree()).toBe(true)
+
+      const detached = await vel('resume', runId, '--detach', '--json', '--agents', agents, '--store', store)
+      expect(detached.code).toBe(0)
+      expect(json<{ status: string; pending: Array<{ requestId: string }> }>(detached)).toMatchObject({
+        status: 'waiting',
+        pending: [{ requestId: 'call_book' }],
+      })
+      expect(await leaseFree()).toBe(true)
+      expect((await db.getRun(runId))?.status).toBe('waiting')
+    } finally {
+      await db.close()
+    }
+  })
+
+  it.skipIf(!hasScript)(
+    'resumes a waiting run at a terminal: asks again and continues it',
+    {
+      timeout: 120_000,
+    },
+    async () => {
+      const { runId } = json<{ runId: string }>(
+        await vel('run', 'booker', 'book Lisbon', '--agents', agents, '--store', store, '--json'),
+      )
+      // `script` gives the command a pseudo-terminal, so it prompts as it would for a user.
+      const command = [process.execPath, bin, 'resume', runId, '--agents', agents, '--store', store]
+        .map((arg) => `'${arg}'`)
+        .join(' ')
+      const child = spawn('script', ['-qec', command, '/dev/null'], {
+        cwd: dir,
+        env: { ...process.env, NO_COLOR: '1' },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      })
+      let output = ''
+      const asked = new Promise<void>((resolve) => {
+        child.stdout?.on('data', (chunk: Buffer) => {
+          output += chunk.toString()
+          if (output.includes('? Approve book')) resolve()
+        })
+      })
+      const code = new Promise<number | null>((resolve) => child.once('exit', resolve))
+      try {
+        await asked
+        child.stdin?.write('y\r')
+        expect(await code).toBe(0)
+      } finally {
+        if (child.exitCode === null) child.kill()
+      }
+      expect(output).toContain('{"booked":"Lisbon"}')
+      expect(output).toContain(`run ${runId} completed`)
+    },
+  )
 
   it('answers a question a run asked with contactHuman', async () => {
     const started = await vel('run', 'asker', 'plan a trip', '--agents', agents, '--store', store)
