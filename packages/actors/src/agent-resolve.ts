@@ -6,6 +6,7 @@ import {
   type JsonObject,
   type JsonValue,
   type LanguageModel,
+  type ModelPrice,
   type ModelRequest,
   parseToolInput,
   type RunPolicy,
@@ -34,6 +35,8 @@ export interface ResolvedAgent {
   readonly instructions: string | undefined
   readonly policy: Partial<RunPolicy>
   readonly maxDurationMs: number | undefined
+  /** The agent's own price for its model, if it gives one. */
+  readonly price: ModelPrice | undefined
   readonly toolTimeoutMs: number
   /** The agent's retry policy for tools without their own (only `none`/`idempotent` ones retry). */
   readonly toolRetry: import('@vel/core').ToolRetry | undefined
@@ -160,6 +163,7 @@ export async function resolveAgent(
     ...(policies.maxSteps === undefined ? {} : { maxSteps: policies.maxSteps }),
     ...(policies.countOwnSteps === undefined ? {} : { countOwnSteps: policies.countOwnSteps }),
     ...(policies.budget?.maxTokens === undefined ? {} : { maxTokens: policies.budget.maxTokens }),
+    ...(policies.budget?.maxCostUsd === undefined ? {} : { maxCostUsd: policies.budget.maxCostUsd }),
     ...(policies.maxErrorChars === undefined ? {} : { maxErrorChars: policies.maxErrorChars }),
     ...(policies.approvalTimeoutMs === undefined ? {} : { approvalTimeoutMs: policies.approvalTimeoutMs }),
     ...(contextPolicy === undefined ? {} : { context: contextPolicy }),
@@ -173,6 +177,7 @@ export async function resolveAgent(
     instructions: options.instructions,
     policy,
     maxDurationMs: policies.budget?.maxDurationMs,
+    price: options.price,
     toolTimeoutMs: policies.toolTimeoutMs ?? 60_000,
     toolRetry:
       policies.retry === undefined || policies.retry === false

@@ -7,6 +7,7 @@ import {
   type JsonObject,
   type JsonValue,
   type LanguageModel,
+  type ModelPrice,
   type ModelRequest,
   type RunInput,
   type StreamPart,
@@ -82,6 +83,12 @@ export interface AgentPolicies {
     readonly maxTokens?: number
     /** Wall time from the run's start; counts across restarts. */
     readonly maxDurationMs?: number
+    /**
+     * Dollars a run's model calls may cost, at the model's price (`price`, or the runtime's
+     * `prices` table). The response that reaches it ends the run gracefully, as `maxSteps` does:
+     * its tool calls are not run and its text is the answer. A child run's cost is its own.
+     */
+    readonly maxCostUsd?: number
   }
   /** Auto-deny approvals not decided within this time (survives restarts). */
   readonly approvalTimeoutMs?: number
@@ -112,6 +119,8 @@ export interface AgentOptions {
   readonly modelSettings?: Omit<ModelRequest, 'messages' | 'tools' | 'toolChoice' | 'responseFormat'>
   /** Injected into every tool handler's `context.app`. */
   readonly app?: Readonly<Record<string, unknown>>
+  /** What the model charges; default: its entry in the runtime's `prices` (or Vel's dated defaults). */
+  readonly price?: ModelPrice
   /** Events between snapshots. Default 50 (snapshots are also taken on pause and at the end). */
   readonly snapshotEvery?: number
   /** Agents this one runs as children (pipelines, agents as tools); registered with it. */

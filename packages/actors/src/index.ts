@@ -32,6 +32,8 @@ export {
 export { Outlet, type OutletListener, type OutletSignal } from './outlet.ts'
 // the run actor: XState logic whose transition is the reducer
 export { type RunActorRef, type RunSnapshot, runLogic } from './run-logic.ts'
+// observability: OpenTelemetry spans and metrics, W3C trace context
+export type { CallObservation, RunObserver } from './run-observer.ts'
 // runtime
 export { createRuntime } from './runtime.ts'
 export type {
@@ -43,3 +45,7 @@ export type {
   SpawnOptions,
   StreamOptions,
 } from './runtime-types.ts'
+export type { TelemetryOptions } from './telemetry.ts'
+export { activeTrace, carrierOf, spanContextOf, traceFromHeaders } from './trace-context.ts'
+// usage and cost per run, pipeline tree, agent and session
+export { costOfRun, type RunUsage, runUsage, type UsageSummary, usageOf } from './usage.ts'

@@ -2,6 +2,7 @@ import type { Lease, RunEvent, RunRecord, RunState, Store } from '@vel/core'
 import type { ResolvedAgent } from './agent-resolve.ts'
 import type { Bus } from './bus.ts'
 import type { Outlet } from './outlet.ts'
+import type { RunObserver } from './run-observer.ts'
 import type { RunOutcome } from './run-outcome.ts'
 import type { RunOwner } from './run-owner.ts'
 
@@ -39,6 +40,8 @@ export interface OwnerHost {
    * for more, false if the caller stopped reading first. Undefined for runs nobody steers.
    */
   steered(runId: string, toolCallId: string): Promise<boolean> | undefined
+  /** Follows a run this process takes up again (woken, recovered) for traces and metrics. */
+  observe(state: RunState, agent: ResolvedAgent): RunObserver
   /** Errors with no caller to go to. */
   report(error: unknown, runId: string): void
 }

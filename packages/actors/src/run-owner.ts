@@ -23,6 +23,7 @@ import { executeModelCall, type LivePart } from './model-executor.ts'
 import type { OwnerHost } from './owner-host.ts'
 import { appendWithRetry } from './retry.ts'
 import { type RunActorRef, runLogic } from './run-logic.ts'
+import { type RunObserver, silentObserver } from './run-observer.ts'
 import { executeTool } from './tool-executor.ts'
 
 /** One input to a run's mailbox. */
@@ -47,6 +48,8 @@ type Input =
       readonly kind: 'start'
       readonly event: RunEvent
       readonly lease: Lease
+      /** Follows the run for traces and metrics; its span is already in `event` (`trace`). */
+      readonly observer?: RunObserver
       readonly done: (error?: unknown) => void
     }
   /** The run is waiting and nothing is in flight: write it down and let go of it. */
@@ -91,6 +94,7 @@ export class RunOwner {
   private budgetTimer: ReturnType<typeof setTimeout> | undefined
   private draining: (() => void) | undefined
   private liveIndex = 0
+  private observer: RunObserver = silentObserver
   /** Gone for good from this process (finished, corrupted, lost): the runtime drops it. */
   closed = false
 
@@ -178,6 +182,7 @@ export class RunOwner {
     }
     switch (input.kind) {
       case 'start':
+        this.observer = input.observer ?? silentObserver
         return this.start(input.event, input.lease)
       case 'wake':
         if (!this.live) await this.wake(input.republish)
@@ -232,6 +237,7 @@ export class RunOwner {
       lease: this.lease as Lease,
       ...(snapshotDue ? { snapshot: { state: state as never, schemaVersion: runStateVersion } } : {}),
     }
+    const appendStart = performance.now()
     try {
       this.seq = await appendWithRetry(() => this.host.store.append(this.runId, [entry], this.seq, options))
     } catch (error) {
@@ -247,6 +253,7 @@ export class RunOwner {
       throw error
     }
     this.eventsSinceSnapshot = snapshotDue ? 0 : this.eventsSinceSnapshot + 1
+    this.observer.committed(event, state, commands, performance.now() - appendStart)
     this.commit(this.seq, event, before, state, commands)
     if (event.type === 'run.started') this.armBudget()
     for (const command of commands) if (command.type === 'finish') return this.finish()
@@ -325,28 +332,36 @@ export class RunOwner {
         part: live.part,
       })
     }
+    let call: ReturnType<RunObserver['modelCall']> | undefined
     void (async () => {
       const tools = command.tools ? await agent.toolsFor() : undefined
-      const outcome = await executeModelCall({
-        model: agent.model,
-        request: {
-          ...agent.modelSettings,
-          messages: messagesForModel(state, agent.contexts),
-          ...(tools && tools.specs.length > 0 ? { tools: tools.specs, toolChoice: 'auto' as const } : {}),
-          ...(agent.responseFormat && !tools?.specs.length ? { responseFormat: agent.responseFormat } : {}),
-        },
-        step: command.step,
-        epoch,
-        signal: controller.signal,
-        emit,
-        plan: (calls) => agent.plan(calls, { runId: this.runId }, tools?.byName),
-        ...(agent.parseOutput ? { parseOutput: agent.parseOutput } : {}),
-        now: this.host.now,
-      })
+      const request = {
+        ...agent.modelSettings,
+        messages: messagesForModel(state, agent.contexts),
+        ...(tools && tools.specs.length > 0 ? { tools: tools.specs, toolChoice: 'auto' as const } : {}),
+        ...(agent.responseFormat && !tools?.specs.length ? { responseFormat: agent.responseFormat } : {}),
+      }
+      const observed = this.observer.modelCall(command.step, request)
+      call = observed
+      const outcome = await observed.within(() =>
+        executeModelCall({
+          model: agent.model,
+          request,
+          step: command.step,
+          epoch,
+          signal: controller.signal,
+          emit,
+          plan: (calls) => agent.plan(calls, { runId: this.runId }, tools?.byName),
+          ...(agent.parseOutput ? { parseOutput: agent.parseOutput } : {}),
+          now: this.host.now,
+        }),
+      )
+      observed.end(controller.signal.aborted ? undefined : outcome)
       if (controller.signal.aborted) return
       this.inflight.delete('model')
       this.enqueue({ kind: 'event', event: outcome, from: 'executor' })
     })().catch((error: unknown) => {
+      call?.end()
       this.inflight.delete('model')
       this.host.report(error, this.runId)
     })
@@ -411,6 +426,7 @@ export class RunOwner {
         reportChild: (report: ChildReport) => this.reportChild(command.toolCallId, report, controller),
         reportedChildSeq: (childRunId: string) => this.state?.children?.[childRunId] ?? 0,
       }
+      const call = this.observer.toolCall(command)
       const outcome =
         tool === undefined
           ? ({
@@ -418,19 +434,26 @@ export class RunOwner {
               toolCallId: command.toolCallId,
               error: `Unknown tool '${command.toolName}'`,
             } as const)
-          : executeTool(tool, command.toolCallId, command.input, context, {
-              signal: controller.signal,
-              defaultTimeoutMs: agent.toolTimeoutMs,
-              defaultRetry: agent.toolRetry,
-            })
+          : call.within(() =>
+              executeTool(tool, command.toolCallId, command.input, context, {
+                signal: controller.signal,
+                defaultTimeoutMs: agent.toolTimeoutMs,
+                defaultRetry: agent.toolRetry,
+              }),
+            )
       const report = (event: RunEvent) => {
+        call.end(controller.signal.aborted ? undefined : event)
         // A tool stopped by cancel or shutdown has no result to journal: the run moved on, or will
         // resolve the call as interrupted when it resumes.
         if (controller.signal.aborted) return
         this.inflight.delete(command.toolCallId)
         this.enqueue({ kind: 'event', event, from: 'executor' })
       }
-      if ('then' in outcome) outcome.then(report, (error: unknown) => this.host.report(error, this.runId))
+      if ('then' in outcome)
+        outcome.then(report, (error: unknown) => {
+          call.end()
+          this.host.report(error, this.runId)
+        })
       else report(outcome)
     }
     // Write-ahead for tools with effects: the handler runs only once `tool.started` is journaled. A
@@ -519,6 +542,7 @@ export class RunOwner {
       this.actor.start()
       this.seq = seq
       this.eventsSinceSnapshot = 0
+      this.observer = this.host.observe(state, loaded.agent)
       this.armBudget()
       const commands = resumeCommands(state)
       // Calls that started without a result: re-run (safe tools) or resolved as unknown (unsafe).
@@ -573,6 +597,7 @@ export class RunOwner {
       pending: [],
     })
     this.host.clearExpiries(this.runId)
+    this.observer.closed('ended', state)
     await this.release(false)
     this.host.outlet(this.runId).signal('ended')
     this.host.settle(
@@ -590,6 +615,7 @@ export class RunOwner {
     if (!this.live || state?.phase !== 'waiting' || this.inflight.size > 0 || this.queue.length > 0) return
     await this.snapshot()
     await this.host.store.updateRun(this.runId, { status: 'waiting', pending: state.pending as never })
+    this.observer.closed('paused', state)
     await this.release(true)
     this.host.outlet(this.runId).signal('paused')
   }
@@ -638,6 +664,7 @@ export class RunOwner {
     for (const controller of this.inflight.values()) controller.abort('shutdown')
     this.inflight.clear()
     await this.snapshot().catch((error: unknown) => this.host.report(error, this.runId))
+    this.observer.closed('released', this.state)
     await this.release(true)
     this.host.outlet(this.runId).signal('released')
   }
@@ -645,6 +672,7 @@ export class RunOwner {
   /** Another worker owns the run now, or the store is gone: stop without writing anything. */
   abandon(cause?: unknown): void {
     if (!this.live) return
+    this.observer.closed('lost', this.state)
     this.stopActor()
     this.closed = true
     this.host.released(this)

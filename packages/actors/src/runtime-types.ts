@@ -6,15 +6,18 @@ import type {
   Page,
   PartPosition,
   PositionedPart,
+  PriceTable,
   RunFilter,
   RunInput,
   RunRecord,
   RunState,
   Store,
   StreamPart,
+  TraceCarrier,
 } from '@vel/core'
 import type { Agent } from './agent.ts'
 import type { Bus } from './bus.ts'
+import type { TelemetryOptions } from './telemetry.ts'
 
 /** Options of `spawn`, `agent.run`, `agent.stream` and `agent.start`. */
 export interface SpawnOptions {
@@ -42,6 +45,11 @@ export interface SpawnOptions {
   readonly steer?: boolean
   /** With `steer`: a caller that stops reading leaves the run running instead of cancelling it. */
   readonly detach?: boolean
+  /**
+   * The W3C trace context of the trigger (an HTTP request's or NATS message's `traceparent` and
+   * `tracestate`): the run's span is its child. Default: the active OpenTelemetry context.
+   */
+  readonly trace?: TraceCarrier
 }
 
 /** A running (or finished, or waiting) run, as seen by the code that started or resumed it. */
@@ -105,6 +113,13 @@ export interface RuntimeOptions {
   readonly now?: () => number
   /** Errors with no caller to go to. Default: `console.error`. */
   readonly onError?: (error: unknown, runId: string) => void
+  /**
+   * Model prices for runs' cost and `maxCostUsd` budgets (an agent's own `price` wins). Default:
+   * `defaultPrices` from `@vel/core`, dated list prices of current OpenAI, Anthropic and Gemini models.
+   */
+  readonly prices?: PriceTable
+  /** Traces and metrics through `@opentelemetry/api` (no-ops unless the application registers an SDK). */
+  readonly telemetry?: TelemetryOptions
 }
 
 /** Runs agents as actors over a store and a bus. Adapters (HTTP, NATS, CLI) use only this API. */

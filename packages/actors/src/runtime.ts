@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import {
   decodeRunState,
+  defaultPrices,
   emptyRunState,
   forReplay,
   type JournalEntry,
@@ -8,7 +9,9 @@ import {
   type Lease,
   messagesForModel,
   type PositionedPart,
+  type PriceTable,
   positionReplayed,
+  priceFor,
   RunError,
   type RunEvent,
   type RunInput,
@@ -24,6 +27,7 @@ import type { ResolvedAgent } from './agent-resolve.ts'
 import { type Bus, createInProcessBus } from './bus.ts'
 import { Outlet, type OutletSignal } from './outlet.ts'
 import type { AcquiredRun, OwnerHost } from './owner-host.ts'
+import type { RunObserver } from './run-observer.ts'
 import { answerOf, outcomeOf, type RunOutcome } from './run-outcome.ts'
 import { RunOwner } from './run-owner.ts'
 import type {
@@ -35,6 +39,7 @@ import type {
   SpawnOptions,
   StreamOptions,
 } from './runtime-types.ts'
+import { type RunIdentity, Telemetry } from './telemetry.ts'
 
 /** The run's policy with the earlier of its own time budget and the one it was given. */
 const withDeadline = (
@@ -111,6 +116,8 @@ class VelRuntime implements Runtime, OwnerHost {
     }
   >()
   private readonly onError: (error: unknown, runId: string) => void
+  private readonly prices: PriceTable
+  private readonly telemetry: Telemetry
   private renewTimer: ReturnType<typeof setInterval> | undefined
   private stopped = false
 
@@ -121,6 +128,8 @@ class VelRuntime implements Runtime, OwnerHost {
     this.leaseTtlMs = options.leaseTtlMs ?? 30_000
     this.now = options.now ?? Date.now
     this.onError = options.onError ?? ((error, runId) => console.error(`[vel] run ${runId}:`, error))
+    this.prices = options.prices ?? defaultPrices
+    this.telemetry = new Telemetry(options.telemetry)
     for (const agent of options.agents) this.register(agent)
   }
 
@@ -226,6 +235,13 @@ class VelRuntime implements Runtime, OwnerHost {
     this.outcomes.set(runId, new WeakRef(created))
     this.forgotten.register(created, runId)
     return created
+  }
+
+  observe(state: RunState, agent: ResolvedAgent): RunObserver {
+    return this.telemetry.resumed(
+      identity(state.runId, state.agentId, state.sessionId, state.parentRunId, agent),
+      state,
+    )
   }
 
   report(error: unknown, runId: string): void {
@@ -381,8 +397,15 @@ class VelRuntime implements Runtime, OwnerHost {
     const runId = options.runId ?? randomUUID()
     const sessionId = options.sessionId ?? null
     // The owner exists before the run does: `recover()` and answers find it, never a second one.
+    const price = agent.price ?? priceFor(this.prices, agent.model.provider, agent.model.modelId)
+    if (agent.policy.maxCostUsd !== undefined && price === undefined)
+      throw new RunError(
+        'invalid-state',
+        `agent ${agentId} has a maxCostUsd budget but no price for ${agent.model.provider}:${agent.model.modelId}; give the agent a price or the runtime prices`,
+      )
     const owner = this.ownerOf(runId)
     const outcome = this.outcome(runId)
+    let observer: RunObserver | undefined
     if (options.steer)
       this.steering.set(runId, { seen: new Set(), waiting: new Map(), detach: options.detach === true })
     try {
@@ -400,6 +423,11 @@ class VelRuntime implements Runtime, OwnerHost {
       if (lease === undefined)
         throw new RunError('invalid-state', `run ${runId} is owned by another worker`, { runId })
       const history = sessionId === null ? [] : ((await this.store.getSession(sessionId))?.messages ?? [])
+      observer = this.telemetry.started(
+        identity(runId, agentId, sessionId, options.parentRunId ?? null, agent),
+        options.trace,
+      )
+      const policy = withDeadline(agent.policy, agent.maxDurationMs, options.deadline, this.now())
       const event: RunEvent = {
         type: 'run.started',
         runId,
@@ -410,13 +438,22 @@ class VelRuntime implements Runtime, OwnerHost {
         ...(agent.instructions === undefined ? {} : { instructions: agent.instructions }),
         history,
         input: messages,
-        policy: withDeadline(agent.policy, agent.maxDurationMs, options.deadline, this.now()),
+        policy: price === undefined ? policy : { ...policy, price },
         at: this.now(),
+        ...(observer.trace === undefined ? {} : { trace: observer.trace }),
       }
+      const started = observer
       await new Promise<void>((resolve, reject) =>
-        owner.enqueue({ kind: 'start', event, lease, done: (error) => (error ? reject(error) : resolve()) }),
+        owner.enqueue({
+          kind: 'start',
+          event,
+          lease,
+          observer: started,
+          done: (error) => (error ? reject(error) : resolve()),
+        }),
       )
     } catch (error) {
+      observer?.closed('lost', undefined)
       this.steering.delete(runId)
       if (!owner.live) this.released(owner)
       throw error
@@ -827,6 +864,21 @@ class VelRuntime implements Runtime, OwnerHost {
     this.renewTimer = undefined
   }
 }
+
+const identity = (
+  runId: string,
+  agentId: string,
+  sessionId: string | null,
+  parentRunId: string | null,
+  agent: ResolvedAgent,
+): RunIdentity => ({
+  runId,
+  agentId,
+  sessionId,
+  parentRunId,
+  provider: agent.model.provider,
+  modelId: agent.model.modelId,
+})
 
 const corrupted = (runId: string, why: string, cause?: unknown) =>
   new RunError('corrupted', `run ${runId}: ${why}`, { runId, ...(cause === undefined ? {} : { cause }) })

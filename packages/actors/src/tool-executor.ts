@@ -1,3 +1,4 @@
+import { trace } from '@opentelemetry/api'
 import {
   type JsonValue,
   type RunEvent,
@@ -105,6 +106,8 @@ export function executeTool(
   let attempts = 0
   const attempt = Effect.suspend(() => {
     attempts += 1
+    // On the tool call's span (`execute_tool`), when the runtime traces it.
+    if (attempts > 1) trace.getActiveSpan()?.addEvent('vel.retry', { 'vel.attempt': attempts })
     if (attempts === 1) {
       if (firstError !== undefined) return Effect.fail(toToolError(firstError.cause))
       return Effect.tryPromise({ try: () => Promise.resolve(first), catch: toToolError }).pipe(

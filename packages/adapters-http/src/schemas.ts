@@ -155,10 +155,35 @@ export const RunSummary = Schema.Struct({
   updatedAt: Schema.Number,
 }).annotations({ identifier: 'RunSummary' })
 
-/** A run with its usage and progress, from `GET /runs/:runId`. */
+/** What a model charges, in US dollars per million tokens. */
+export const ModelPriceValue = Schema.Struct({
+  inputPerMTok: Schema.Number,
+  outputPerMTok: Schema.Number,
+  cachedInputPerMTok: Schema.optional(Schema.Number),
+}).annotations({ identifier: 'ModelPrice' })
+
+/** Tokens and cost summed over a run and every run below it (its pipeline tree). */
+export const UsageTreeValue = Schema.Struct({
+  runs: Schema.Number,
+  usage: UsageValue,
+  costUsd: Schema.Number,
+  /** Runs whose model has no price: their tokens count, their cost is unknown. */
+  unpricedRuns: Schema.Number,
+}).annotations({ identifier: 'UsageTree' })
+
+/** A run with its usage, cost and progress, from `GET /runs/:runId`. */
 export const RunDetail = Schema.extend(
   RunSummary,
-  Schema.Struct({ usage: UsageValue, step: Schema.Number, phase: Schema.String }),
+  Schema.Struct({
+    usage: UsageValue,
+    /** The run's own cost at `price`; absent when its model has no price. */
+    costUsd: Schema.optional(Schema.Number),
+    price: Schema.optional(ModelPriceValue),
+    maxCostUsd: Schema.optional(Schema.Number),
+    tree: UsageTreeValue,
+    step: Schema.Number,
+    phase: Schema.String,
+  }),
 ).annotations({ identifier: 'RunDetail' })
 
 /** A page of runs. */

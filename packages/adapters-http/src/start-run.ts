@@ -1,3 +1,5 @@
+import { traceFromHeaders } from '@vel/actors'
+import type { TraceCarrier } from '@vel/core'
 import { decode } from './decode.ts'
 import { InvalidFieldError } from './errors.ts'
 import { StartRunCamel, StartRunSnake } from './schemas.ts'
@@ -7,6 +9,12 @@ export interface StartRunRequest {
   readonly agentId: string
   readonly message: string
   readonly sessionId?: string
+}
+
+/** The request's W3C trace context (`traceparent`, `tracestate`), which parents the run's span. */
+export function traceOf(headers: Headers): { trace?: TraceCarrier } {
+  const trace = traceFromHeaders(headers)
+  return trace === undefined ? {} : { trace }
 }
 
 /**

@@ -7,6 +7,15 @@
 
 // context policies (Factor 3)
 export { type ContextFunction, foldRepeatedErrors, messagesForModel, slidingWindow } from './context.ts'
+// usage and cost
+export {
+  costOf,
+  defaultPrices,
+  defaultPricesAsOf,
+  type ModelPrice,
+  type PriceTable,
+  priceFor,
+} from './cost.ts'
 // errors
 export * from './errors.ts'
 // builders of run events, for driving `step` by hand

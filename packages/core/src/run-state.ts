@@ -1,3 +1,4 @@
+import type { ModelPrice } from './cost.ts'
 import type { SerializedError } from './errors.ts'
 import type { JsonValue } from './json.ts'
 import type { Usage } from './language-model.ts'
@@ -37,6 +38,14 @@ export interface RunPolicy {
    * (their planner is code), so their `maxSteps` bounds the model calls of their children.
    */
   readonly countOwnSteps?: boolean
+  /**
+   * Dollars the run's model calls may cost (at `price`). A response that reaches it ends the run
+   * gracefully, as the step limit does: its tool calls are answered "not run" and its text is the
+   * answer. Needs `price`.
+   */
+  readonly maxCostUsd?: number
+  /** What the agent's model charges, journaled at the start so the run's cost replays the same. */
+  readonly price?: ModelPrice
   /** Cap on an error text put into context. */
   readonly maxErrorChars: number
   /** Epoch ms by which the run must end: its time budget, or the part of a parent's it was given. */
@@ -91,6 +100,15 @@ export interface HumanRequest {
 }
 
 /**
+ * W3C trace context (`traceparent`, `tracestate` headers) of the span a run started under, so a
+ * process that resumes the run later (after a crash, or an answer days later) links to its trace.
+ */
+export interface TraceCarrier {
+  readonly traceparent: string
+  readonly tracestate?: string
+}
+
+/**
  * The whole state of a run: plain JSON, so it round-trips through any store, and everything the
  * next model call needs is computable from it alone (Factor 2 and 12).
  */
@@ -130,6 +148,8 @@ export interface RunState {
   readonly children?: Readonly<Record<string, number>>
   /** What descendants charged to this run's budgets: their model calls and their token usage. */
   readonly charged?: ChildCharge
+  /** The run's own span, from `run.started` (absent when no tracing SDK was registered). */
+  readonly trace?: TraceCarrier
 }
 
 /** Model calls and token usage that descendants charged to a run. */
@@ -154,6 +174,8 @@ export type RunEvent =
       readonly input: ReadonlyArray<Message>
       readonly policy?: Partial<RunPolicy>
       readonly at: number
+      /** The run's span (OpenTelemetry), for spans of later processes to link to. */
+      readonly trace?: TraceCarrier
     }
   | {
       readonly type: 'model.responded'

@@ -1,3 +1,4 @@
+import { costOf } from './cost.ts'
 import { RunError, type SerializedError } from './errors.ts'
 import type { JsonValue } from './json.ts'
 import { addUsage, emptyUsage } from './language-model.ts'
@@ -187,6 +188,7 @@ function start(event: Extract<RunEvent, { type: 'run.started' }>): Result {
     policy,
     finalizing,
     startedAt: event.at,
+    ...(event.trace === undefined ? {} : { trace: event.trace }),
   }
   return [
     state,
@@ -221,14 +223,19 @@ function modelResponded(state: RunState, event: Extract<RunEvent, { type: 'model
     const settled = settleAll(calls, 'Not run: the token budget was exhausted.', parts)
     return fail(next, error.toJSON(), settled, 'length', parts)
   }
-  if (calls.length === 0 || state.finalizing) {
-    const settled = settleAll(calls, 'Not run: the step limit was reached.', parts)
+  const { maxCostUsd, price } = state.policy
+  const overBudget = maxCostUsd !== undefined && price !== undefined && costOf(usage, price) >= maxCostUsd
+  if (calls.length === 0 || state.finalizing || overBudget) {
+    const note = overBudget ? 'Not run: the cost budget was reached.' : 'Not run: the step limit was reached.'
+    const settled = settleAll(calls, note, parts)
     if (settled.length > 0)
       next = { ...next, messages: [...next.messages, { role: 'tool', content: settled }] }
     const answer = event.output !== undefined ? event.output : textOf(event.message)
-    parts.push({ type: 'finish-step' }, { type: 'finish', finishReason: event.finishReason })
+    // Cut short by the budget with work left: say so as a length stop, as a token limit would.
+    const finishReason = overBudget && calls.length > 0 ? 'length' : event.finishReason
+    parts.push({ type: 'finish-step' }, { type: 'finish', finishReason })
     return [
-      { ...next, phase: 'completed', answer },
+      { ...next, phase: 'completed', answer, finishReason },
       [emit(parts), { type: 'finish', phase: 'completed', answer, error: null }],
     ]
   }

@@ -3,12 +3,13 @@ import { jetstream } from '@nats-io/jetstream'
 import {
   headers as createHeaders,
   type Msg,
+  type MsgHdrs,
   type NatsConnection,
   NoRespondersError,
   type Subscription,
   TimeoutError,
 } from '@nats-io/transport-node'
-import type { HumanRequestMessage } from '@vel/actors'
+import { activeTrace, type HumanRequestMessage } from '@vel/actors'
 import {
   comparePositions,
   type JsonObject,
@@ -18,6 +19,7 @@ import {
   type RunInput,
   StreamCursor,
   type StreamPart,
+  type TraceCarrier,
   TransportError,
 } from '@vel/core'
 import { decodePayload, encodeJson, errorFromReply } from './codec.ts'
@@ -54,6 +56,11 @@ export interface TriggerOptions {
   readonly metadata?: JsonObject
   /** Publish to the JetStream trigger stream instead (kept until a worker takes it). */
   readonly durable?: boolean
+  /**
+   * W3C trace context sent as `traceparent`/`tracestate` headers, parenting the run's span.
+   * Default: the active OpenTelemetry span's, if any.
+   */
+  readonly trace?: TraceCarrier
 }
 
 /** A gap in a run's parts (a core NATS message was lost), filled by a replay from the journal. */
@@ -153,10 +160,13 @@ export function createNatsClient(connection: NatsConnection, options: NatsClient
   const buffers = new Map<string, { inbox: Inbox; timer: ReturnType<typeof setTimeout> }>()
   let streamReady: Promise<unknown> | undefined
 
-  const request = async (subject: string, payload: unknown): Promise<unknown> => {
+  const request = async (subject: string, payload: unknown, headers?: MsgHdrs): Promise<unknown> => {
     let reply: Msg
     try {
-      reply = await connection.request(subject, encodeJson(payload), { timeout })
+      reply = await connection.request(subject, encodeJson(payload), {
+        timeout,
+        ...(headers === undefined ? {} : { headers }),
+      })
     } catch (error) {
       if (error instanceof NoRespondersError || (error as { code?: string }).code === '503')
         throw new TransportError('unavailable', `no worker listens on ${subject}`, { cause: error })
@@ -197,11 +207,18 @@ export function createNatsClient(connection: NatsConnection, options: NatsClient
         buffers.set(runId, { inbox, timer })
       }
       await connection.flush()
+      const trace = triggerOptions.trace ?? activeTrace()
+      const traceHeaders = () => {
+        const headers = createHeaders()
+        if (trace !== undefined) headers.set('traceparent', trace.traceparent)
+        if (trace?.tracestate !== undefined) headers.set('tracestate', trace.tracestate)
+        return headers
+      }
       try {
         if (triggerOptions.durable) {
           streamReady ??= ensureTriggerStream(connection, { prefix: subjects.prefix })
           await streamReady
-          const headers = createHeaders()
+          const headers = traceHeaders()
           headers.set('Nats-Msg-Id', triggerOptions.idempotencyKey ?? runId)
           await jetstream(connection).publish(subjects.durableTrigger(agentId), encodeJson(payload), {
             headers,
@@ -209,7 +226,11 @@ export function createNatsClient(connection: NatsConnection, options: NatsClient
           })
           return { runId }
         }
-        const reply = await request(subjects.agentRun(agentId), payload)
+        const reply = await request(
+          subjects.agentRun(agentId),
+          payload,
+          trace === undefined ? undefined : traceHeaders(),
+        )
         const decoded = decodePayload(TriggerReplySchema, encodeJson(reply), undefined, lenient)
         if (decoded.runId !== runId) {
           // An idempotent retry answered with an earlier run: follow that one.

@@ -1,6 +1,6 @@
 import { type ConsumerMessages, type JsMsg, jetstream } from '@nats-io/jetstream'
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node'
-import type { Agent, Runtime } from '@vel/actors'
+import { type Agent, type Runtime, traceFromHeaders } from '@vel/actors'
 import {
   type PartPosition,
   type PositionedPart,
@@ -89,8 +89,18 @@ export async function createWorker(options: WorkerOptions): Promise<NatsWorker> 
   }
   let closed = false
 
-  /** Creates the run (or finds the one an earlier delivery created). Throws a TransportError. */
-  const startRun = async (subject: string, data: Uint8Array, fallbackKey?: string): Promise<TriggerReply> => {
+  const traceOf = (headers: Msg['headers']) => {
+    const trace = traceFromHeaders(headers)
+    return trace === undefined ? {} : { trace }
+  }
+
+  /** Creates the run (or finds the one an earlier delivery created); a `traceparent` header parents its span. */
+  const startRun = async (
+    subject: string,
+    data: Uint8Array,
+    headers: Msg['headers'],
+    fallbackKey?: string,
+  ): Promise<TriggerReply> => {
     const agentId = subjects.agentOf(subject)
     if (agentId === undefined || !isSubjectToken(agentId) || (served && !served.has(agentId)))
       throw new TransportError('unknown-agent', `no agent '${agentId ?? ''}' is served here`)
@@ -105,6 +115,7 @@ export async function createWorker(options: WorkerOptions): Promise<NatsWorker> 
         ...(trigger.sessionId === undefined ? {} : { sessionId: trigger.sessionId }),
         ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
         ...(trigger.metadata === undefined ? {} : { metadata: trigger.metadata as never }),
+        ...traceOf(headers),
       })
       return { runId: handle.runId }
     } catch (error) {
@@ -124,7 +135,7 @@ export async function createWorker(options: WorkerOptions): Promise<NatsWorker> 
       if (message.reply) message.respond(encodeJson(payload))
     }
     try {
-      respond(await startRun(message.subject, message.data))
+      respond(await startRun(message.subject, message.data, message.headers))
     } catch (error) {
       respond(errorReply(toTransportError(error, 'agent')))
     }
@@ -138,7 +149,7 @@ export async function createWorker(options: WorkerOptions): Promise<NatsWorker> 
     const msgId = message.headers?.get('Nats-Msg-Id') || undefined
     const fallbackKey = msgId ? `nats-msg:${msgId}` : `nats-seq:${stream}:${message.seq}`
     try {
-      const reply = await startRun(message.subject, message.data, fallbackKey)
+      const reply = await startRun(message.subject, message.data, message.headers, fallbackKey)
       message.ack()
       respond(reply)
     } catch (error) {

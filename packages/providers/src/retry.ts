@@ -1,3 +1,4 @@
+import { trace } from '@opentelemetry/api'
 import {
   type LanguageModel,
   type ModelCallOptions,
@@ -50,6 +51,12 @@ export function retrySchedule(options: RetryOptions = {}): Schedule.Schedule<unk
       Effect.sync(() => {
         const delayMs = Math.max(Duration.toMillis(delay), error.retryAfterMs ?? 0)
         options.onRetry?.({ attempt: retries + 1, delayMs, error })
+        // On the model call's span (`chat`), when the runtime traces it.
+        trace.getActiveSpan()?.addEvent('vel.retry', {
+          'vel.attempt': retries + 2,
+          'vel.retry.delay_ms': delayMs,
+          'error.type': error.reason,
+        })
         return Duration.millis(delayMs)
       }),
     ),

@@ -15,6 +15,7 @@ import { InvalidFieldError } from '../errors.ts'
 import { type Frame, type RunFramesOptions, runFrames } from '../run-stream.ts'
 import * as Schemas from '../schemas.ts'
 import { uiMessageStream } from '../sse.ts'
+import { traceOf } from '../start-run.ts'
 
 /**
  * `POST /agents/:agentId/chat`: the AI SDK's chat endpoint. The chat `id` is the Vel session; the
@@ -143,6 +144,7 @@ export function chatRoutes(deps: RouteDeps): Hono<HttpEnv> {
       sessionId: body.id,
       metadata: { ...starterMetadata(principal), [chatMessageIdKey]: last.id },
       stream: false,
+      ...traceOf(c.req.raw.headers),
     })
     return uiMessageStream(c, chatFrames(handle.runId, { untilPause: true }), {
       'x-vel-run-id': handle.runId,

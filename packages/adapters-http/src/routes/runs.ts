@@ -1,3 +1,4 @@
+import { runUsage } from '@vel/actors'
 import type { RunRecord, RunState, RunStatus } from '@vel/core'
 import { Hono } from 'hono'
 import { startedByKey } from '../auth.ts'
@@ -7,7 +8,7 @@ import { InvalidFieldError } from '../errors.ts'
 import { parseEventId, runFrames } from '../run-stream.ts'
 import * as Schemas from '../schemas.ts'
 import { uiMessageStream } from '../sse.ts'
-import { startRunRequest } from '../start-run.ts'
+import { startRunRequest, traceOf } from '../start-run.ts'
 
 /** A run's index row as the API shows it. */
 export const runSummary = (record: RunRecord): typeof Schemas.RunSummary.Type => {
@@ -50,6 +51,7 @@ export function runRoutes(deps: RouteDeps): Hono<HttpEnv> {
       ...(start.sessionId === undefined ? {} : { sessionId: start.sessionId }),
       metadata: starterMetadata(c.get('principal')),
       stream: false,
+      ...traceOf(c.req.raw.headers),
     })
     if (wait === 'true') {
       const frames = runFrames(runtime, handle.runId, { untilPause: true, signal: c.req.raw.signal })
@@ -77,6 +79,7 @@ export function runRoutes(deps: RouteDeps): Hono<HttpEnv> {
       ...(start.sessionId === undefined ? {} : { sessionId: start.sessionId }),
       metadata: starterMetadata(c.get('principal')),
       stream: false,
+      ...traceOf(c.req.raw.headers),
     })
     return uiMessageStream(c, (signal) => runFrames(runtime, handle.runId, { untilPause: true, signal }), {
       'x-vel-run-id': handle.runId,
@@ -109,6 +112,7 @@ export function runRoutes(deps: RouteDeps): Hono<HttpEnv> {
   app.get('/runs/:runId', async (c) => {
     await accessibleRun(deps, c, c.req.param('runId'))
     const { record, state } = await runtime.get(c.req.param('runId'))
+    const { costUsd, tree } = await runUsage(runtime, record.runId)
     const { answer: _answer, error: _error, ...summary } = runSummary(record)
     const status = statusOf(state)
     const detail: typeof Schemas.RunDetail.Type = {
@@ -118,6 +122,10 @@ export function runRoutes(deps: RouteDeps): Hono<HttpEnv> {
       ...(state.error === null ? {} : { error: state.error }),
       pending: state.pending as typeof Schemas.RunSummary.Type.pending,
       usage: state.usage,
+      ...(costUsd === undefined ? {} : { costUsd }),
+      ...(state.policy.price === undefined ? {} : { price: state.policy.price }),
+      ...(state.policy.maxCostUsd === undefined ? {} : { maxCostUsd: state.policy.maxCostUsd }),
+      tree,
       step: state.step,
       phase: state.phase,
     }

@@ -1,0 +1,376 @@
+import {
+  type Attributes,
+  type Context,
+  context,
+  type Link,
+  type Meter,
+  metrics,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  type Tracer,
+  trace,
+} from '@opentelemetry/api'
+import {
+  type Command,
+  costOf,
+  type ModelPrice,
+  type ModelRequest,
+  type RunEvent,
+  type RunState,
+  type TraceCarrier,
+  type Usage,
+} from '@vel/core'
+import type { CallObservation, RunObserver } from './run-observer.ts'
+import { carrierOf, contextFromCarrier, spanContextOf } from './trace-context.ts'
+
+/**
+ * Options of the runtime's OpenTelemetry instrumentation. Everything goes through
+ * `@opentelemetry/api`: without an SDK registered by the application, spans and metrics are no-ops.
+ */
+export interface TelemetryOptions {
+  /** Default: the global tracer provider's `@vel/actors` tracer. */
+  readonly tracer?: Tracer
+  /** Default: the global meter provider's `@vel/actors` meter, taken when the runtime is created. */
+  readonly meter?: Meter
+  /**
+   * Record prompts, completions, tool arguments and results on spans (`gen_ai.input.messages`,
+   * `gen_ai.output.messages`, `gen_ai.tool.call.arguments`, `gen_ai.tool.call.result`). They may
+   * hold personal data, so the default is off, unless the environment sets
+   * `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true`.
+   */
+  readonly recordContent?: boolean
+}
+
+/** Who a run is, for its span and metric attributes. */
+export interface RunIdentity {
+  readonly runId: string
+  readonly agentId: string
+  readonly sessionId: string | null
+  readonly parentRunId: string | null
+  readonly provider: string
+  readonly modelId: string
+}
+
+const scope = '@vel/actors'
+
+const contentFromEnvironment = (): boolean =>
+  (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env
+    ?.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT === 'true'
+
+const json = (value: unknown): string => JSON.stringify(value)
+
+/** Seconds since a `performance.now()` reading. */
+const secondsSince = (start: number) => (performance.now() - start) / 1000
+
+/**
+ * The runtime's traces and metrics, following the OpenTelemetry GenAI semantic conventions: a span
+ * per run (`invoke_agent`), model call (`chat`) and tool call (`execute_tool`), events for what
+ * humans and cancels do, and the run, call, token, cost and store-latency instruments listed in
+ * docs/observability.md.
+ */
+export class Telemetry {
+  readonly tracer: Tracer
+  readonly recordContent: boolean
+  private readonly instruments: ReturnType<typeof createInstruments>
+
+  constructor(options: TelemetryOptions = {}) {
+    this.tracer = options.tracer ?? trace.getTracer(scope)
+    this.recordContent = options.recordContent ?? contentFromEnvironment()
+    this.instruments = createInstruments(options.meter ?? metrics.getMeter(scope))
+  }
+
+  /**
+   * A new run: its span starts now, as a child of `parent` (a trigger's `traceparent`) or else of
+   * the active context (a tool that starts a child run, an instrumented HTTP server).
+   */
+  started(run: RunIdentity, parent: TraceCarrier | undefined): RunObserver {
+    const parentContext = contextFromCarrier(parent, context.active())
+    this.instruments.started.add(1, { 'gen_ai.agent.name': run.agentId })
+    return new OtelRunObserver(this, this.instruments, run, parentContext, [], false)
+  }
+
+  /**
+   * A run taken up again in this process (after a crash, a handover or a human's answer): a new
+   * span, child of the active context, linked to the span the run started under.
+   */
+  resumed(run: RunIdentity, state: RunState): RunObserver {
+    const original = spanContextOf(state.trace)
+    const links: Link[] =
+      original === undefined ? [] : [{ context: original, attributes: { 'vel.link': 'run.started' } }]
+    if (state.phase === 'waiting') this.instruments.waiting.add(-1, { 'gen_ai.agent.name': run.agentId })
+    return new OtelRunObserver(this, this.instruments, run, context.active(), links, true, state)
+  }
+}
+
+function createInstruments(meter: Meter) {
+  return {
+    started: meter.createCounter('vel.runs.started', { description: 'Runs started', unit: '{run}' }),
+    completed: meter.createCounter('vel.runs.completed', { description: 'Runs completed', unit: '{run}' }),
+    failed: meter.createCounter('vel.runs.failed', { description: 'Runs failed', unit: '{run}' }),
+    cancelled: meter.createCounter('vel.runs.cancelled', { description: 'Runs cancelled', unit: '{run}' }),
+    active: meter.createUpDownCounter('vel.runs.active', {
+      description: 'Runs held in memory by this process',
+      unit: '{run}',
+    }),
+    waiting: meter.createUpDownCounter('vel.runs.waiting', {
+      description: 'Runs paused for a human (out of memory): +1 where one pauses, -1 where it wakes',
+      unit: '{run}',
+    }),
+    modelDuration: meter.createHistogram('gen_ai.client.operation.duration', {
+      description: 'Duration of model calls',
+      unit: 's',
+    }),
+    tokens: meter.createHistogram('gen_ai.client.token.usage', {
+      description: 'Tokens per model call, by gen_ai.token.type (input, output)',
+      unit: '{token}',
+      advice: {
+        explicitBucketBoundaries: [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304],
+      },
+    }),
+    toolDuration: meter.createHistogram('gen_ai.execute_tool.duration', {
+      description: 'Duration of tool calls',
+      unit: 's',
+    }),
+    cost: meter.createCounter('vel.cost', {
+      description: 'Cost of model calls at the run’s price',
+      unit: 'USD',
+    }),
+    append: meter.createHistogram('vel.store.append.duration', {
+      description: 'Journal appends of run owners (retries included)',
+      unit: 's',
+    }),
+  }
+}
+
+type Instruments = ReturnType<typeof createInstruments>
+
+/** Span events for what happens to a run between calls, by event type. */
+const eventNames: Partial<Record<RunEvent['type'], string>> = {
+  'approval.decided': 'vel.approval.decided',
+  'human.responded': 'vel.human.answered',
+  'run.cancelled': 'vel.run.cancelled',
+  'tool.interrupted': 'vel.tool.interrupted',
+  'budget.exhausted': 'vel.budget.exhausted',
+}
+
+class OtelRunObserver implements RunObserver {
+  readonly trace: TraceCarrier | undefined
+  private readonly span: Span
+  private readonly context: Context
+  private readonly base: Attributes
+  private price: ModelPrice | undefined
+  private open = true
+
+  constructor(
+    private readonly telemetry: Telemetry,
+    private readonly instruments: Instruments,
+    private readonly run: RunIdentity,
+    parent: Context,
+    links: Link[],
+    resumed: boolean,
+    state?: RunState,
+  ) {
+    this.base = { 'gen_ai.agent.name': run.agentId }
+    this.span = telemetry.tracer.startSpan(
+      `invoke_agent ${run.agentId}`,
+      {
+        kind: SpanKind.INTERNAL,
+        links,
+        attributes: {
+          'gen_ai.operation.name': 'invoke_agent',
+          'gen_ai.agent.name': run.agentId,
+          'gen_ai.agent.id': run.agentId,
+          'gen_ai.provider.name': run.provider,
+          'gen_ai.request.model': run.modelId,
+          'vel.run.id': run.runId,
+          'vel.run.resumed': resumed,
+          ...(run.sessionId === null ? {} : { 'gen_ai.conversation.id': run.sessionId }),
+          ...(run.parentRunId === null ? {} : { 'vel.run.parent_id': run.parentRunId }),
+        },
+      },
+      parent,
+    )
+    this.context = trace.setSpan(parent, this.span)
+    this.trace = resumed ? state?.trace : carrierOf(this.span.spanContext())
+    this.price = state?.policy.price
+    instruments.active.add(1, this.base)
+  }
+
+  committed(event: RunEvent, state: RunState, commands: ReadonlyArray<Command>, appendMs: number): void {
+    this.instruments.append.record(appendMs / 1000)
+    if (event.type === 'run.started') this.price = state.policy.price
+    const name = eventNames[event.type]
+    if (name !== undefined) this.span.addEvent(name, eventAttributes(event))
+    for (const command of commands)
+      if (command.type === 'request-approval' || command.type === 'contact-human')
+        this.span.addEvent(
+          command.type === 'request-approval' ? 'vel.approval.requested' : 'vel.human.asked',
+          {
+            'gen_ai.tool.call.id': command.request.requestId,
+            'gen_ai.tool.name': command.request.toolName,
+          },
+        )
+  }
+
+  modelCall(step: number, request: ModelRequest): CallObservation {
+    const { run } = this
+    const attributes: Attributes = {
+      'gen_ai.operation.name': 'chat',
+      'gen_ai.provider.name': run.provider,
+      'gen_ai.request.model': run.modelId,
+    }
+    const opening: Attributes = {
+      'vel.step': step,
+      ...(request.maxOutputTokens === undefined
+        ? {}
+        : { 'gen_ai.request.max_tokens': request.maxOutputTokens }),
+      ...(request.temperature === undefined ? {} : { 'gen_ai.request.temperature': request.temperature }),
+      ...(this.telemetry.recordContent ? { 'gen_ai.input.messages': json(request.messages) } : {}),
+    }
+    return this.call(
+      `chat ${run.modelId}`,
+      SpanKind.CLIENT,
+      attributes,
+      opening,
+      (span, outcome, seconds) => {
+        if (outcome?.type !== 'model.responded') {
+          const failure = outcome?.type === 'model.failed' ? outcome.error : undefined
+          const errorType = failed(span, failure?.reason ?? 'aborted', failure?.message)
+          this.instruments.modelDuration.record(seconds, { ...attributes, 'error.type': errorType })
+          return
+        }
+        const cost = this.price === undefined ? undefined : costOf(outcome.usage, this.price)
+        span.setAttributes({
+          ...usageAttributes(outcome.usage),
+          'gen_ai.response.finish_reasons': [outcome.finishReason],
+          ...(cost === undefined ? {} : { 'vel.cost.usd': cost }),
+          ...(this.telemetry.recordContent ? { 'gen_ai.output.messages': json([outcome.message]) } : {}),
+        })
+        const { tokens } = this.instruments
+        tokens.record(outcome.usage.inputTokens, { ...attributes, 'gen_ai.token.type': 'input' })
+        tokens.record(outcome.usage.outputTokens, { ...attributes, 'gen_ai.token.type': 'output' })
+        if (cost !== undefined) this.instruments.cost.add(cost, { ...attributes, ...this.base })
+        this.instruments.modelDuration.record(seconds, attributes)
+      },
+    )
+  }
+
+  toolCall(command: Extract<Command, { type: 'call-tool' }>): CallObservation {
+    const attributes: Attributes = {
+      'gen_ai.operation.name': 'execute_tool',
+      'gen_ai.tool.name': command.toolName,
+    }
+    const opening: Attributes = {
+      'gen_ai.tool.call.id': command.toolCallId,
+      'gen_ai.tool.type': 'function',
+      ...(this.telemetry.recordContent ? { 'gen_ai.tool.call.arguments': json(command.input) } : {}),
+    }
+    const name = `execute_tool ${command.toolName}`
+    return this.call(name, SpanKind.INTERNAL, attributes, opening, (span, outcome, seconds) => {
+      if (outcome?.type === 'tool.succeeded') {
+        if (this.telemetry.recordContent) span.setAttribute('gen_ai.tool.call.result', json(outcome.output))
+        this.instruments.toolDuration.record(seconds, attributes)
+        return
+      }
+      const failure = outcome?.type === 'tool.failed' ? outcome : undefined
+      const errorType = failed(
+        span,
+        failure === undefined ? 'aborted' : (failure.reason ?? 'failed'),
+        failure?.error,
+      )
+      this.instruments.toolDuration.record(seconds, { ...attributes, 'error.type': errorType })
+    })
+  }
+
+  /** A child span of the run's for one call; `finish` records its outcome once, then it ends. */
+  private call(
+    name: string,
+    kind: SpanKind,
+    attributes: Attributes,
+    opening: Attributes,
+    finish: (span: Span, outcome: RunEvent | undefined, seconds: number) => void,
+  ): CallObservation {
+    const span = this.telemetry.tracer.startSpan(
+      name,
+      { kind, attributes: { ...attributes, ...opening } },
+      this.context,
+    )
+    const spanContext = trace.setSpan(this.context, span)
+    const start = performance.now()
+    let ended = false
+    return {
+      within: (work) => context.with(spanContext, work),
+      end: (outcome) => {
+        if (ended) return
+        ended = true
+        finish(span, outcome, secondsSince(start))
+        span.end()
+      },
+    }
+  }
+
+  closed(how: 'ended' | 'paused' | 'released' | 'lost', state: RunState | undefined): void {
+    if (!this.open) return
+    this.open = false
+    this.instruments.active.add(-1, this.base)
+    const { span } = this
+    span.setAttribute('vel.run.outcome', how === 'ended' && state ? state.phase : how)
+    if (state !== undefined) {
+      span.setAttributes({ ...usageAttributes(state.usage), 'vel.run.steps': state.step })
+      if (state.policy.price !== undefined)
+        span.setAttribute('vel.cost.usd', costOf(state.usage, state.policy.price))
+    }
+    if (how === 'paused') this.instruments.waiting.add(1, this.base)
+    if (how === 'ended' && state !== undefined) {
+      if (state.phase === 'completed') this.instruments.completed.add(1, this.base)
+      else if (state.phase === 'cancelled') this.instruments.cancelled.add(1, this.base)
+      else {
+        this.instruments.failed.add(1, this.base)
+        failed(span, state.error?.reason ?? 'failed', state.error?.message)
+      }
+    }
+    if (how === 'lost')
+      span.setStatus({ code: SpanStatusCode.ERROR, message: 'the run was lost by this process' })
+    span.end()
+  }
+}
+
+/** Marks a span failed with an error type; returns the type. */
+function failed(span: Span, errorType: string, message?: string): string {
+  span.setAttribute('error.type', errorType)
+  span.setStatus({ code: SpanStatusCode.ERROR, ...(message === undefined ? {} : { message }) })
+  return errorType
+}
+
+const usageAttributes = (usage: Usage): Attributes => ({
+  'gen_ai.usage.input_tokens': usage.inputTokens,
+  'gen_ai.usage.output_tokens': usage.outputTokens,
+  ...(usage.cachedInputTokens > 0 ? { 'gen_ai.usage.cache_read.input_tokens': usage.cachedInputTokens } : {}),
+  ...(usage.reasoningTokens > 0 ? { 'gen_ai.usage.reasoning.output_tokens': usage.reasoningTokens } : {}),
+})
+
+function eventAttributes(event: RunEvent): Attributes {
+  switch (event.type) {
+    case 'approval.decided':
+      return {
+        'gen_ai.tool.call.id': event.toolCallId,
+        'vel.approval.approved': event.approved,
+        ...(event.by === undefined ? {} : { 'vel.decided_by': event.by }),
+        ...(event.reason === undefined ? {} : { 'vel.reason': event.reason }),
+      }
+    case 'human.responded':
+      return {
+        'gen_ai.tool.call.id': event.requestId,
+        ...(event.by === undefined ? {} : { 'vel.decided_by': event.by }),
+      }
+    case 'run.cancelled':
+      return event.reason === undefined ? {} : { 'vel.reason': event.reason }
+    case 'tool.interrupted':
+      return { 'gen_ai.tool.call.id': event.toolCallId }
+    case 'budget.exhausted':
+      return { 'vel.budget': event.budget }
+    default:
+      return {}
+  }
+}

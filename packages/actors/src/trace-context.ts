@@ -1,0 +1,63 @@
+import {
+  type Context,
+  createTraceState,
+  isSpanContextValid,
+  type SpanContext,
+  TraceFlags,
+  trace,
+} from '@opentelemetry/api'
+import type { TraceCarrier } from '@vel/core'
+
+// W3C Trace Context, level 1: version 00, 32 hex trace id, 16 hex span id, 2 hex flags.
+const traceparentPattern = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/
+
+/**
+ * The span context a W3C `traceparent` (and `tracestate`) names, or undefined for a malformed or
+ * all-zero one. Parsed here rather than through the globally registered propagator: Vel journals
+ * exactly these two headers, whatever propagator the application registers for its own traffic.
+ */
+export function spanContextOf(carrier: TraceCarrier | undefined): SpanContext | undefined {
+  const match = carrier === undefined ? null : traceparentPattern.exec(carrier.traceparent.trim())
+  if (match === null) return undefined
+  const [, traceId, spanId, flags] = match as unknown as [string, string, string, string]
+  const spanContext: SpanContext = {
+    traceId,
+    spanId,
+    traceFlags: Number.parseInt(flags, 16) & TraceFlags.SAMPLED,
+    isRemote: true,
+    ...(carrier?.tracestate ? { traceState: createTraceState(carrier.tracestate) } : {}),
+  }
+  return isSpanContextValid(spanContext) ? spanContext : undefined
+}
+
+/** `base` with the remote span of `carrier` as its parent; `base` itself when there is none. */
+export function contextFromCarrier(carrier: TraceCarrier | undefined, base: Context): Context {
+  const spanContext = spanContextOf(carrier)
+  return spanContext === undefined ? base : trace.setSpanContext(base, spanContext)
+}
+
+/**
+ * W3C trace context from headers (a `Headers`, NATS `MsgHdrs`, or anything with `get`): what a
+ * trigger passes as `SpawnOptions.trace`. Undefined without a `traceparent`.
+ */
+export function traceFromHeaders(headers: { get(name: string): string | null | undefined } | undefined) {
+  const traceparent = headers?.get('traceparent') || undefined
+  if (traceparent === undefined) return undefined
+  const tracestate = headers?.get('tracestate') || undefined
+  return (tracestate === undefined ? { traceparent } : { traceparent, tracestate }) satisfies TraceCarrier
+}
+
+/** The W3C headers of the active span (the caller's), to send along with a trigger. */
+export function activeTrace(): TraceCarrier | undefined {
+  const span = trace.getActiveSpan()
+  return span === undefined ? undefined : carrierOf(span.spanContext())
+}
+
+/** The W3C headers of a span context; undefined for an invalid one (no SDK registered, no parent). */
+export function carrierOf(spanContext: SpanContext): TraceCarrier | undefined {
+  if (!isSpanContextValid(spanContext)) return undefined
+  const flags = (spanContext.traceFlags & TraceFlags.SAMPLED).toString(16).padStart(2, '0')
+  const traceparent = `00-${spanContext.traceId}-${spanContext.spanId}-${flags}`
+  const tracestate = spanContext.traceState?.serialize()
+  return tracestate ? { traceparent, tracestate } : { traceparent }
+}

@@ -1,0 +1,89 @@
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
+import { Agent, asTool, createRuntime } from '@vel/actors'
+import { createScriptedModel } from '@vel/providers/testing'
+import { createMemoryStore } from '@vel/store'
+import { describe, expect, it } from 'vitest'
+import { createHttpApp } from '../src/index.ts'
+import { post } from './support.ts'
+
+const exporter = new InMemorySpanExporter()
+const tracer = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }).getTracer(
+  'http',
+)
+
+// 1M input + 100k output tokens per call at $2 / $10 per million: $3 per call.
+const usage = { inputTokens: 1_000_000, outputTokens: 100_000 }
+const price = { inputPerMTok: 2, outputPerMTok: 10 }
+
+const researcher = new Agent({
+  id: 'researcher',
+  model: createScriptedModel({ respond: () => ({ text: 'facts', usage }) }),
+  price,
+  policies: { retry: false },
+})
+const writer = new Agent({
+  id: 'writer',
+  model: createScriptedModel({
+    modelId: 'gpt-5.4-mini',
+    provider: 'openai',
+    respond: (request) =>
+      request.messages.at(-1)?.role === 'tool'
+        ? { text: 'article', usage }
+        : { toolCalls: [{ id: 'r1', name: 'research', input: { input: 'otters' } }], usage },
+  }),
+  tools: [asTool(researcher, { name: 'research' })],
+  children: [researcher],
+  policies: { retry: false, budget: { maxCostUsd: 100 } },
+})
+
+function setup() {
+  const runtime = createRuntime({
+    store: createMemoryStore(),
+    agents: [writer],
+    telemetry: { tracer },
+    onError: () => undefined,
+  })
+  return { runtime, app: createHttpApp({ runtime }) }
+}
+
+describe('GET /runs/:runId: usage and cost', () => {
+  it("shows the run's cost at its price and its pipeline tree's tokens and cost", async () => {
+    const { app } = setup()
+    const started = await app.request('/runs?wait=true', post({ agentId: 'writer', input: 'write' }))
+    const { runId } = (await started.json()) as { runId: string }
+    const run = (await (await app.request(`/runs/${runId}`)).json()) as Record<string, unknown>
+    // The writer runs on gpt-5.4-mini, priced from the default table ($0.75 in / $4.50 out).
+    const writerCost = 2 * (1 * 0.75 + 0.1 * 4.5)
+    expect(run.usage).toMatchObject({ inputTokens: 2_000_000, outputTokens: 200_000 })
+    expect(run.costUsd).toBeCloseTo(writerCost, 9)
+    expect(run.price).toEqual({ inputPerMTok: 0.75, outputPerMTok: 4.5, cachedInputPerMTok: 0.075 })
+    expect(run.maxCostUsd).toBe(100)
+    const tree = run.tree as {
+      runs: number
+      usage: { inputTokens: number }
+      costUsd: number
+      unpricedRuns: number
+    }
+    expect(tree.runs).toBe(2)
+    expect(tree.usage.inputTokens).toBe(3_000_000)
+    expect(tree.costUsd).toBeCloseTo(writerCost + 3, 9)
+    expect(tree.unpricedRuns).toBe(0)
+  })
+})
+
+describe('trace context over HTTP', () => {
+  it("a request's traceparent header parents the run's span", async () => {
+    const { app } = setup()
+    exporter.reset()
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'
+    const init = post({ agentId: 'writer', input: 'write' })
+    const response = await app.request('/runs?wait=true', {
+      ...init,
+      headers: { ...(init.headers as Record<string, string>), traceparent },
+    })
+    const { runId } = (await response.json()) as { runId: string }
+    const span = exporter.getFinishedSpans().find((one) => one.attributes['vel.run.id'] === runId)
+    expect(span?.spanContext().traceId).toBe('4bf92f3577b34da6a3ce929d0e0e4736')
+    expect(span?.parentSpanContext?.spanId).toBe('00f067aa0ba902b7')
+  })
+})
