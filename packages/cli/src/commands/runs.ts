@@ -1,4 +1,5 @@
-import type { RunFilter, RunRecord, RunStatus } from '@vel/core'
+import { runUsage } from '@vel/actors'
+import type { RunFilter, RunRecord, RunStatus, Usage } from '@vel/core'
 import type { Command } from '../command.ts'
 import { stringFlag } from '../command.ts'
 import { compact, nextSteps, runLine, stylesFor, writeJson } from '../render.ts'
@@ -76,7 +77,10 @@ Examples:
   },
 }
 
-/** `vel runs show <runId>`: one run's index row, state and journal. */
+const tokens = (usage: Usage) => `${usage.inputTokens} in, ${usage.outputTokens} out`
+const dollars = (usd: number) => `$${usd < 0.01 && usd > 0 ? usd.toPrecision(2) : usd.toFixed(4)}`
+
+/** `vel runs show <runId>`: one run's index row, state, journal, usage and cost (with its tree's). */
 export const runsShowCommand: Command = {
   name: 'runs show',
   summary: "Show one run: status, answer, pending requests, the journal and the state's messages",
@@ -94,10 +98,14 @@ Example:
   run: (invocation) =>
     withWorkspace(invocation, { agents: false, create: false }, async ({ runtime }) => {
       const runId = invocation.positionals[0] as string
-      const [info, journal] = await Promise.all([runtime.get(runId), runtime.journal(runId)])
+      const [info, journal, usage] = await Promise.all([
+        runtime.get(runId),
+        runtime.journal(runId),
+        runUsage(runtime, runId),
+      ])
       const { record, state } = info
       if (invocation.values.json === true) {
-        writeJson(invocation.io, { record, state, journal })
+        writeJson(invocation.io, { record, state, journal, usage })
         return 0
       }
       const s = stylesFor(invocation.io)
@@ -107,7 +115,15 @@ Example:
       out(`${s.bold('status')}   ${record.status} (state: ${state.phase}, step ${state.step})`)
       if (record.sessionId) out(`${s.bold('session')}  ${record.sessionId}`)
       if (record.parentRunId) out(`${s.bold('parent')}   ${record.parentRunId}`)
-      out(`${s.bold('usage')}    ${state.usage.inputTokens} in, ${state.usage.outputTokens} out`)
+      out(`${s.bold('usage')}    ${tokens(state.usage)}`)
+      const budget = state.policy.maxCostUsd === undefined ? '' : ` of ${dollars(state.policy.maxCostUsd)} budget`
+      if (usage.costUsd !== undefined) out(`${s.bold('cost')}     ${dollars(usage.costUsd)}${budget}`)
+      if (usage.tree.runs > 1) {
+        const unpriced = usage.tree.unpricedRuns > 0 ? `, ${usage.tree.unpricedRuns} unpriced` : ''
+        out(
+          `${s.bold('tree')}     ${usage.tree.runs} runs: ${tokens(usage.tree.usage)}, ${dollars(usage.tree.costUsd)}${unpriced}`,
+        )
+      }
       if (state.answer !== null) out(`${s.bold('answer')}   ${compact(state.answer, 500)}`)
       if (state.error) out(`${s.bold('error')}    ${state.error.reason}: ${state.error.message}`)
       if (state.phase === 'waiting') out(nextSteps(runId, state.pending as never).join('\n'))
