@@ -1,6 +1,7 @@
 /**
- * `pnpm bench [--quick] [--only=w1,w2,w3]`: runs the workloads of shared/BENCHMARKS.md for Vel and
- * LangGraph.js, interleaved, each measurement in fresh processes; prints one JSON line per workload
+ * `pnpm bench [--quick] [--only=w1,w2,w3]`: runs the workloads of shared/BENCHMARKS.md for Vel,
+ * the bare-loop floor and the peers (LangGraph.js, the Vercel AI SDK, the OpenAI Agents SDK),
+ * interleaved, each measurement in fresh processes; prints one JSON line per workload
  * and writes bench/results/latest.md (quick mode: quick.md; raw figures in *.json, not committed).
  */
 import { execSync } from 'node:child_process'
@@ -32,7 +33,10 @@ const settings = quick
   : { processes: 3, runs: 60, warmupSteps: 6_000, warmupMs: 3_000, sessions: 10_000, crashRepeats: 3 }
 
 const configs: ReadonlyArray<{ runtime: RuntimeName; store: StoreKind }> = [
+  { runtime: 'bare', store: 'memory' },
   { runtime: 'vel', store: 'memory' },
+  { runtime: 'ai-sdk', store: 'memory' },
+  { runtime: 'openai-agents', store: 'memory' },
   { runtime: 'langgraph', store: 'memory' },
   { runtime: 'vel', store: 'sqlite' },
   { runtime: 'langgraph', store: 'sqlite' },
@@ -54,6 +58,8 @@ const versions = {
     'node_modules/@langchain/langgraph-checkpoint-sqlite/package.json',
   ),
   '@langchain/core': versionOf('node_modules/@langchain/core/package.json'),
+  ai: versionOf('node_modules/ai/package.json'),
+  '@openai/agents': versionOf('node_modules/@openai/agents/package.json'),
 }
 const machine = {
   cpu: cpus()[0]?.model ?? 'unknown',

@@ -2,7 +2,10 @@
 import { existsSync, statSync } from 'node:fs'
 import type { StoreKind } from './vel.ts'
 
-export type RuntimeName = 'vel' | 'langgraph'
+export type RuntimeName = 'vel' | 'langgraph' | 'bare' | 'ai-sdk' | 'openai-agents'
+
+/** Runtimes with no store of their own: measured with in-memory sessions only. */
+export const memoryOnly: ReadonlySet<RuntimeName> = new Set(['bare', 'ai-sdk', 'openai-agents'])
 
 /** What a workload needs from a runtime. */
 export interface Subject {
@@ -20,6 +23,16 @@ export async function createSubject(
   store: StoreKind,
   filename?: string,
 ): Promise<Subject> {
+  if (memoryOnly.has(runtime)) {
+    if (store !== 'memory') throw new Error(`${runtime} keeps sessions in memory only`)
+    const peer =
+      runtime === 'bare'
+        ? (await import('./bare.ts')).createBare()
+        : runtime === 'ai-sdk'
+          ? (await import('./ai-sdk.ts')).createAiSdk()
+          : (await import('./openai-agents.ts')).createOpenAiAgents()
+    return { ...peer, checkpoint: async () => undefined, close: async () => undefined }
+  }
   if (runtime === 'langgraph') {
     const { createLangGraph } = await import('./langgraph.ts')
     const lg = await createLangGraph({ store, ...(filename === undefined ? {} : { filename }) })

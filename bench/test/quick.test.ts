@@ -1,6 +1,6 @@
 /**
  * The benchmark's correctness checks in quick form (no timing assertions): every answer of every
- * runtime and store is right (the children throw otherwise), sessions keep their conversation, and
+ * runtime (Vel, the bare-loop floor and the peers) and store is right (the children throw otherwise), sessions keep their conversation, and
  * crash/resume in real processes never runs Vel's unsafe tool twice.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -17,6 +17,9 @@ const configs = [
   { runtime: 'vel', store: 'sqlite' },
   { runtime: 'langgraph', store: 'memory' },
   { runtime: 'langgraph', store: 'sqlite' },
+  { runtime: 'bare', store: 'memory' },
+  { runtime: 'ai-sdk', store: 'memory' },
+  { runtime: 'openai-agents', store: 'memory' },
 ] as const
 
 describe('bench (quick correctness, no timings)', () => {
