@@ -116,7 +116,8 @@ Example:
       if (record.sessionId) out(`${s.bold('session')}  ${record.sessionId}`)
       if (record.parentRunId) out(`${s.bold('parent')}   ${record.parentRunId}`)
       out(`${s.bold('usage')}    ${tokens(state.usage)}`)
-      const budget = state.policy.maxCostUsd === undefined ? '' : ` of ${dollars(state.policy.maxCostUsd)} budget`
+      const budget =
+        state.policy.maxCostUsd === undefined ? '' : ` of ${dollars(state.policy.maxCostUsd)} budget`
       if (usage.costUsd !== undefined) out(`${s.bold('cost')}     ${dollars(usage.costUsd)}${budget}`)
       if (usage.tree.runs > 1) {
         const unpriced = usage.tree.unpricedRuns > 0 ? `, ${usage.tree.unpricedRuns} unpriced` : ''
