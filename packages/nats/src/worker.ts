@@ -59,7 +59,12 @@ function toTransportError(error: unknown, subject: 'agent' | 'run'): TransportEr
   if (RunError.isInstance(error)) {
     if (error.reason === 'not-found')
       return new TransportError(subject === 'agent' ? 'unknown-agent' : 'unknown-run', error.message)
-    if (error.reason === 'invalid-state') return new TransportError('invalid-state', error.message)
+    if (error.reason === 'invalid-state' || error.reason === 'corrupted')
+      return new TransportError('invalid-state', error.message)
+    // Another unfinished run holds the session: worth trying again once it ends (a durable
+    // trigger is redelivered, so turns of one session queue up).
+    if (error.reason === 'session-busy')
+      return new TransportError('invalid-state', error.message, { retryable: true })
   }
   const message = error instanceof Error ? error.message : String(error)
   return new TransportError('unavailable', message, { retryable: true, cause: error })

@@ -134,6 +134,22 @@ describe.skipIf(!available)('NATS worker (integration)', () => {
     expect(parts.at(-1)?.type).toBe('finish')
   })
 
+  it('a trigger for a session whose run is unfinished gets a retryable invalid-state (session busy)', async () => {
+    const sessionId = `busy-${prefix.replace(/\W/g, '-')}`
+    const { runId } = await client.trigger('payer', 'pay please', { sessionId })
+    await waitFor(async () => ((await store.getRun(runId))?.status === 'waiting' ? true : undefined))
+    const refused = await client.trigger('adder', 'steps=1', { sessionId }).catch((error: unknown) => error)
+    expect(refused).toMatchObject({ _tag: 'TransportError', reason: 'invalid-state', retryable: true })
+    expect(String((refused as Error).message)).toContain(
+      `session ${sessionId} has an unfinished run (${runId}`,
+    )
+    await client.deny(runId, 'pay_1')
+    await finalStatus(runId)
+    // Once it ended, the session takes the next turn.
+    const { runId: next } = await client.trigger('adder', 'steps=1', { sessionId })
+    expect((await finalStatus(next)).sessionId).toBe(sessionId)
+  })
+
   it('cancel stops a run mid-tool', async () => {
     const { runId } = await client.trigger('sleeper', 'sleep')
     await waitFor(async () =>
