@@ -1,7 +1,7 @@
 import { assertWellFormedStream, type StreamPart } from '@vel/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type RunningServer, serve } from '../src/index.ts'
-import { assemble, parseSse, partsOf, post, type SseEvent, setup, stepperGates } from './support.ts'
+import { assemble, parseSse, partsOf, post, readUntil, setup, stepperGates } from './support.ts'
 
 let server: RunningServer
 const { runtime } = setup()
@@ -12,29 +12,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await server.close()
 })
-
-/** Reads SSE events off a live response until `stop` says so (or the stream ends). */
-async function readUntil(response: Response, stop: (event: SseEvent) => boolean): Promise<SseEvent[]> {
-  const reader = (response.body as ReadableStream<Uint8Array>).getReader()
-  const decoder = new TextDecoder()
-  const events: SseEvent[] = []
-  let buffer = ''
-  while (true) {
-    const { done, value } = await reader.read()
-    if (done) return events
-    buffer += decoder.decode(value, { stream: true })
-    const end = buffer.lastIndexOf('\n\n')
-    if (end < 0) continue
-    for (const event of parseSse(buffer.slice(0, end + 2))) {
-      events.push(event)
-      if (stop(event)) {
-        await reader.cancel()
-        return events
-      }
-    }
-    buffer = buffer.slice(end + 2)
-  }
-}
 
 /** Opens the `wait` tool's gate number `index` (0-based) once the tool has reached it. */
 async function openGate(index: number): Promise<void> {

@@ -228,3 +228,26 @@ export async function assemble(parts: ReadonlyArray<StreamPart>, message?: UIMes
   if (last === undefined) throw new Error('no message assembled')
   return last
 }
+
+/** Reads SSE events off a live response until `stop` says so (or the stream ends). */
+export async function readUntil(response: Response, stop: (event: SseEvent) => boolean): Promise<SseEvent[]> {
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader()
+  const decoder = new TextDecoder()
+  const events: SseEvent[] = []
+  let buffer = ''
+  while (true) {
+    const { done, value } = await reader.read()
+    if (done) return events
+    buffer += decoder.decode(value, { stream: true })
+    const end = buffer.lastIndexOf('\n\n')
+    if (end < 0) continue
+    for (const event of parseSse(buffer.slice(0, end + 2))) {
+      events.push(event)
+      if (stop(event)) {
+        await reader.cancel()
+        return events
+      }
+    }
+    buffer = buffer.slice(end + 2)
+  }
+}
