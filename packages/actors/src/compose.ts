@@ -138,6 +138,36 @@ async function superviseChild(
   }
 }
 
+/**
+ * Forwards the child's live parts (the deltas of its model call in flight, its own children's
+ * previews) to the parent's stream as they come, as transient `data-vel-child` parts: a live
+ * preview that is not journaled and that the AI SDK does not keep in the message. The durable copy
+ * follows in `child.reported` once the child journals the response.
+ */
+async function previewChild(
+  runtime: Runtime,
+  child: { readonly runId: string; readonly agentId: string },
+  context: ToolContext,
+  stop: AbortSignal,
+): Promise<void> {
+  const emit = context.emit
+  if (emit === undefined) return
+  const signal = AbortSignal.any([stop, context.signal])
+  const { seq } = await runtime.get(child.runId)
+  for await (const { position, part } of runtime.stream(child.runId, {
+    after: { seq, index: Number.MAX_SAFE_INTEGER },
+    signal,
+  })) {
+    if (signal.aborted) return
+    if (position.live === undefined) continue
+    emit([
+      part.type === 'data-vel-child'
+        ? part
+        : { type: 'data-vel-child', transient: true, data: { ...child, part: part as never } },
+    ])
+  }
+}
+
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, ms)
@@ -194,13 +224,18 @@ export function asTool(agent: Agent, options: AsToolOptions = {}): Tool<{ input:
           context.signal.addEventListener('abort', onAbort)
           // Stopped while the child was being started: the listener came too late to hear it.
           if (context.signal.aborted) onAbort()
-          const supervising = superviseChild(runtime, { runId: handle.runId, agentId: agent.id }, context)
+          const child = { runId: handle.runId, agentId: agent.id }
+          const supervising = superviseChild(runtime, child, context)
+          const previewing = new AbortController()
+          const preview = previewChild(runtime, child, context, previewing.signal)
           try {
             return await handle.result
           } finally {
             context.signal.removeEventListener('abort', onAbort)
             // The child's last parts are journaled here before its result is.
             await supervising.catch(() => undefined)
+            previewing.abort()
+            await preview.catch(() => undefined)
           }
         }
         try {

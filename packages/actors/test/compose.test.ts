@@ -35,7 +35,7 @@ const failing = (id: string, failures: number, answer = `${id} ok`) => {
 /** The parts of one child run, unwrapped from the parent's `data-vel-child` parts. */
 const childParts = (parts: StreamPart[], runId: string): StreamPart[] =>
   parts.flatMap((part) => {
-    if (part.type !== 'data-vel-child') return []
+    if (part.type !== 'data-vel-child' || part.transient) return []
     const data = part.data as { runId: string; part: StreamPart }
     return data.runId === runId ? [data.part] : []
   })

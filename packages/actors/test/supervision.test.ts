@@ -19,10 +19,14 @@ const backends = storeBackends('vel-supervision-')
 /** The parts of one child run, unwrapped from its ancestor's `data-vel-child` parts. */
 const childParts = (parts: ReadonlyArray<StreamPart>, runId: string): StreamPart[] =>
   parts.flatMap((part) => {
-    if (part.type !== 'data-vel-child') return []
+    if (part.type !== 'data-vel-child' || part.transient) return []
     const data = part.data as { runId: string; part: StreamPart }
     return data.runId === runId ? [data.part] : []
   })
+
+/** A live preview of a descendant's part: transient, not in the message, not journaled. */
+const isPreview = (part: StreamPart) =>
+  part.type.startsWith('data-') && (part as { transient?: boolean }).transient === true
 
 const isChildApproval = (part: StreamPart) =>
   part.type === 'data-vel-child' && (part.data as { part: StreamPart }).part.type === 'tool-approval-request'
@@ -127,14 +131,30 @@ describe('a child run is a child of its parent', () => {
       parentRunId: innerRun,
       rootRunId: handle.runId,
     })
+    // A reader that continues from there (reading before the decision, so it sees the live previews).
+    const reading = (async () => {
+      for await (const positioned of runtime.stream(handle.runId, { after: live.at(-1)?.position as never }))
+        live.push(positioned)
+    })()
     // Approved through the parent's id: routed to the grandchild that waits on it.
     await runtime.approve(handle.runId, 'deploy-1', { by: 'ops' })
-    for await (const positioned of runtime.stream(handle.runId, { after: live.at(-1)?.position as never }))
-      live.push(positioned)
+    await reading
     expect(await handle.result).toBe('deploy done')
 
-    const parts = live.map((positioned) => positioned.part)
-    assertWellFormedStream(parts)
+    const withPreviews = live.map((positioned) => positioned.part)
+    assertWellFormedStream(withPreviews)
+    // Live previews of the children's model calls came first (kept out of the message), then the
+    // durable copies.
+    expect(withPreviews.filter(isPreview)).toContainEqual({
+      type: 'data-vel-child',
+      transient: true,
+      data: {
+        runId: expect.any(String),
+        agentId: 'deployer',
+        part: expect.objectContaining({ type: 'text-delta', delta: 'deploy ' }),
+      },
+    })
+    const parts = withPreviews.filter((part) => !isPreview(part))
     // Through the parent, each descendant's parts are that run's own stream, well formed.
     const ownDeployer = (await all(runtime.stream(deployerRun, { follow: false }))).map((p) => p.part)
     expect(childParts(parts, deployerRun)).toEqual(ownDeployer)
@@ -162,7 +182,8 @@ describe('a child run is a child of its parent', () => {
       const rest = await all(
         runtime.stream(handle.runId, { after: (live[index] as PositionedPart).position, follow: false }),
       )
-      expect([...parts.slice(0, index + 1), ...rest.map((positioned) => positioned.part)]).toEqual(parts)
+      const before = withPreviews.slice(0, index + 1).filter((part) => !isPreview(part))
+      expect([...before, ...rest.map((positioned) => positioned.part)]).toEqual(parts)
     }
     await runtime.shutdown()
   })
