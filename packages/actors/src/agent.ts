@@ -86,7 +86,8 @@ export interface AgentPolicies {
     /**
      * Dollars a run's model calls may cost, at the model's price (`price`, or the runtime's
      * `prices` table). The response that reaches it ends the run gracefully, as `maxSteps` does:
-     * its tool calls are not run and its text is the answer. A child run's cost is its own.
+     * its tool calls are not run and its text is the answer. Child runs' calls are charged to it
+     * too (each at its model's price): children that reach it are stopped and the run summarizes.
      */
     readonly maxCostUsd?: number
   }

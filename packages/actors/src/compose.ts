@@ -1,4 +1,5 @@
 import {
+  costOf,
   defineTool,
   emptyRunState,
   emptyUsage,
@@ -121,18 +122,23 @@ async function superviseChild(
         for (const part of command.parts) parts.push(asChildPart(part, child.runId, child.agentId))
     if (isEnded(state)) parts.push(marker('ended'))
     // A pipeline's planner is code: its decisions are no model calls to charge.
+    const price = state.policy.price
     const charge =
       event.type === 'model.responded'
-        ? { steps: state.policy.countOwnSteps === false ? 0 : 1, usage: event.usage }
+        ? {
+            steps: state.policy.countOwnSteps === false ? 0 : 1,
+            usage: event.usage,
+            costUsd: price === undefined ? 0 : costOf(event.usage, price),
+          }
         : event.type === 'child.reported'
-          ? { steps: event.steps, usage: event.usage }
+          ? { steps: event.steps, usage: event.usage, costUsd: event.costUsd ?? 0 }
           : undefined
     if (parts.length > 0 || charge !== undefined)
       await report({
         childRunId: child.runId,
         seq: entry.seq,
         parts,
-        ...(charge ?? { steps: 0, usage: emptyUsage() }),
+        ...(charge ?? { steps: 0, usage: emptyUsage(), costUsd: 0 }),
       })
     if (isEnded(state) || context.signal.aborted) return
   }
@@ -350,6 +356,8 @@ export interface CompositeOptions {
   readonly maxSteps?: number
   /** Input + output tokens the children (and theirs) may use together; going past it ends the pipeline the same way. */
   readonly maxTokens?: number
+  /** Dollars the children's model calls (and theirs) may cost together, each at its model's price; reaching it ends the pipeline the same way. */
+  readonly maxCostUsd?: number
 }
 
 const composite = (
@@ -372,8 +380,11 @@ const composite = (
       budget: {
         ...(options.maxTokens === undefined ? {} : { maxTokens: options.maxTokens }),
         ...(options.maxDurationMs === undefined ? {} : { maxDurationMs: options.maxDurationMs }),
+        ...(options.maxCostUsd === undefined ? {} : { maxCostUsd: options.maxCostUsd }),
       },
     },
+    // The planner calls no model: its decisions cost nothing (children are charged at their prices).
+    price: { inputPerMTok: 0, outputPerMTok: 0 },
   })
 
 /** Runs agents one after another; each gets the previous one's answer, the last one's is the answer. */

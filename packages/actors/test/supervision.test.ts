@@ -52,10 +52,11 @@ const runOf = async (runtime: Runtime, agentId: string) => {
  * An agent that calls its `work` tool twice, then answers `<id> done`: three model calls. With
  * `blockOn`, that call of the tool (1 or 2) waits until it is aborted (the run is cancelled).
  */
-const worker = (id: string, blockOn?: number) => {
+const worker = (id: string, blockOn?: number, price?: { inputPerMTok: number; outputPerMTok: number }) => {
   let calls = 0
   return new Agent({
     id,
+    ...(price === undefined ? {} : { price }),
     model: scripted((request) => {
       const done = request.messages.filter((message) => message.role === 'tool').length
       return done < 2
@@ -226,6 +227,24 @@ describe('budgets are charged up the tree', () => {
     expect(state.charged).toMatchObject({ steps: 4, usage: { inputTokens: 4, outputTokens: 4 } })
     const t1 = await runOf(runtime, 't1')
     await until(async () => (await runtime.record(t1))?.status === 'cancelled')
+    await runtime.shutdown()
+  })
+
+  it("children whose calls together cost the pipeline's maxCostUsd are stopped the same way", async () => {
+    // Each call is 2 tokens at $0.1 per thousand: $0.2. c0's three cost $0.6, c1's first reaches $0.7.
+    const price = { inputPerMTok: 100_000, outputPerMTok: 100_000 }
+    const pipeline = sequence([worker('c0', undefined, price), worker('c1', 1, price)], {
+      id: 'costly',
+      maxCostUsd: 0.7,
+    })
+    const runtime = createRuntime({ store: createMemoryStore(), agents: [pipeline] })
+    const handle = await pipeline.start('go')
+    expect(await handle.result).toBe('c0 done')
+    const charged = (await runtime.get(handle.runId)).state.charged
+    expect(charged?.steps).toBe(4)
+    expect(charged?.costUsd).toBeCloseTo(0.8, 10)
+    const c1 = await runOf(runtime, 'c1')
+    await until(async () => (await runtime.record(c1))?.status === 'cancelled')
     await runtime.shutdown()
   })
 

@@ -44,13 +44,15 @@ export function createPartPrinter(io: Io): { print(part: StreamPart): void; end(
   const s = stylesFor(io)
   const tools = new Map<string, string>()
   let midLine = false
+  /** The descendant agent whose part is being printed (pipelines), named before its notes. */
+  let speaker: string | undefined
   const note = (text: string) => {
     if (midLine) io.stdout.write('\n')
     midLine = false
-    io.stderr.write(`${text}\n`)
+    io.stderr.write(`${speaker === undefined ? '' : s.dim(`[${speaker}] `)}${text}\n`)
   }
-  return {
-    print(part) {
+  const printer = {
+    print(part: StreamPart): void {
       switch (part.type) {
         case 'text-delta':
           io.stdout.write(part.delta)
@@ -91,6 +93,18 @@ export function createPartPrinter(io: Io): { print(part: StreamPart): void; end(
           } else if (part.type === 'data-vel-agent') {
             const data = part.data as { agentId?: string; status?: string }
             note(s.dim(`[${data.agentId} ${data.status}]`))
+          } else if (part.type === 'data-vel-child' && !part.transient) {
+            // A descendant's tool calls, requests and errors, named; its text stays off stdout
+            // (which keeps only the answer).
+            const child = part.data as { agentId?: string; part?: StreamPart }
+            if (child.part !== undefined && fromChildren.has(child.part.type)) {
+              speaker = child.agentId
+              try {
+                printer.print(child.part)
+              } finally {
+                speaker = undefined
+              }
+            }
           }
       }
     },
@@ -99,7 +113,20 @@ export function createPartPrinter(io: Io): { print(part: StreamPart): void; end(
       midLine = false
     },
   }
+  return printer
 }
+
+/** A descendant's parts that `vel run` shows (on stderr). */
+const fromChildren: ReadonlySet<string> = new Set([
+  'tool-input-available',
+  'tool-output-available',
+  'tool-output-error',
+  'tool-output-denied',
+  'tool-approval-request',
+  'data-vel-human-request',
+  'error',
+  'abort',
+])
 
 /** The commands that continue a waiting run, one per pending request. */
 export function nextSteps(runId: string, pending: ReadonlyArray<JsonValue>): string[] {

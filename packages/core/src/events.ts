@@ -180,6 +180,7 @@ export const events = {
       readonly parts?: ReadonlyArray<StreamPart>
       readonly steps?: number
       readonly usage?: Partial<Usage>
+      readonly costUsd?: number
     } = {},
   ): EventOf<'child.reported'> => ({
     type: 'child.reported',
@@ -189,6 +190,7 @@ export const events = {
     parts: options.parts ?? [],
     steps: options.steps ?? 0,
     usage: usageOf(options.usage),
+    ...(options.costUsd === undefined ? {} : { costUsd: options.costUsd }),
   }),
 
   /** `budget.exhausted` for the time, token or step budget. */

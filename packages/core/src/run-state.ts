@@ -39,9 +39,10 @@ export interface RunPolicy {
    */
   readonly countOwnSteps?: boolean
   /**
-   * Dollars the run's model calls may cost (at `price`). A response that reaches it ends the run
-   * gracefully, as the step limit does: its tool calls are answered "not run" and its text is the
-   * answer. Needs `price`.
+   * Dollars the run's model calls may cost (at `price`), with what its descendants' calls cost
+   * (charged up the tree). A response that reaches it ends the run gracefully, as the step limit
+   * does: its tool calls are answered "not run" and its text is the answer; descendants that reach
+   * it are stopped and the run makes its one tool-less summarizing call. Needs `price`.
    */
   readonly maxCostUsd?: number
   /** What the agent's model charges, journaled at the start so the run's cost replays the same. */
@@ -146,16 +147,18 @@ export interface RunState {
    * the child's last journal seq reported, where a supervisor re-run after a crash continues.
    */
   readonly children?: Readonly<Record<string, number>>
-  /** What descendants charged to this run's budgets: their model calls and their token usage. */
+  /** What descendants charged to this run's budgets: their model calls, token usage and cost. */
   readonly charged?: ChildCharge
   /** The run's own span, from `run.started` (absent when no tracing SDK was registered). */
   readonly trace?: TraceCarrier
 }
 
-/** Model calls and token usage that descendants charged to a run. */
+/** Model calls, token usage and cost that descendants charged to a run. */
 export interface ChildCharge {
   readonly steps: number
   readonly usage: Usage
+  /** Dollars, each call at its own model's price (absent in states from before cost was charged). */
+  readonly costUsd?: number
 }
 
 /** Events: everything that happens to a run, journaled before it is applied. */

@@ -224,7 +224,10 @@ function modelResponded(state: RunState, event: Extract<RunEvent, { type: 'model
     return fail(next, error.toJSON(), settled, 'length', parts)
   }
   const { maxCostUsd, price } = state.policy
-  const overBudget = maxCostUsd !== undefined && price !== undefined && costOf(usage, price) >= maxCostUsd
+  const overBudget =
+    maxCostUsd !== undefined &&
+    (price !== undefined || state.charged !== undefined) &&
+    spentOf(next) >= maxCostUsd
   if (calls.length === 0 || state.finalizing || overBudget) {
     const note = overBudget ? 'Not run: the cost budget was reached.' : 'Not run: the step limit was reached.'
     const settled = settleAll(calls, note, parts)
@@ -383,13 +386,19 @@ const tokensOf = (state: RunState): number =>
   state.usage.outputTokens +
   (state.charged ? state.charged.usage.inputTokens + state.charged.usage.outputTokens : 0)
 
+/** Dollars counted against `maxCostUsd`: the run's own calls at its price, and its descendants'. */
+const spentOf = (state: RunState): number =>
+  (state.policy.price === undefined ? 0 : costOf(state.usage, state.policy.price)) +
+  (state.charged?.costUsd ?? 0)
+
 /** Model calls counted against `maxSteps`: the run's own (unless a pipeline's) and its descendants'. */
 const stepsOf = (state: RunState): number =>
   (state.policy.countOwnSteps === false ? 0 : state.step) + (state.charged?.steps ?? 0)
 
 /**
- * A child's progress: its parts join the stream and its model calls and tokens are charged here.
- * Descendants that go past this run's `maxSteps` or `maxTokens` are stopped (their calls get a
+ * A child's progress: its parts join the stream and its model calls, tokens and cost are charged
+ * here. Descendants that go past this run's `maxSteps` or `maxTokens`, or reach its `maxCostUsd`
+ * (as the run's own calls do), are stopped (their calls get a
  * synthetic result, their handlers are aborted, which cancels the child runs) and the run makes its
  * one tool-less summarizing call, as when its own steps run out.
  */
@@ -397,6 +406,7 @@ function childReported(state: RunState, event: Extract<RunEvent, { type: 'child.
   const charged = {
     steps: (state.charged?.steps ?? 0) + event.steps,
     usage: addUsage(state.charged?.usage ?? emptyUsage(), event.usage),
+    costUsd: (state.charged?.costUsd ?? 0) + (event.costUsd ?? 0),
   }
   const next: RunState = {
     ...state,
@@ -404,14 +414,16 @@ function childReported(state: RunState, event: Extract<RunEvent, { type: 'child.
     charged,
   }
   const parts = [...event.parts]
-  const maxTokens = state.policy.maxTokens
+  const { maxTokens, maxCostUsd } = state.policy
   const exhausted = state.finalizing
     ? undefined
     : maxTokens !== undefined && tokensOf(next) > maxTokens
       ? 'token'
       : stepsOf(next) > state.policy.maxSteps
         ? 'step'
-        : undefined
+        : maxCostUsd !== undefined && spentOf(next) >= maxCostUsd
+          ? 'cost'
+          : undefined
   if (exhausted === undefined) return [next, parts.length > 0 ? [emit(parts)] : []]
   const note = `Stopped: the ${exhausted} budget of this run and its children was exhausted.`
   let settled: RunState = { ...next, finalizing: true, pending: [] }

@@ -75,6 +75,8 @@ export interface ChildReport {
   readonly steps: number
   /** Tokens they used in them. */
   readonly usage: Usage
+  /** Dollars those calls cost, each at its own model's price (calls of unpriced models count 0). */
+  readonly costUsd?: number
 }
 
 /**

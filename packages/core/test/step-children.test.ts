@@ -43,7 +43,7 @@ describe('step: child.reported (supervision)', () => {
     )
     expect(commands).toEqual([{ type: 'emit', parts: [text] }])
     expect(state.children).toEqual({ kid: 3 })
-    expect(state.charged).toEqual({ steps: 1, usage: usage(7, 3) })
+    expect(state.charged).toEqual({ steps: 1, usage: usage(7, 3), costUsd: 0 })
     // The run's own usage is its own: what descendants used is kept apart.
     expect(state.usage).toEqual(usage())
     expect(state.phase).toBe('acting')
@@ -123,6 +123,27 @@ describe('step: child.reported (supervision)', () => {
     expect(own.error).toMatchObject({ reason: 'budget-exceeded' })
   })
 
+  it('descendants whose cost reaches maxCostUsd are stopped; the run counts its own cost with theirs', () => {
+    // Own: the first response's 15 tokens at $1 per million input and output = $0.000015.
+    const price = { inputPerMTok: 1, outputPerMTok: 1 }
+    const state = supervising({ maxCostUsd: 0.001, price })
+    const [within, quiet] = step(state, events.childReported('c1', 'kid', 2, { costUsd: 0.0009 }))
+    expect(quiet).toEqual([])
+    expect(within.charged?.costUsd).toBe(0.0009)
+    const [, commands] = step(within, events.childReported('c1', 'kid', 3, { costUsd: 0.0001 }))
+    expect(commands[0]).toEqual({
+      type: 'abort-inflight',
+      reason: 'Stopped: the cost budget of this run and its children was exhausted.',
+    })
+    expect(commands.at(-1)).toEqual({ type: 'call-model', step: 2, tools: false })
+    // A run with no price of its own (a pipeline's planner) is still bounded by its children's cost.
+    const [, unpriced] = step(
+      supervising({ maxCostUsd: 0.001 }),
+      events.childReported('c1', 'kid', 2, { costUsd: 0.002 }),
+    )
+    expect(unpriced[0]).toMatchObject({ type: 'abort-inflight' })
+  })
+
   it('an approval pending beside the child is settled too when the budget runs out', () => {
     const state = stateFromEvents([
       started({ maxSteps: 1 }),
@@ -148,7 +169,7 @@ describe('step: child.reported (supervision)', () => {
     ]
     const once = stateFromEvents(list)
     expect(JSON.parse(JSON.stringify(once))).toEqual(once)
-    expect(once.charged).toEqual({ steps: 5, usage: usage(2, 2) })
+    expect(once.charged).toEqual({ steps: 5, usage: usage(2, 2), costUsd: 0 })
     expect(once.finalizing).toBe(true)
   })
 
