@@ -90,7 +90,7 @@ const isEffectSchema = (value: unknown): boolean =>
   Symbol.for('effect/Schema') in value
 
 /** Parses and checks structured answers. Effect's Schema modules load only for an Effect Schema. */
-async function outputParser(
+export async function outputParser(
   output: AgentOptions['output'],
 ): Promise<Pick<ResolvedAgent, 'responseFormat' | 'parseOutput'>> {
   if (output === undefined) return { responseFormat: undefined, parseOutput: undefined }

@@ -14,7 +14,7 @@ import {
   type Tool,
   type ToolSource,
 } from '@vel/core'
-import { contactHumanToolName, type ResolvedAgent, resolveAgent } from './agent-resolve.ts'
+import { contactHumanToolName, outputParser, type ResolvedAgent, resolveAgent } from './agent-resolve.ts'
 import type { RunHandle, SpawnOptions } from './runtime-types.ts'
 
 export { contactHumanToolName }
@@ -196,6 +196,16 @@ export class Agent {
   async start(input: RunInput, options: SpawnOptions = {}): Promise<RunHandle> {
     const host = this.host ?? (await this.privateHost())
     return host.spawn(this.id, input, options)
+  }
+
+  /**
+   * The JSON Schema of the agent's structured answer (`output`, derived when it is an Effect
+   * Schema), exactly as model calls are given it; `undefined` for an agent that answers in text.
+   * Adapters publish it (e.g. as an MCP tool's `outputSchema`). Resolves no model or tool.
+   */
+  async outputSchema(): Promise<JsonObject | undefined> {
+    if (this.options.output === undefined) return undefined
+    return (await outputParser(this.options.output)).responseFormat?.schema
   }
 
   /** @internal Resolves the model and tools once. */

@@ -76,4 +76,24 @@ describe('an agent whose output is an Effect Schema', () => {
     })
     expect(await agent.run('The answer?')).toEqual({ answer: '42' })
   })
+
+  it('publishes its JSON Schema through outputSchema() (as the model is given it), none for a text agent', async () => {
+    const structured = new Agent({
+      id: 'structured',
+      model: scripted(() => ({ text: '{}' })),
+      output: Schema.Struct({ answer: Schema.String }) as never,
+    })
+    expect(await structured.outputSchema()).toMatchObject({
+      type: 'object',
+      properties: { answer: { type: 'string' } },
+      required: ['answer'],
+    })
+    const plain = { type: 'object', properties: { n: { type: 'number' } } }
+    expect(
+      await new Agent({ id: 'json', model: scripted(() => ({ text: '{}' })), output: plain }).outputSchema(),
+    ).toBe(plain)
+    expect(
+      await new Agent({ id: 'text', model: scripted(() => ({ text: 'hi' })) }).outputSchema(),
+    ).toBeUndefined()
+  })
 })

@@ -39,3 +39,23 @@ export class McpConnectionError extends VelError<McpConnectionErrorReason> {
     )
   }
 }
+
+/** Why serving agents over MCP could not start. */
+export type McpServeErrorReason = 'invalid-options' | 'listen-failed'
+
+/**
+ * Serving Vel agents over MCP could not start: the options name no agents or two tools alike
+ * (`invalid-options`), or the HTTP port could not be bound (`listen-failed`, retryable).
+ */
+export class McpServeError extends VelError<McpServeErrorReason> {
+  readonly _tag = 'McpServeError' as const
+  constructor(reason: McpServeErrorReason, message: string, options: { cause?: unknown } = {}) {
+    super(reason, message, { retryable: reason === 'listen-failed', cause: options.cause })
+    this.name = 'McpServeError'
+  }
+  static isInstance(value: unknown): value is McpServeError {
+    return (
+      typeof value === 'object' && value !== null && (value as { _tag?: unknown })._tag === 'McpServeError'
+    )
+  }
+}

@@ -3,7 +3,8 @@
  * over stdio (a command) or Streamable HTTP (a URL with headers) with the official SDK, maps each
  * tool's annotations to Vel's side-effect policy, and serves the tools as a `ToolSource` that
  * follows the server's tool-list changes and reconnects after a drop. It may import `@vel/core`
- * and `@modelcontextprotocol/sdk`; it must not import the actors, stores, providers or adapters.
+ * and `@modelcontextprotocol/sdk`; it must not import the actors, stores, providers or adapters
+ * (serving agents over MCP, which needs `@vel/actors`, is the `@vel/mcp/server` entry).
  */
 
 // errors

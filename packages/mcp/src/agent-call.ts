@@ -1,0 +1,178 @@
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
+import type { Runtime } from '@vel/actors'
+import type { HumanRequest, JsonValue, PartPosition, RunState, StreamPart } from '@vel/core'
+import { failedResult, messageOf, type RunMeta, waitingResult } from './agent-result.ts'
+
+/** What the person the client asked decided; `undefined` from `ask` leaves the run waiting. */
+export type HumanDecision =
+  | { readonly kind: 'approve' | 'deny'; readonly reason?: string }
+  | { readonly kind: 'answer'; readonly answer: string }
+
+/** One MCP tool call of an agent, as the server hands it over. */
+export interface AgentCall {
+  readonly runtime: Runtime
+  readonly agentId: string
+  readonly message: string
+  readonly sessionId?: string
+  /** Put a completed answer in `structuredContent` (the agent publishes an `outputSchema`). */
+  readonly structured: boolean
+  /** Aborts on `notifications/cancelled` and when the connection closes. */
+  readonly signal: AbortSignal
+  /** Whether an abort of `signal` was the client cancelling the request (not a closed connection). */
+  readonly cancelled: () => boolean
+  /** Sends one progress notification; absent when the client sent no `progressToken`. */
+  readonly progress?: (message: string) => Promise<void>
+  /** Asks the client's person (MCP elicitation); absent when the client cannot be asked. */
+  readonly ask?: (request: HumanRequest) => Promise<HumanDecision | undefined>
+  /** Recorded in the journal as who decided. */
+  readonly by: string
+  /** Stored on the run's index row. */
+  readonly metadata: Readonly<Record<string, JsonValue>>
+}
+
+const ended = (state: RunState): boolean =>
+  state.phase === 'completed' || state.phase === 'failed' || state.phase === 'cancelled'
+
+/** A progress line for the parts worth telling a waiting client about (not text deltas). */
+function describe(
+  part: StreamPart,
+  tools: Map<string, string>,
+  steps: { count: number },
+): string | undefined {
+  switch (part.type) {
+    case 'start-step':
+      steps.count += 1
+      return `step ${steps.count}`
+    case 'tool-input-available':
+      tools.set(part.toolCallId, part.toolName)
+      return `calling ${part.toolName}`
+    case 'tool-output-available':
+      return `${tools.get(part.toolCallId) ?? part.toolCallId} done`
+    case 'tool-output-error':
+      return `${tools.get(part.toolCallId) ?? part.toolCallId} failed: ${part.errorText.slice(0, 200)}`
+    case 'tool-output-denied':
+      return `${tools.get(part.toolCallId) ?? part.toolCallId} denied`
+    case 'tool-approval-request':
+      return `waiting for approval of ${tools.get(part.toolCallId) ?? part.toolCallId}`
+    case 'data-vel-human-request':
+      return `waiting for an answer: ${String((part.data as { question?: unknown }).question ?? '')}`
+    default:
+      return undefined
+  }
+}
+
+/** Resolves when the run's journal grows past `afterSeq` (or the call is aborted). */
+async function nextEntry(runtime: Runtime, runId: string, afterSeq: number, signal: AbortSignal) {
+  for await (const _entry of runtime.follow(runId, { afterSeq, signal })) return
+}
+
+/**
+ * Starts a run and follows it to its answer: progress for each step, tool call and request; each
+ * approval or question the run waits on goes to `ask`, and the run continues with the answer. A run
+ * nobody here can answer is left waiting (passivated, answerable elsewhere) and the result says
+ * how. The client cancelling the request cancels the run; a closed connection leaves it running.
+ */
+export async function callAgent(call: AgentCall): Promise<CallToolResult> {
+  const { runtime, signal } = call
+  let runId: string
+  try {
+    const handle = await runtime.spawn(call.agentId, call.message, {
+      ...(call.sessionId === undefined ? {} : { sessionId: call.sessionId }),
+      metadata: call.metadata,
+    })
+    runId = handle.runId
+  } catch (error) {
+    return failedResult(`Could not start a run of agent '${call.agentId}': ${messageOf(error)}`)
+  }
+  const meta: RunMeta = { runId, agentId: call.agentId }
+  const onAbort = () => {
+    // The SDK aborts the signal, then forgets the transport: decide once that has happened.
+    queueMicrotask(() => {
+      if (call.cancelled()) void runtime.cancel(runId, 'cancelled by the MCP client').catch(() => undefined)
+    })
+  }
+  signal.addEventListener('abort', onAbort, { once: true })
+  const tools = new Map<string, string>()
+  const steps = { count: 0 }
+  const tell = async (message: string) => {
+    if (call.progress && !signal.aborted) await call.progress(message)
+  }
+  try {
+    await tell(`run ${runId} started`)
+    let after: PartPosition | undefined
+    const answered = new Set<string>()
+    for (;;) {
+      for await (const { part, position } of runtime.stream(runId, {
+        ...(after === undefined ? {} : { after }),
+        untilPause: true,
+        signal,
+      })) {
+        after = position
+        const line = describe(part, tools, steps)
+        if (line !== undefined) await tell(line)
+      }
+      if (signal.aborted) return failedResult(`Run ${runId} was cancelled by the MCP client.`, meta)
+      const { state, seq } = await runtime.get(runId)
+      if (ended(state)) return endedResult(state, meta, call.structured)
+      if (state.phase !== 'waiting') continue
+      const open = state.pending.filter((request) => !answered.has(request.requestId))
+      if (open.length === 0) {
+        // Our answers are on their way to the run's owner: wait for the journal to move.
+        await nextEntry(runtime, runId, seq, signal)
+        continue
+      }
+      if (call.ask === undefined) return waitingResult(state, meta)
+      for (const request of open) {
+        const decision = await call.ask(request)
+        if (signal.aborted) break
+        if (decision === undefined) return waitingResult((await runtime.get(runId)).state, meta)
+        answered.add(request.requestId)
+        await deliver(runtime, runId, request, decision, call.by)
+      }
+    }
+  } catch (error) {
+    if (signal.aborted) return failedResult(`Run ${runId} was cancelled by the MCP client.`, meta)
+    return failedResult(`Run ${runId}: ${messageOf(error)}`, meta)
+  } finally {
+    signal.removeEventListener('abort', onAbort)
+  }
+}
+
+/** Gives the run the decision. One the run no longer waits for (decided elsewhere) is dropped. */
+async function deliver(
+  runtime: Runtime,
+  runId: string,
+  request: HumanRequest,
+  decision: HumanDecision,
+  by: string,
+): Promise<void> {
+  const reason = 'reason' in decision && decision.reason ? { reason: decision.reason } : {}
+  try {
+    if (decision.kind === 'answer') await runtime.respond(runId, request.requestId, decision.answer, { by })
+    else if (decision.kind === 'approve') await runtime.approve(runId, request.requestId, { by, ...reason })
+    else await runtime.deny(runId, request.requestId, { by, ...reason })
+  } catch (error) {
+    const state = (await runtime.get(runId)).state
+    if (state.pending.some((pending) => pending.requestId === request.requestId)) throw error
+  }
+}
+
+/** The result of a run that ended: its answer, or an error result saying why it did not answer. */
+function endedResult(state: RunState, meta: RunMeta, structured: boolean): CallToolResult {
+  if (state.phase === 'completed') {
+    const answer = state.answer
+    const text = typeof answer === 'string' ? answer : JSON.stringify(answer)
+    const isObject = typeof answer === 'object' && answer !== null && !Array.isArray(answer)
+    return {
+      content: [{ type: 'text', text }],
+      ...(structured && isObject ? { structuredContent: answer } : {}),
+      _meta: { 'vel/run': { ...meta, status: 'completed' } },
+    }
+  }
+  const why = state.error ? `${state.error.message} (${state.error.reason})` : 'no reason given'
+  return failedResult(
+    `Run ${meta.runId} ${state.phase === 'cancelled' ? 'was cancelled' : 'failed'}: ${why}`,
+    meta,
+    state.phase,
+  )
+}
