@@ -1,14 +1,16 @@
-import { readFileSync } from 'node:fs'
 import { type Command, helpText, type Io, parseInvocation } from './command.ts'
 import { answerCommand, approveCommand, denyCommand, resumeCommand } from './commands/decide.ts'
+import { mcpCommand } from './commands/mcp.ts'
 import { runCommand } from './commands/run.ts'
 import { runsCommand, runsShowCommand } from './commands/runs.ts'
 import { serveCommand } from './commands/serve.ts'
 import { UsageError } from './usage-error.ts'
+import { version } from './version.ts'
 
 /** Every command, in the order `vel --help` lists them. */
 export const commands: ReadonlyArray<Command> = [
   serveCommand,
+  mcpCommand,
   runCommand,
   runsCommand,
   runsShowCommand,
@@ -47,10 +49,7 @@ function findCommand(argv: ReadonlyArray<string>): { command: Command; rest: str
   return one ? { command: one, rest: argv.slice(1) } : undefined
 }
 
-/** The CLI's version, from its package.json. */
-export const version: string = (
-  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
-).version
+export { version } from './version.ts'
 
 /** Runs the CLI on `argv` (without `node` and the script) and resolves to the exit code. */
 export async function main(argv: ReadonlyArray<string>, io: Io): Promise<number> {

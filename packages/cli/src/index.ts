@@ -2,8 +2,8 @@
  * @vel/cli: the `vel` command. Serves agents exported from a TypeScript module over HTTP (and
  * NATS), runs them with the stream in the terminal, and lists, inspects, approves, answers and
  * resumes durable runs in any store. It builds on the public APIs of `@vel/actors`, `@vel/core`
- * and `@vel/store`; `@vel/http` and `@vel/nats` are imported only by `vel serve`. It must not
- * import any package's internals.
+ * and `@vel/store`; `@vel/http` and `@vel/nats` are imported only by `vel serve`, `@vel/mcp` only
+ * by `vel mcp`. It must not import any package's internals.
  */
 
 // the program
