@@ -101,6 +101,19 @@ export async function callAgent(call: AgentCall): Promise<CallToolResult> {
     await tell(`run ${runId} started`)
     let after: PartPosition | undefined
     const answered = new Set<string>()
+    const inputs = new Map<string, { toolName: string; input: JsonValue }>()
+    /** Asks the client; `undefined` when the run is left waiting (the result to return then). */
+    const askFor = async (request: HumanRequest, own: boolean): Promise<CallToolResult | undefined> => {
+      const decision = await call.ask?.(request)
+      if (signal.aborted) return undefined
+      if (decision === undefined) {
+        const { pending } = (await runtime.get(runId)).state
+        return waitingResult(pending.length > 0 ? pending : [request], meta)
+      }
+      answered.add(request.requestId)
+      await deliver(runtime, runId, request, decision, call.by, own)
+      return undefined
+    }
     for (;;) {
       for await (const { part, position } of runtime.stream(runId, {
         ...(after === undefined ? {} : { after }),
@@ -108,8 +121,22 @@ export async function callAgent(call: AgentCall): Promise<CallToolResult> {
         signal,
       })) {
         after = position
+        if (part.type === 'tool-input-available') inputs.set(part.toolCallId, part)
         const line = describe(part, tools, steps)
         if (line !== undefined) await tell(line)
+        const request = requestOf(part, inputs)
+        if (request === undefined || answered.has(request.requestId)) continue
+        // A child run's request (asTool, pipelines) reaches this stream too but never pauses this run.
+        const own = (await runtime.get(runId)).state.toolCalls.some(
+          (toolCall) => toolCall.toolCallId === request.requestId,
+        )
+        if (call.ask === undefined) {
+          if (own) continue // the stream ends at the pause; the result lists every open request
+          return waitingResult([request], meta)
+        }
+        const waiting = await askFor(request, own)
+        if (waiting !== undefined) return waiting
+        if (signal.aborted) break
       }
       if (signal.aborted) return failedResult(`Run ${runId} was cancelled by the MCP client.`, meta)
       const { state, seq } = await runtime.get(runId)
@@ -121,13 +148,11 @@ export async function callAgent(call: AgentCall): Promise<CallToolResult> {
         await nextEntry(runtime, runId, seq, signal)
         continue
       }
-      if (call.ask === undefined) return waitingResult(state, meta)
+      if (call.ask === undefined) return waitingResult(state.pending, meta)
       for (const request of open) {
-        const decision = await call.ask(request)
+        const waiting = await askFor(request, true)
+        if (waiting !== undefined) return waiting
         if (signal.aborted) break
-        if (decision === undefined) return waitingResult((await runtime.get(runId)).state, meta)
-        answered.add(request.requestId)
-        await deliver(runtime, runId, request, decision, call.by)
       }
     }
   } catch (error) {
@@ -138,13 +163,45 @@ export async function callAgent(call: AgentCall): Promise<CallToolResult> {
   }
 }
 
-/** Gives the run the decision. One the run no longer waits for (decided elsewhere) is dropped. */
+/** The request a part announces, with the tool call's name and input seen before it. */
+function requestOf(
+  part: StreamPart,
+  inputs: ReadonlyMap<string, { toolName: string; input: JsonValue }>,
+): HumanRequest | undefined {
+  if (part.type === 'tool-approval-request') {
+    const call = inputs.get(part.toolCallId)
+    return {
+      requestId: part.toolCallId,
+      kind: 'approval',
+      toolName: call?.toolName ?? part.toolCallId,
+      input: call?.input ?? null,
+      requestedAt: 0,
+    }
+  }
+  if (part.type !== 'data-vel-human-request') return undefined
+  const data = part.data as { requestId?: unknown; question?: unknown }
+  if (typeof data.requestId !== 'string') return undefined
+  return {
+    requestId: data.requestId,
+    kind: 'question',
+    toolName: inputs.get(data.requestId)?.toolName ?? 'contactHuman',
+    input: inputs.get(data.requestId)?.input ?? null,
+    question: typeof data.question === 'string' ? data.question : '',
+    requestedAt: 0,
+  }
+}
+
+/**
+ * Gives the run the decision (the runtime finds the child run that asked, for a child's request).
+ * A decision on the run's own request that it no longer waits for (decided elsewhere) is dropped.
+ */
 async function deliver(
   runtime: Runtime,
   runId: string,
   request: HumanRequest,
   decision: HumanDecision,
   by: string,
+  own: boolean,
 ): Promise<void> {
   const reason = 'reason' in decision && decision.reason ? { reason: decision.reason } : {}
   try {
@@ -152,6 +209,7 @@ async function deliver(
     else if (decision.kind === 'approve') await runtime.approve(runId, request.requestId, { by, ...reason })
     else await runtime.deny(runId, request.requestId, { by, ...reason })
   } catch (error) {
+    if (!own) throw error
     const state = (await runtime.get(runId)).state
     if (state.pending.some((pending) => pending.requestId === request.requestId)) throw error
   }

@@ -1,5 +1,5 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
-import type { HumanRequest, RunState } from '@vel/core'
+import type { HumanRequest } from '@vel/core'
 
 /** Which run a result is about; sent as `_meta["vel/run"]` with its status. */
 export interface RunMeta {
@@ -45,12 +45,13 @@ function howToAnswer(runId: string, request: HumanRequest): string[] {
 /**
  * The result for a run left waiting for a human: not the agent's answer, so an error result (an
  * agent with an `outputSchema` could give no conforming `structuredContent` anyway), naming the
- * run and how to answer each request. The run itself is stored and continues once answered.
+ * run and how to answer each request (a child run's request is answered through this run's id).
+ * The run itself is stored and continues once answered.
  */
-export function waitingResult(state: RunState, meta: RunMeta): CallToolResult {
+export function waitingResult(pending: ReadonlyArray<HumanRequest>, meta: RunMeta): CallToolResult {
   const lines = [
     `Run ${meta.runId} of agent '${meta.agentId}' is waiting for a human and has no answer yet. It is stored and continues once answered:`,
-    ...state.pending.flatMap((request) => howToAnswer(meta.runId, request)),
+    ...pending.flatMap((request) => howToAnswer(meta.runId, request)),
   ]
   return {
     content: [{ type: 'text', text: lines.join('\n') }],
@@ -59,7 +60,7 @@ export function waitingResult(state: RunState, meta: RunMeta): CallToolResult {
       'vel/run': {
         ...meta,
         status: 'waiting',
-        pending: state.pending.map((request) => ({
+        pending: pending.map((request) => ({
           requestId: request.requestId,
           kind: request.kind,
           toolName: request.toolName,

@@ -7,7 +7,7 @@ import {
   ElicitRequestSchema,
   type ElicitResult,
 } from '@modelcontextprotocol/sdk/types.js'
-import { Agent, contactHuman, createRuntime, type Runtime } from '@vel/actors'
+import { Agent, asTool, contactHuman, createRuntime, type Runtime } from '@vel/actors'
 import { defineTool, type Message, type ModelRequest } from '@vel/core'
 import { createMemoryStore } from '@vel/store'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -73,6 +73,21 @@ const slow = (() => {
   return { tool, state }
 })()
 
+/** A pipeline: `planner` hands the booking to `booker` (a child run), whose approval reaches the planner's call. */
+const booker = (): Agent =>
+  new Agent({
+    id: 'booker',
+    model: scripted((request) => {
+      const [result] = toolResults(request) as Array<{ output?: unknown; error?: string }>
+      if (result === undefined)
+        return {
+          toolCalls: [{ id: `call_book_${asked(request)}`, name: 'book', input: { city: asked(request) } }],
+        }
+      return { text: result.output ? `booked ${asked(request)}` : `not booked: ${result.error}` }
+    }),
+    tools: [book],
+  })
+
 const agents = [
   new Agent({ id: 'echo', model: scripted((request) => ({ text: `echo: ${asked(request)}` })) }),
   new Agent({
@@ -103,6 +118,20 @@ const agents = [
     }),
     tools: [book],
   }),
+  (() => {
+    const child = new Agent({ ...booker().options, id: 'child-booker' })
+    return new Agent({
+      id: 'planner',
+      model: scripted((request) => {
+        const [result] = toolResults(request) as Array<{ output?: unknown }>
+        return result === undefined
+          ? { toolCalls: [{ id: 'call_handoff', name: 'child-booker', input: { input: asked(request) } }] }
+          : { text: `planner: ${JSON.stringify(result.output)}` }
+      }),
+      tools: [asTool(child)],
+      children: [child],
+    })
+  })(),
   new Agent({
     id: 'asker',
     model: scripted((request) => {
@@ -171,6 +200,7 @@ describe('Vel agents served over Streamable HTTP', () => {
       'weather',
       'forecast',
       'booker',
+      'planner',
       'asker',
       'waiter',
       'echo2',
@@ -267,6 +297,25 @@ describe('Vel agents served over Streamable HTTP', () => {
     await runtime.approve(runId, 'call_book', { by: 'ops' })
     await eventually(async () => expect((await runtime.record(runId))?.status).toBe('completed'))
     expect((await runtime.get(runId)).state.answer).toBe('booked Rome')
+  })
+
+  it("asks for a child run's approval too (a pipeline), and says how to answer it without elicitation", async () => {
+    const approving = await connect(() => ({ action: 'accept', content: { approved: true } }))
+    const progress: string[] = []
+    const done = await call(approving, 'planner', 'Nice', (message) => progress.push(message))
+    expect(textOf(done)).toBe('planner: "booked Nice"')
+    expect(progress).toContain('waiting for approval of book')
+    expect(booked).toContain('Nice')
+
+    const plain = await connect()
+    const waiting = await call(plain, 'planner', 'Bern')
+    const { runId, status } = runOf(waiting)
+    expect(status).toBe('waiting')
+    expect(textOf(waiting)).toContain(`vel approve ${runId} call_book_Bern`)
+    // The child asked; the parent's id reaches it (the runtime finds the run that waits).
+    await runtime.approve(runId, 'call_book_Bern', { by: 'ops' })
+    await eventually(async () => expect((await runtime.record(runId))?.status).toBe('completed'))
+    expect((await runtime.get(runId)).state.answer).toBe('planner: "booked Bern"')
   })
 
   it('leaves the run waiting when the person dismisses the elicitation', async () => {
