@@ -19,6 +19,8 @@ const dir = mkdtempSync(join(tmpdir(), 'vel-mcp-'))
 const store = `sqlite:${join(dir, 'vel.db')}`
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
+// Each test starts `vel` processes: slow on a loaded machine, hence the long time limits.
+
 /** The SDK's stdio transport passes only a safe environment: add what the workspace needs. */
 const env = {
   ...getDefaultEnvironment(),
@@ -92,7 +94,7 @@ describe('vel mcp over stdio, started by the SDK client', () => {
       status: string
     }>
     expect(runs.map((run) => run.status)).toEqual(['completed'])
-  })
+  }, 120_000)
 })
 
 describe('vel mcp --http', () => {
@@ -145,11 +147,11 @@ describe('vel mcp --http', () => {
       child.kill('SIGINT')
       expect(await exited).toBe(0)
     }
-  })
+  }, 120_000)
 
   it('refuses --auth without --http', async () => {
     const result = await vel('mcp', '--auth', 'x', '--agents', agents, '--store', store)
     expect(result.code).toBe(2)
     expect(result.stderr).toContain('--host and --auth need --http <port>')
-  })
+  }, 60_000)
 })
