@@ -71,10 +71,9 @@ describe('tools from a stdio MCP server', () => {
       id: 'stdio-agent',
       model,
       tools: [...(await mcp.tools())],
-      policies: { retry: false },
-      // Under the test's own limit: a call that never comes back fails the assertions below,
-      // which then name it (CI once saw this test time out as a whole, cause unknown).
-      toolTimeoutMs: 20_000,
+      // toolTimeoutMs under the test's own limit: a call that never comes back fails the
+      // assertions below, which then name it (CI once saw this test time out as a whole).
+      policies: { retry: false, toolTimeoutMs: 20_000 },
     })
     const runtime = createRuntime({ store: createMemoryStore(), agents: [agent] })
     const handle = await runtime.spawn('stdio-agent', 'use the catalog', { runId: 'run-stdio' })
