@@ -33,16 +33,42 @@ export interface AgentCall {
 const ended = (state: RunState): boolean =>
   state.phase === 'completed' || state.phase === 'failed' || state.phase === 'cancelled'
 
+/** A part of the run, or of a child run (wrapped as `data-vel-child` in the parent's stream). */
+interface SeenPart {
+  readonly part: StreamPart
+  /** The child run's agent, for a child's part. */
+  readonly child?: string
+  readonly runId?: string
+}
+
+const unwrap = (part: StreamPart): SeenPart => {
+  if (part.type !== 'data-vel-child') return { part }
+  const data = part.data as { runId?: unknown; agentId?: unknown; part?: StreamPart }
+  if (typeof data.part?.type !== 'string' || typeof data.runId !== 'string') return { part }
+  return { part: data.part, child: String(data.agentId), runId: data.runId }
+}
+
 /** A progress line for the parts worth telling a waiting client about (not text deltas). */
 function describe(
-  part: StreamPart,
+  seen: SeenPart,
   tools: Map<string, string>,
-  steps: { count: number },
+  steps: Map<string, number>,
+): string | undefined {
+  const line = describePart(seen, tools, steps)
+  return line === undefined || seen.child === undefined ? line : `${seen.child}: ${line}`
+}
+
+function describePart(
+  { part, runId = '' }: SeenPart,
+  tools: Map<string, string>,
+  steps: Map<string, number>,
 ): string | undefined {
   switch (part.type) {
-    case 'start-step':
-      steps.count += 1
-      return `step ${steps.count}`
+    case 'start-step': {
+      const step = (steps.get(runId) ?? 0) + 1
+      steps.set(runId, step)
+      return `step ${step}`
+    }
     case 'tool-input-available':
       tools.set(part.toolCallId, part.toolName)
       return `calling ${part.toolName}`
@@ -93,7 +119,7 @@ export async function callAgent(call: AgentCall): Promise<CallToolResult> {
   }
   signal.addEventListener('abort', onAbort, { once: true })
   const tools = new Map<string, string>()
-  const steps = { count: 0 }
+  const steps = new Map<string, number>()
   const tell = async (message: string) => {
     if (call.progress && !signal.aborted) await call.progress(message)
   }
@@ -121,15 +147,14 @@ export async function callAgent(call: AgentCall): Promise<CallToolResult> {
         signal,
       })) {
         after = position
-        if (part.type === 'tool-input-available') inputs.set(part.toolCallId, part)
-        const line = describe(part, tools, steps)
+        const seen = unwrap(part)
+        if (seen.part.type === 'tool-input-available') inputs.set(seen.part.toolCallId, seen.part)
+        const line = describe(seen, tools, steps)
         if (line !== undefined) await tell(line)
-        const request = requestOf(part, inputs)
+        const request = requestOf(seen.part, inputs)
         if (request === undefined || answered.has(request.requestId)) continue
         // A child run's request (asTool, pipelines) reaches this stream too but never pauses this run.
-        const own = (await runtime.get(runId)).state.toolCalls.some(
-          (toolCall) => toolCall.toolCallId === request.requestId,
-        )
+        const own = seen.child === undefined
         if (call.ask === undefined) {
           if (own) continue // the stream ends at the pause; the result lists every open request
           return waitingResult([request], meta)

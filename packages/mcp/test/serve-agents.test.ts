@@ -304,7 +304,7 @@ describe('Vel agents served over Streamable HTTP', () => {
     const progress: string[] = []
     const done = await call(approving, 'planner', 'Nice', (message) => progress.push(message))
     expect(textOf(done)).toBe('planner: "booked Nice"')
-    expect(progress).toContain('waiting for approval of book')
+    expect(progress).toContain('child-booker: waiting for approval of book')
     expect(booked).toContain('Nice')
 
     const plain = await connect()
