@@ -45,7 +45,7 @@ export type {
   SpawnOptions,
   StreamOptions,
 } from './runtime-types.ts'
-export type { TelemetryOptions } from './telemetry.ts'
+export type { ObservedRun, RunIdentity, RunListener, TelemetryOptions } from './telemetry.ts'
 export { activeTrace, carrierOf, spanContextOf, traceFromHeaders } from './trace-context.ts'
 // usage and cost per run, pipeline tree, agent and session
 export { costOfRun, type RunUsage, runUsage, type UsageSummary, usageOf } from './usage.ts'

@@ -2,6 +2,7 @@ import {
   type Attributes,
   type Context,
   context,
+  isSpanContextValid,
   type Link,
   type Meter,
   metrics,
@@ -40,7 +41,25 @@ export interface TelemetryOptions {
    * `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true`.
    */
   readonly recordContent?: boolean
+  /**
+   * Called when this process takes up a run (started or resumed): what it returns hears the run's
+   * committed events and how the process let go of it. For logs and live views; it must not throw
+   * (what it throws is dropped) and should be cheap, as it runs on the run's mailbox path.
+   */
+  readonly observe?: (run: ObservedRun) => RunListener | undefined
 }
+
+/** A run as `observe` sees it when this process takes it up. */
+export interface ObservedRun extends RunIdentity {
+  /** Taken up again (after a crash, a handover or a human's answer) rather than started. */
+  readonly resumed: boolean
+  /** Trace and span id of the run's span in this process (undefined without a trace). */
+  readonly traceId: string | undefined
+  readonly spanId: string | undefined
+}
+
+/** What `TelemetryOptions.observe` returns: the parts of a `RunObserver` that follow a run. */
+export type RunListener = Partial<Pick<RunObserver, 'committed' | 'closed'>>
 
 /** Who a run is, for its span and metric attributes. */
 export interface RunIdentity {
@@ -72,11 +91,13 @@ const secondsSince = (start: number) => (performance.now() - start) / 1000
 export class Telemetry {
   readonly tracer: Tracer
   readonly recordContent: boolean
+  readonly observe: TelemetryOptions['observe']
   private readonly instruments: ReturnType<typeof createInstruments>
 
   constructor(options: TelemetryOptions = {}) {
     this.tracer = options.tracer ?? trace.getTracer(scope)
     this.recordContent = options.recordContent ?? contentFromEnvironment()
+    this.observe = options.observe
     this.instruments = createInstruments(options.meter ?? metrics.getMeter(scope))
   }
 
@@ -161,6 +182,7 @@ class OtelRunObserver implements RunObserver {
   private readonly base: Attributes
   private price: ModelPrice | undefined
   private open = true
+  private readonly listener: RunListener | undefined
 
   constructor(
     private readonly telemetry: Telemetry,
@@ -195,9 +217,20 @@ class OtelRunObserver implements RunObserver {
     this.trace = resumed ? state?.trace : carrierOf(this.span.spanContext())
     this.price = state?.policy.price
     instruments.active.add(1, this.base)
+    const { traceId, spanId } = this.span.spanContext()
+    const valid = isSpanContextValid(this.span.spanContext())
+    this.listener = quietly(() =>
+      telemetry.observe?.({
+        ...run,
+        resumed,
+        traceId: valid ? traceId : undefined,
+        spanId: valid ? spanId : undefined,
+      }),
+    )
   }
 
   committed(event: RunEvent, state: RunState, commands: ReadonlyArray<Command>, appendMs: number): void {
+    if (this.listener?.committed) quietly(() => this.listener?.committed?.(event, state, commands, appendMs))
     this.instruments.append.record(appendMs / 1000)
     if (event.type === 'run.started') this.price = state.policy.price
     const name = eventNames[event.type]
@@ -313,6 +346,7 @@ class OtelRunObserver implements RunObserver {
   closed(how: 'ended' | 'paused' | 'released' | 'lost', state: RunState | undefined): void {
     if (!this.open) return
     this.open = false
+    if (this.listener?.closed) quietly(() => this.listener?.closed?.(how, state))
     this.instruments.active.add(-1, this.base)
     const { span } = this
     span.setAttribute('vel.run.outcome', how === 'ended' && state ? state.phase : how)
@@ -333,6 +367,15 @@ class OtelRunObserver implements RunObserver {
     if (how === 'lost')
       span.setStatus({ code: SpanStatusCode.ERROR, message: 'the run was lost by this process' })
     span.end()
+  }
+}
+
+/** Calls `work`, dropping what it throws: a listener's failure must not stop a run. */
+function quietly<T>(work: () => T): T | undefined {
+  try {
+    return work()
+  } catch {
+    return undefined
   }
 }
 

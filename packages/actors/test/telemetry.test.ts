@@ -315,6 +315,39 @@ describe('traces', () => {
   })
 })
 
+describe('observe', () => {
+  it('hears each run this process takes up, with its trace id; one that throws does not stop the run', async () => {
+    const heard: string[] = []
+    const agent = adder()
+    createRuntime({
+      store: createMemoryStore(),
+      agents: [agent],
+      telemetry: {
+        ...telemetry().options,
+        observe: (run) => {
+          heard.push(`open ${run.agentId} ${run.resumed} ${run.traceId === undefined ? '-' : 'trace'}`)
+          return {
+            committed: (event) => {
+              heard.push(event.type)
+              throw new Error('a broken listener')
+            },
+            closed: (how, state) => heard.push(`${how} ${state?.phase}`),
+          }
+        },
+      },
+    })
+    expect(await agent.run('add')).toBe('the sum is 5')
+    expect(heard).toEqual([
+      'open adder false trace',
+      'run.started',
+      'model.responded',
+      'tool.succeeded',
+      'model.responded',
+      'ended completed',
+    ])
+  })
+})
+
 describe('metrics', () => {
   it('counts runs, calls, tokens, cost and journal appends', async () => {
     const metrics = telemetry()

@@ -1,12 +1,19 @@
-import type { Bus, HumanRequestMessage } from '@vel/actors'
-import type { PositionedPart } from '@vel/core'
+import type { ObservedRun, RunListener } from '@vel/actors'
+import { costOf } from '@vel/core'
+import { pino } from 'pino'
 
-/** One line per event of `vel serve`: JSON lines with `--json`, else `HH:MM:SS.mmm message key=value`. */
+type Fields = Readonly<Record<string, unknown>>
+
+/** Structured log lines of `vel serve` (pino): JSON lines with `--json`, else one human line each. */
 export interface ServeLog {
   /** Writes one line: what happened (`request`, `run.started`, ...) and its fields. */
-  info(event: string, fields?: Readonly<Record<string, unknown>>): void
+  info(event: string, fields?: Fields): void
+  /** Like `info`, at level `warn`. */
+  warn(event: string, fields?: Fields): void
   /** Like `info`, at level `error`. */
-  error(event: string, fields?: Readonly<Record<string, unknown>>): void
+  error(event: string, fields?: Fields): void
+  /** A log whose every line carries `fields` too (a run's ids). */
+  child(fields: Fields): ServeLog
 }
 
 const quoted = (value: unknown): string => {
@@ -14,104 +21,156 @@ const quoted = (value: unknown): string => {
   return /^[^\s"=]*$/.test(text) ? text : JSON.stringify(text)
 }
 
+/** One pino JSON line as `HH:MM:SS.mmm [LEVEL ]event key=value ...` (info has no label). */
+function humanLine(json: string): string {
+  const { time, level, event, ...fields } = JSON.parse(json) as Record<string, unknown>
+  const pairs = Object.entries(fields).map(([key, value]) => `${key}=${quoted(value)}`)
+  const label = level === 'info' ? '' : `${String(level).toUpperCase()} `
+  return `${String(time).slice(11, 23)} ${label}${String(event)}${pairs.length > 0 ? ` ${pairs.join(' ')}` : ''}\n`
+}
+
+const fromPino = (logger: pino.Logger): ServeLog => {
+  const at =
+    (level: 'info' | 'warn' | 'error') =>
+    (event: string, fields: Fields = {}) => {
+      // Absent fields are left out of both formats.
+      const present = Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined))
+      logger[level](present, event)
+    }
+  return {
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    child: (fields) => fromPino(logger.child(fields)),
+  }
+}
+
 /**
- * A logger for `vel serve` that writes to `write` (stderr). A tiny formatter rather than pino:
- * the CLI needs two one-line formats on an injectable stream and nothing else (no transports,
- * levels or redaction), and pino's human format would be a second package (pino-pretty).
+ * A pino logger for `vel serve` writing to `write` (stderr), synchronously: JSON lines with
+ * `json` (`{"level":"info","time":"<ISO>",...fields,"event":"..."}`), else a small formatter of
+ * the same lines for people (pino-pretty would bring a dozen packages for this one format).
  */
 export function createServeLog(
   write: (line: string) => void,
   options: { readonly json: boolean; readonly now?: () => Date },
 ): ServeLog {
   const now = options.now ?? (() => new Date())
-  const line = (level: 'info' | 'error', event: string, fields: Readonly<Record<string, unknown>> = {}) => {
-    const time = now()
-    if (options.json)
-      return write(`${JSON.stringify({ time: time.toISOString(), level, event, ...fields })}\n`)
-    const pairs = Object.entries(fields)
-      .filter(([, value]) => value !== undefined)
-      .map(([key, value]) => `${key}=${quoted(value)}`)
-    const clock = time.toISOString().slice(11, 23)
-    write(
-      `${clock} ${level === 'error' ? 'ERROR ' : ''}${event}${pairs.length > 0 ? ` ${pairs.join(' ')}` : ''}\n`,
-    )
+  const logger = pino(
+    {
+      base: null,
+      messageKey: 'event',
+      timestamp: () => `,"time":"${now().toISOString()}"`,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    { write: options.json ? write : (line: string) => write(humanLine(line)) },
+  )
+  return fromPino(logger)
+}
+
+/** The ids of runs this process held lately, for request lines (bounded: oldest go first). */
+export class RunDirectory {
+  private readonly runs = new Map<string, { readonly sessionId?: string; readonly traceId?: string }>()
+  constructor(private readonly capacity = 10_000) {}
+  remember(run: ObservedRun): void {
+    this.runs.delete(run.runId)
+    this.runs.set(run.runId, {
+      ...(run.sessionId === null ? {} : { sessionId: run.sessionId }),
+      ...(run.traceId === undefined ? {} : { traceId: run.traceId }),
+    })
+    if (this.runs.size > this.capacity) this.runs.delete(this.runs.keys().next().value as string)
   }
-  return {
-    info: (event, fields) => line('info', event, fields),
-    error: (event, fields) => line('error', event, fields),
+  get(runId: string) {
+    return this.runs.get(runId)
   }
 }
 
 /**
- * A bus that logs each run's lifecycle (started, waiting for a human, ended with its outcome) and
- * passes everything on to `inner`, its optional `subscribeParts` and `route` included. Outcomes
- * come from the stream's terminal parts: `error` means failed, `abort` cancelled, a plain `finish`
- * completed.
+ * The run lifecycle as log lines (`TelemetryOptions.observe`): started or resumed, waiting for a
+ * human, what humans decided, failed model and tool calls, and how the run ended (tokens, cost), each
+ * line with the run's id, agent, session and trace ids.
  */
-export function loggingBus(inner: Bus, log: ServeLog): Bus {
-  // Per live run: the outcome its terminal parts say so far, or `waiting` between a request and
-  // the parts that follow its answer; and the requests already logged (a rehydrated run publishes
-  // its pending requests again). Entries go when the run's stream finishes.
-  const outcome = new Map<string, string>()
-  const logged = new Map<string, Set<string>>()
-  return {
-    publishParts(runId: string, parts: ReadonlyArray<PositionedPart>) {
-      for (const { part } of parts) {
-        const before = outcome.get(runId)
-        if (before === undefined || before === 'waiting') {
-          log.info(before === 'waiting' ? 'run.resumed' : 'run.started', { runId })
-          outcome.set(runId, 'completed')
-          logged.delete(runId)
+export function runLog(log: ServeLog, directory?: RunDirectory): (run: ObservedRun) => RunListener {
+  return (run) => {
+    directory?.remember(run)
+    const line = log.child({
+      runId: run.runId,
+      agentId: run.agentId,
+      ...(run.sessionId === null ? {} : { sessionId: run.sessionId }),
+      ...(run.traceId === undefined ? {} : { traceId: run.traceId }),
+    })
+    line.info(run.resumed ? 'run.resumed' : 'run.started', {
+      parentRunId: run.parentRunId ?? undefined,
+      model: `${run.provider}:${run.modelId}`,
+    })
+    return {
+      committed: (event, _state, commands) => {
+        for (const command of commands)
+          if (command.type === 'request-approval' || command.type === 'contact-human')
+            line.info('run.waiting', {
+              kind: command.request.kind,
+              requestId: command.request.requestId,
+              tool: command.request.toolName,
+            })
+        if (event.type === 'model.failed')
+          line.warn('model.failed', { reason: event.error.reason, error: event.error.message })
+        else if (event.type === 'tool.failed')
+          line.warn('tool.failed', { toolCallId: event.toolCallId, reason: event.reason, error: event.error })
+        else if (event.type === 'approval.decided')
+          line.info('approval.decided', {
+            requestId: event.toolCallId,
+            approved: event.approved,
+            by: event.by,
+          })
+        else if (event.type === 'human.responded')
+          line.info('human.responded', { requestId: event.requestId, by: event.by })
+      },
+      closed: (how, state) => {
+        if (how === 'paused') return // said by `run.waiting`
+        if (how !== 'ended' || state === undefined)
+          return (how === 'lost' ? line.warn : line.info)(`run.${how}`)
+        const price = state.policy.price
+        const fields = {
+          steps: state.step,
+          inputTokens: state.usage.inputTokens,
+          outputTokens: state.usage.outputTokens,
+          costUsd: price === undefined ? undefined : Number(costOf(state.usage, price).toFixed(6)),
         }
-        if (part.type === 'error') outcome.set(runId, 'failed')
-        else if (part.type === 'abort') outcome.set(runId, 'cancelled')
-        else if (part.type === 'finish') {
-          const status = outcome.get(runId) ?? 'completed'
-          outcome.delete(runId)
-          logged.delete(runId)
-          ;(status === 'failed' ? log.error : log.info)(`run.${status}`, { runId })
-        }
-      }
-      inner.publishParts(runId, parts)
-    },
-    async publishRequest(message: HumanRequestMessage) {
-      const { runId, request } = message
-      outcome.set(runId, 'waiting')
-      const requests = logged.get(runId) ?? new Set<string>()
-      logged.set(runId, requests)
-      if (!requests.has(request.requestId)) {
-        requests.add(request.requestId)
-        log.info('run.waiting', {
-          runId,
-          agentId: message.agentId,
-          kind: request.kind,
-          requestId: request.requestId,
-        })
-      }
-      await inner.publishRequest(message)
-    },
-    // Reading runs owned elsewhere and routing answers to their owner are the inner bus's.
-    ...(inner.subscribeParts === undefined ? {} : { subscribeParts: inner.subscribeParts.bind(inner) }),
-    ...(inner.route === undefined ? {} : { route: inner.route.bind(inner) }),
-    ...(inner.close === undefined ? {} : { close: inner.close.bind(inner) }),
+        if (state.phase === 'failed')
+          line.error('run.failed', { ...fields, reason: state.error?.reason, error: state.error?.message })
+        else line.info(`run.${state.phase}`, fields)
+      },
+    }
   }
 }
 
-/** Wraps a fetch handler so each request is logged once, when its response (or its SSE) starts. */
+/** The trace id of a W3C `traceparent` header, if the request has a valid one. */
+const traceIdOf = (request: Request): string | undefined =>
+  /^00-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/.exec(request.headers.get('traceparent')?.trim() ?? '')?.[1]
+
+/**
+ * Wraps a fetch handler so each request is logged once, when its response (or its SSE) starts, with
+ * the run it concerns (`x-vel-run-id`), that run's session, and the request's (or run's) trace id.
+ */
 export function loggingFetch(
   fetch: (request: Request) => Response | Promise<Response>,
   log: ServeLog,
+  directory?: RunDirectory,
 ): (request: Request) => Promise<Response> {
   return async (request) => {
     const started = performance.now()
     const response = await fetch(request)
     const url = new URL(request.url)
+    const runId =
+      response.headers.get('x-vel-run-id') ?? url.pathname.match(/^\/runs\/(?!stream$)([^/]+)/)?.[1]
+    const known = runId === undefined ? undefined : directory?.get(runId)
     const fields = {
       method: request.method,
       path: url.pathname,
       status: response.status,
       ms: Math.round(performance.now() - started),
-      runId: response.headers.get('x-vel-run-id') ?? undefined,
+      runId,
+      sessionId: known?.sessionId,
+      traceId: traceIdOf(request) ?? known?.traceId,
     }
     ;(response.status >= 500 ? log.error : log.info)('request', fields)
     return response

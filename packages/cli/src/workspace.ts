@@ -1,4 +1,4 @@
-import { type Agent, type Bus, createRuntime, type Runtime } from '@vel/actors'
+import { type Agent, type Bus, createRuntime, type Runtime, type TelemetryOptions } from '@vel/actors'
 import type { Store } from '@vel/core'
 import { type Invocation, type OptionSpec, stringFlag } from './command.ts'
 import { defaultAgentsPath, loadAgents } from './load-agents.ts'
@@ -43,6 +43,8 @@ export async function openWorkspace(
     readonly agents: boolean
     readonly create: boolean
     readonly bus?: (store: Store) => Promise<Bus>
+    /** The runtime's telemetry (e.g. `observe` for `vel serve`'s run log). */
+    readonly telemetry?: TelemetryOptions
   },
 ): Promise<Workspace> {
   const spec = storeSpecOf(invocation)
@@ -53,7 +55,12 @@ export async function openWorkspace(
     : []
   const store = await openStore(spec, { mustExist: !options.create })
   const bus = options.bus ? await options.bus(store) : undefined
-  const runtime = createRuntime({ store, agents, ...(bus === undefined ? {} : { bus }) })
+  const runtime = createRuntime({
+    store,
+    agents,
+    ...(bus === undefined ? {} : { bus }),
+    ...(options.telemetry === undefined ? {} : { telemetry: options.telemetry }),
+  })
   return {
     store,
     runtime,

@@ -2,7 +2,7 @@ import { type Bus, createInProcessBus, type Runtime } from '@vel/actors'
 import type { Command, Invocation } from '../command.ts'
 import { stringFlag } from '../command.ts'
 import { loadAuth } from '../serve-auth.ts'
-import { createServeLog, loggingBus, loggingFetch } from '../serve-log.ts'
+import { createServeLog, loggingFetch, RunDirectory, runLog } from '../serve-log.ts'
 import { describeStore, reasonOf } from '../store-spec.ts'
 import { UsageError } from '../usage-error.ts'
 import { agentsOption, jsonOption, openWorkspace, storeOption, storeSpecOf } from '../workspace.ts'
@@ -93,8 +93,9 @@ serves the HTTP API (REST and the AI SDK UI message stream over SSE). With --nat
 a NATS worker, so agents can be triggered from any language and several workers share the load.
 Stops on Ctrl-C (SIGINT) or SIGTERM, leaving unfinished runs resumable.
 
-Logs one line per HTTP request and per run event (started, waiting, resumed, completed, failed,
-cancelled) on stderr; JSON lines with --json. NATS credentials come from the environment:
+Logs one line per HTTP request and per run event (started, resumed, waiting, decided, failed model
+and tool calls, completed with tokens and cost, failed, cancelled) on stderr, with a level and the
+run, session and trace ids (pino); JSON lines with --json. NATS credentials come from the environment:
 VEL_NATS_TOKEN, VEL_NATS_USER and VEL_NATS_PASSWORD, VEL_NATS_CREDS, VEL_NATS_NKEY_SEED,
 VEL_NATS_TLS_CA, VEL_NATS_TLS_CERT and VEL_NATS_TLS_KEY.
 
@@ -113,16 +114,18 @@ Examples:
     const log = createServeLog((line) => invocation.io.stderr.write(line), {
       json: invocation.values.json === true,
     })
+    const directory = new RunDirectory()
     const nats = natsUrl === undefined ? undefined : await loadNats()
     let connection: Awaited<ReturnType<NatsModules['connect']>> | undefined
     const workspace = await openWorkspace(invocation, {
       agents: true,
       create: true,
       bus: async () => {
-        if (nats === undefined || natsUrl === undefined) return loggingBus(createInProcessBus(), log)
+        if (nats === undefined || natsUrl === undefined) return createInProcessBus()
         connection = await connectNats(nats, natsUrl, invocation.io.env)
-        return loggingBus(nats.createNatsBus({ connection }), log)
+        return nats.createNatsBus({ connection })
       },
+      telemetry: { observe: runLog(log, directory) },
     })
     const { runtime, agents } = workspace
     const resumed = await runtime.recover()
@@ -132,7 +135,11 @@ Examples:
       ...(auth === undefined ? {} : { auth }),
       onError: (error) => log.error('request.failed', { error: (error as Error)?.message ?? String(error) }),
     })
-    const server = await serve({ app: { fetch: loggingFetch(app.fetch, log) }, port, hostname: host })
+    const server = await serve({
+      app: { fetch: loggingFetch(app.fetch, log, directory) },
+      port,
+      hostname: host,
+    })
     const worker =
       nats && connection ? await nats.createWorker({ runtime, connection, jetstream }) : undefined
     log.info('serving', {
