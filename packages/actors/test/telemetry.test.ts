@@ -1,6 +1,8 @@
+import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { context, type SpanContext } from '@opentelemetry/api'
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
 import {
@@ -20,7 +22,7 @@ import { defineTool, ProviderError, type RunState } from '@vel/core'
 import { createMemoryStore } from '@vel/store'
 import { createSqliteStore } from '@vel/store/sqlite'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { Agent, asTool, createRuntime, type TelemetryOptions } from '../src/index.ts'
+import { Agent, asTool, createRuntime, spanContextOf, type TelemetryOptions } from '../src/index.ts'
 import { addTool, scripted } from './support.ts'
 
 class TestReader extends MetricReader {
@@ -293,6 +295,86 @@ describe('traces', () => {
       'error.type': 'overloaded',
     })
     expect(one(spans, 'execute_tool fetch').events.map((event) => event.name)).toEqual(['vel.retry'])
+  })
+
+  it('a run killed in one process and recovered in another links to the span it started under', {
+    timeout: 60_000,
+  }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vel-otel-crash-'))
+    try {
+      const db = join(dir, 'runs.db')
+      const runId = 'run-killed'
+      const worker = fileURLToPath(new URL('./telemetry-worker.ts', import.meta.url))
+      const child = spawn(
+        process.execPath,
+        ['--conditions=@vel/source', '--import', 'tsx', worker, JSON.stringify({ db, runId })],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      )
+      let stdout = ''
+      let stderr = ''
+      child.stderr?.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString()
+      })
+      await new Promise<void>((resolve, reject) => {
+        child.stdout?.on('data', (chunk: Buffer) => {
+          stdout += chunk.toString()
+          if (stdout.includes('KILLPOINT')) resolve()
+        })
+        child.once('exit', (code) =>
+          reject(new Error(`worker exited (${code}) before the kill point: ${stderr}`)),
+        )
+      })
+      const exited = new Promise((resolve) => child.once('exit', resolve))
+      child.kill('SIGKILL')
+      await exited
+      // The first process's tool span: same trace as the run's span there.
+      const toolSpan = spanContextOf({ traceparent: /TRACEPARENT (\S+)/.exec(stdout)?.[1] ?? '' })
+      expect(toolSpan).toBeDefined()
+
+      const store = createSqliteStore({ filename: db })
+      const runtime = createRuntime({
+        store,
+        agents: [
+          new Agent({
+            id: 'looker',
+            model: scripted((request) =>
+              request.messages.at(-1)?.role === 'tool'
+                ? { text: 'found' }
+                : { toolCalls: [{ id: 'l1', name: 'lookup', input: {} }] },
+            ),
+            tools: [
+              defineTool({
+                name: 'lookup',
+                description: 'Looks up.',
+                input: { type: 'object' },
+                sideEffects: 'idempotent',
+                handler: () => 'it',
+              }),
+            ],
+            policies: { retry: false },
+          }),
+        ],
+        leaseTtlMs: 200,
+        telemetry: telemetry().options,
+      })
+      const [started] = await runtime.journal(runId, { limit: 1 })
+      const journaled = spanContextOf(
+        (started?.data as { trace?: { traceparent: string } } | undefined)?.trace,
+      )
+      expect(journaled?.traceId).toBe(toolSpan?.traceId)
+      await expect.poll(async () => (await runtime.recover()).includes(runId), { timeout: 20_000 }).toBe(true)
+      expect(await runtime.handle(runId).result).toBe('found')
+      const resumed = one(exporter.getFinishedSpans(), 'invoke_agent looker')
+      expect(resumed.attributes['vel.run.resumed']).toBe(true)
+      expect(resumed.links.map((link) => [link.context.traceId, link.context.spanId])).toEqual([
+        [journaled?.traceId, journaled?.spanId],
+      ])
+      expect(resumed.spanContext().traceId).not.toBe(journaled?.traceId)
+      await runtime.shutdown()
+      await store.close()
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   it('a cancel is an event on the run span, and the span ends cancelled', async () => {
