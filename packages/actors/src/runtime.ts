@@ -16,6 +16,7 @@ import {
   type RunEvent,
   type RunInput,
   type RunPolicy,
+  type RunRecord,
   type RunState,
   StreamCursor,
   type StreamPart,
@@ -422,6 +423,7 @@ class VelRuntime implements Runtime, OwnerHost {
       const lease = await this.store.acquireLease(runId, this.ownerId, this.leaseTtlMs)
       if (lease === undefined)
         throw new RunError('invalid-state', `run ${runId} is owned by another worker`, { runId })
+      if (sessionId !== null) await this.claimSession(sessionId, runId)
       const history = sessionId === null ? [] : ((await this.store.getSession(sessionId))?.messages ?? [])
       observer = this.telemetry.started(
         identity(runId, agentId, sessionId, options.parentRunId ?? null, agent),
@@ -465,12 +467,20 @@ class VelRuntime implements Runtime, OwnerHost {
   private async checkSession(sessionId: string): Promise<void> {
     const busy = await this.store.listRuns({ sessionId, status: ['running', 'waiting'] }, { limit: 1 })
     const holder = busy.items[0]
-    if (holder !== undefined)
-      throw new RunError(
-        'session-busy',
-        `session ${sessionId} has an unfinished run (${holder.runId}, ${holder.status}); answer or cancel it first`,
-        { runId: holder.runId },
-      )
+    if (holder !== undefined) throw sessionBusy(sessionId, holder)
+  }
+
+  /**
+   * `checkSession` and `createRun` are two steps, so two processes can both pass the check. Once
+   * this run is indexed, look again: if another unfinished run holds the session too, this one
+   * backs off (its row is removed, nothing was journaled). Both may back off; both never go on.
+   */
+  private async claimSession(sessionId: string, runId: string): Promise<void> {
+    const unfinished = await this.store.listRuns({ sessionId, status: ['running', 'waiting'] }, { limit: 2 })
+    const holder = unfinished.items.find((record) => record.runId !== runId)
+    if (holder === undefined) return
+    await this.store.deleteRun(runId)
+    throw sessionBusy(sessionId, holder)
   }
 
   async resume(runId: string): Promise<RunHandle> {
@@ -879,6 +889,13 @@ const identity = (
   provider: agent.model.provider,
   modelId: agent.model.modelId,
 })
+
+const sessionBusy = (sessionId: string, holder: RunRecord) =>
+  new RunError(
+    'session-busy',
+    `session ${sessionId} has an unfinished run (${holder.runId}, ${holder.status}); answer or cancel it first`,
+    { runId: holder.runId },
+  )
 
 const corrupted = (runId: string, why: string, cause?: unknown) =>
   new RunError('corrupted', `run ${runId}: ${why}`, { runId, ...(cause === undefined ? {} : { cause }) })

@@ -1,4 +1,4 @@
-import { defineTool, registerTool } from '@vel/core'
+import { defineTool, registerTool, type Store } from '@vel/core'
 import { createMemoryStore } from '@vel/store'
 import { describe, expect, it } from 'vitest'
 import { Agent, createRuntime } from '../src/index.ts'
@@ -169,5 +169,56 @@ describe('control flow in streaming mode (factor 8)', () => {
     }
     expect(await runtime.handle(runId).result).toBe('deployed')
     expect(runs.deploy).toBe(1)
+  })
+})
+
+describe('session-busy across processes', () => {
+  it('two runtimes that both pass the session check before either indexes its run never both go on', async () => {
+    // Two "processes" on one store; each one's createRun for the session waits until both have
+    // passed the check, the interleaving that let two turns of one session run at once.
+    const store = createMemoryStore()
+    let arrived = 0
+    let release!: () => void
+    const bothChecked = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    const racing = (): Store =>
+      new Proxy(store, {
+        get(target, key, receiver) {
+          if (key !== 'createRun') return Reflect.get(target, key, receiver)
+          return async (run: Parameters<Store['createRun']>[0]) => {
+            if (run.sessionId === 'raced') {
+              arrived += 1
+              if (arrived === 2) release()
+              await bothChecked
+            }
+            return target.createRun(run)
+          }
+        },
+      })
+    const agent = () =>
+      new Agent({ id: 'turn', model: scripted(() => ({ text: 'ok' })), policies: { retry: false } })
+    const first = createRuntime({ store: racing(), agents: [agent()], onError: () => undefined })
+    const second = createRuntime({ store: racing(), agents: [agent()], onError: () => undefined })
+    const outcomes = await Promise.allSettled([
+      first.spawn('turn', 'one', { sessionId: 'raced' }).then((handle) => handle.result),
+      second.spawn('turn', 'two', { sessionId: 'raced' }).then((handle) => handle.result),
+    ])
+    expect(arrived).toBe(2)
+    const refused = outcomes.filter((outcome) => outcome.status === 'rejected')
+    expect(refused.length).toBeGreaterThanOrEqual(1)
+    for (const outcome of refused)
+      expect((outcome as PromiseRejectedResult).reason).toMatchObject({ reason: 'session-busy' })
+    // A refused turn leaves nothing behind; the session holds only the turn that ran.
+    const runs = await store.listRuns({ sessionId: 'raced' })
+    expect(runs.items.map((run) => run.status)).toEqual(
+      outcomes.length - refused.length === 1 ? ['completed'] : [],
+    )
+    const users =
+      (await store.getSession('raced'))?.messages.filter((message) => message.role === 'user') ?? []
+    expect(users).toHaveLength(2 - refused.length)
+    // And the session takes the next turn.
+    expect(await (await first.spawn('turn', 'three', { sessionId: 'raced' })).result).toBe('ok')
+    await Promise.all([first.shutdown(), second.shutdown()])
   })
 })
