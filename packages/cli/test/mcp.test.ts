@@ -63,7 +63,9 @@ describe('vel mcp over stdio, started by the SDK client', () => {
     try {
       await client.connect(transport)
       const { tools } = await client.listTools()
-      expect(tools.map((tool) => tool.name)).toEqual(['echo', 'booker', 'asker'])
+      // One tool per agent of the fixtures module, in its order.
+      const module = (await import(agents)) as { default: Array<{ id: string }> }
+      expect(tools.map((tool) => tool.name)).toEqual(module.default.map((agent) => agent.id))
 
       const progress: string[] = []
       const echo = (await client.callTool(
