@@ -10,7 +10,7 @@ import {
 } from '@vel/core'
 import { createMemoryStore } from '@vel/store'
 import { describe, expect, it } from 'vitest'
-import { Agent, createRuntime, type Runtime, sequence } from '../src/index.ts'
+import { Agent, createRuntime, parallel, type Runtime, sequence } from '../src/index.ts'
 import { freezable, gate, storeBackends, until } from './run-support.ts'
 import { scripted } from './support.ts'
 
@@ -214,6 +214,29 @@ describe('budgets are charged up the tree', () => {
     expect(replayed).toMatchObject({ phase: 'completed', answer: 's0 done', charged: { steps: 5 } })
     expect(replayed.charged?.usage).toMatchObject({ inputTokens: 5, outputTokens: 5 })
     expect((await runtime.get(handle.runId)).state.charged).toEqual(replayed.charged)
+    await runtime.shutdown()
+  })
+
+  it('parallel branches that together go past maxSteps are all stopped; the merge keeps what they have', async () => {
+    // Each branch makes one call, then waits in its first tool until aborted: the third call of
+    // the tree is past 2, whichever branch makes it, and every branch is stopped.
+    const pipeline = parallel([worker('p0', 1), worker('p1', 1), worker('p2', 1)], {
+      id: 'fan-budget',
+      maxSteps: 2,
+    })
+    const runtime = createRuntime({ store: createMemoryStore(), agents: [pipeline] })
+    const handle = await pipeline.start('go')
+    const note = 'Stopped: the step budget of this run and its children was exhausted.'
+    expect(JSON.parse(String(await handle.result))).toEqual({
+      p0: { error: note },
+      p1: { error: note },
+      p2: { error: note },
+    })
+    for (const agentId of ['p0', 'p1', 'p2']) {
+      const run = await runOf(runtime, agentId)
+      await until(async () => (await runtime.record(run))?.status === 'cancelled')
+    }
+    expect((await runtime.get(handle.runId)).state.charged?.steps).toBe(3)
     await runtime.shutdown()
   })
 
