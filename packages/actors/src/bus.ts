@@ -19,6 +19,12 @@ export interface Bus {
   publishRequest(message: HumanRequestMessage): Promise<void>
   /** Parts of a run published by any process (so a reader here can follow a run owned elsewhere). */
   subscribeParts?(runId: string, listener: (parts: ReadonlyArray<PositionedPart>) => void): () => void
+  /**
+   * Resolves once the `subscribeParts` subscriptions made so far receive everything published from
+   * now on (NATS: the server has them). A reader reads the journal only after it, so no part
+   * published between its journal read and its subscription is lost.
+   */
+  partsSubscribed?(): Promise<void>
   /** Hands a caller's event (answer, decision, cancel) to worker `ownerId`; false if it cannot. */
   route?(ownerId: string, runId: string, event: RunEvent): Promise<boolean>
   /** Releases resources. */

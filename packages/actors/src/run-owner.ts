@@ -226,9 +226,15 @@ export class RunOwner {
     const { context: state, commands } = actor.getSnapshot()
     const first = commands[0]
     if (commands.length === 1 && first?.type === 'reject') {
-      if (from === 'caller')
-        throw new RunError('invalid-state', `${event.type} rejected: ${first.reason}`, { runId: this.runId })
-      return
+      if (from !== 'caller') return
+      // Refuse only from the run's current state. An owner whose lease was taken without its
+      // knowing (the renewal has not run yet) would refuse from a stale one: hand the run over and
+      // let the event find the owner of now. One store read, only on a refusal.
+      if (!(await this.holdsLease())) {
+        this.abandon()
+        return this.host.redeliver(this.runId, event)
+      }
+      throw new RunError('invalid-state', `${event.type} rejected: ${first.reason}`, { runId: this.runId })
     }
     const entry = { type: event.type, data: event as never, at: this.host.now() }
     // A snapshot due with this entry goes in the same write (one round trip on Postgres).
@@ -490,6 +496,18 @@ export class RunOwner {
     const epoch = (this.lease as Lease).epoch
     for (const part of parts)
       outlet.live({ position: { seq: this.seq + 1, index: this.liveIndex++, live: { epoch } }, part })
+  }
+
+  /** Whether the store still has this owner's lease as the current one. */
+  private async holdsLease(): Promise<boolean> {
+    const held = await this.host.store.getLease(this.runId).catch(() => undefined)
+    const lease = this.lease
+    return (
+      held !== undefined &&
+      lease !== undefined &&
+      held.ownerId === lease.ownerId &&
+      held.epoch === lease.epoch
+    )
   }
 
   /** Starts a new run: `run.started` journaled first, as every event. */

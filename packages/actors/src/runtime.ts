@@ -3,6 +3,7 @@ import {
   decodeRunState,
   defaultPrices,
   emptyRunState,
+  followsDirectly,
   forReplay,
   type JournalEntry,
   type JsonValue,
@@ -748,13 +749,21 @@ class VelRuntime implements Runtime, OwnerHost {
     try {
       if ((await this.store.getRun(runId)) === undefined)
         throw new RunError('not-found', `no run ${runId}`, { runId })
+      // Subscribed before the journal is read, so nothing published in between is lost.
+      if (remote !== undefined) await this.bus.partsSubscribed?.().catch(() => undefined)
       await catchUp()
       if (options.follow === false) {
         for (const positioned of out.splice(0)) yield positioned
         return
       }
       while (!options.signal?.aborted) {
-        for (const positioned of queue.splice(0)) accept(positioned)
+        for (const positioned of queue.splice(0)) {
+          // A journaled part that does not follow what the reader has (it joined a bus after the
+          // entry's first parts went out, e.g. a streamed response's text): the rest is in the journal.
+          if (!positioned.position.live && !followsDirectly(cursor.position, positioned.position))
+            await catchUp()
+          accept(positioned)
+        }
         for (const positioned of out.splice(0)) yield positioned
         if (finished || isEnded(state)) return
         const here = this.owners.get(runId)?.live === true

@@ -96,9 +96,12 @@ const contentTypes: ReadonlySet<string> = new Set([
  */
 export class StreamCursor {
   private last: PartPosition | undefined
+  /** The highest owner epoch seen: live parts of an owner superseded since are never journaled. */
+  private epoch = 0
 
   constructor(after?: PartPosition) {
     this.last = after
+    if (after !== undefined) this.epoch = epochOf(after)
   }
 
   /** The position of the last part delivered (what to reconnect from). */
@@ -110,11 +113,16 @@ export class StreamCursor {
   accept(positioned: PositionedPart): StreamPart[] {
     const { position, part } = positioned
     const last = this.last
-    if (last === undefined) return this.take(position, [part])
     if (position.live) {
+      // A stale owner (it lost its lease and does not know yet) still streaming: drop it.
+      if (position.live.epoch < this.epoch) return []
+      // A call's live parts are taken only from its first one: a reader that joined after it (over
+      // a bus that does not replay live parts) skips them and gets the entry whole from the journal.
+      const joinedLate = position.index !== 0
+      if (last === undefined) return joinedLate ? [] : this.take(position, [part])
       if (last.live === undefined) {
         // Live parts of an entry already journaled, or older: seen.
-        if (position.seq <= last.seq) return []
+        if (position.seq <= last.seq || joinedLate) return []
         return this.take(position, [part])
       }
       if (position.seq < last.seq) return []
@@ -123,15 +131,24 @@ export class StreamCursor {
         return this.take(position, [part])
       }
       // Another owner streams this entry (a takeover), or a later entry began: close what was open.
+      if (joinedLate) {
+        // Missed this attempt's start: close the old one and wait for the entry from the journal.
+        const closed = closing(last)
+        this.last = { seq: position.seq - 1, index: Number.MAX_SAFE_INTEGER }
+        return closed
+      }
       return this.take(position, [...closing(last), part])
     }
+    if (last === undefined) return this.take(position, [part])
     if (last.live === undefined) {
       if (position.seq < last.seq || (position.seq === last.seq && position.index <= last.index)) return []
       return this.take(position, [part])
     }
     // The reader saw part of entry `last.seq` live; the journaled entry now arrives.
     if (position.seq < last.seq) return []
-    const superseded = position.epoch !== undefined && position.epoch !== last.live.epoch
+    // Not the response the reader watched (another owner's, or an entry of another kind that took
+    // its place, such as a cancel): close what was open first.
+    const superseded = position.epoch !== last.live.epoch
     if (position.seq > last.seq || superseded) return this.take(position, [...closing(last), part])
     if (!contentTypes.has(part.type) || position.block === undefined) return this.take(position, [part])
     const seenBlock = last.block ?? -1
@@ -152,9 +169,28 @@ export class StreamCursor {
 
   private take(position: PartPosition, parts: StreamPart[]): StreamPart[] {
     this.last = position
+    this.epoch = Math.max(this.epoch, epochOf(position))
     return parts
   }
 }
+
+/**
+ * Whether a reader at `last` can take `next` with nothing lost between them; otherwise it missed
+ * parts and must read the journal (or ask a worker to replay) before going on.
+ */
+export function followsDirectly(last: PartPosition | undefined, next: PartPosition): boolean {
+  if (last === undefined) return next.seq <= 1 && next.index === 0
+  if (next.live) {
+    if (last.live && last.seq === next.seq && last.live.epoch === next.live.epoch)
+      return next.index <= last.index + 1
+    return next.index === 0
+  }
+  if (next.seq === last.seq && last.live === undefined) return next.index <= last.index + 1
+  // A new entry's first part, or the journaled rest of an entry that streamed live.
+  return next.index === 0 || (last.live !== undefined && next.seq === last.seq)
+}
+
+const epochOf = (position: PartPosition): number => position.live?.epoch ?? position.epoch ?? 0
 
 /** Closing parts for the block a live position left open. */
 function closing(position: PartPosition): StreamPart[] {

@@ -33,6 +33,21 @@ describe('assertWellFormedStream', () => {
     expect(() => assertWellFormedStream(broken(15, [{ type: 'error', errorText: 'x' }], true))).not.toThrow()
   })
 
+  it('accepts a tool input restarted by a new attempt, and one a cancel or an error cut short', () => {
+    const restart: StreamPart[] = [
+      { type: 'tool-input-start', toolCallId: 'c', toolName: 'add' },
+      { type: 'tool-input-delta', toolCallId: 'c', inputTextDelta: '{' },
+    ]
+    expect(() => assertWellFormedStream(broken(8, restart, true))).not.toThrow()
+    const cut: StreamPart[] = [
+      ...good.slice(0, 10),
+      { type: 'finish-step' },
+      { type: 'abort', reason: 'cancelled' },
+      { type: 'finish' },
+    ]
+    expect(() => assertWellFormedStream(cut)).not.toThrow()
+  })
+
   it.each([
     ['an empty stream', [] as StreamPart[], 'empty stream'],
     ['no start', good.slice(1), 'expected start'],
@@ -46,6 +61,11 @@ describe('assertWellFormedStream', () => {
     ['finish-step without start-step', broken(1, []), 'without start-step'],
     ['finish inside a step', broken(14, []), 'finish inside a step'],
     ['tool input never completed', [...good.slice(0, 10), ...good.slice(13)], 'never completed'],
+    [
+      'a tool input started again after it completed',
+      broken(15, [{ type: 'tool-input-start', toolCallId: 'c', toolName: 'add' }], true),
+      'started after it was complete',
+    ],
     [
       'output for an unknown call',
       broken(12, [{ type: 'tool-output-available', toolCallId: 'x', output: 1 }]),

@@ -115,3 +115,67 @@ describe('StreamCursor', () => {
     )
   })
 })
+
+describe('StreamCursor: a reader that joins in the middle of a model call', () => {
+  it('skips the live parts it cannot continue and takes the entry whole from the journal', () => {
+    // It read entry 1 from the journal, then subscribed to a bus after the call's first parts went out.
+    const cursor = new StreamCursor({ seq: 1, index: 2 })
+    const live = liveParts.slice(2, 4).flatMap((positioned) => cursor.accept(positioned))
+    const journaled = replayParts.flatMap((positioned) => cursor.accept(positioned))
+    expect(live).toEqual([])
+    expect(journaled.map((part) => part.type)).toEqual([
+      'text-start',
+      'text-delta',
+      'text-end',
+      'finish-step',
+      'finish',
+    ])
+    expect(text(journaled)).toBe('Hello')
+  })
+
+  it("after a takeover it missed the start of, closes the old attempt's block and waits for the journal", () => {
+    const cursor = new StreamCursor()
+    for (const positioned of liveParts.slice(0, 2)) cursor.accept(positioned)
+    const retried = cursor.accept({
+      position: live(2, 1, 2, 0, 3, '1-0.2'),
+      part: { type: 'text-delta', id: '1-0.2', delta: 'Hel' },
+    })
+    expect(retried).toEqual([{ type: 'text-end', id: '1-0.1' }])
+    const journaled = replayParts
+      .map((positioned) => ({ ...positioned, position: { ...positioned.position, epoch: 2 } }))
+      .flatMap((positioned) => cursor.accept(positioned))
+    expect(journaled[0]).toEqual({ type: 'text-start', id: '1-0.1' })
+    expect(text(journaled)).toBe('Hello')
+  })
+})
+
+describe('StreamCursor: a stale owner', () => {
+  it('drops the live parts of an owner another one superseded (it lost its lease and streams on)', () => {
+    const cursor = new StreamCursor()
+    const retried = [
+      { position: live(2, 0, 2, 0, 0, '1-0.2'), part: { type: 'text-start', id: '1-0.2' } },
+      { position: live(2, 1, 2, 0, 5, '1-0.2'), part: { type: 'text-delta', id: '1-0.2', delta: 'Hello' } },
+    ] satisfies PositionedPart[]
+    const out = [...retried, ...liveParts.slice(0, 3)].flatMap((positioned) => cursor.accept(positioned))
+    expect(out).toEqual([
+      { type: 'text-start', id: '1-0.2' },
+      { type: 'text-delta', id: '1-0.2', delta: 'Hello' },
+    ])
+  })
+})
+
+describe('StreamCursor: an entry of another kind takes the place of the response streaming', () => {
+  it('a cancel journaled while a block was open closes the block before its own parts', () => {
+    const cursor = new StreamCursor()
+    for (const positioned of liveParts.slice(0, 2)) cursor.accept(positioned)
+    const cancelled = [
+      { position: { seq: 2, index: 0 }, part: { type: 'finish-step' } },
+      { position: { seq: 2, index: 1 }, part: { type: 'finish', finishReason: 'other' } },
+    ] satisfies PositionedPart[]
+    expect(cancelled.flatMap((positioned) => cursor.accept(positioned))).toEqual([
+      { type: 'text-end', id: '1-0.1' },
+      { type: 'finish-step' },
+      { type: 'finish', finishReason: 'other' },
+    ])
+  })
+})

@@ -55,6 +55,7 @@ export function createNatsBus(options: NatsBusOptions): Bus {
       }
       connection.publish(subjects.runHuman(message.runId), encodeJson(payload), { headers })
     },
+    partsSubscribed: () => connection.flush(),
     subscribeParts(runId, listener) {
       const subscription = connection.subscribe(subjects.runEvents(runId), {
         callback: (error, message) => {

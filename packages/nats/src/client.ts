@@ -12,6 +12,7 @@ import {
 import { activeTrace, type HumanRequestMessage } from '@vel/actors'
 import {
   comparePositions,
+  followsDirectly,
   type JsonObject,
   type JsonValue,
   type PartPosition,
@@ -79,19 +80,6 @@ export interface EventsOptions {
   readonly after?: PartPosition
   /** Called on each gap before it is filled from a worker's replay (a replay that fails throws). */
   readonly onGap?: (gap: PartsGap) => void
-}
-
-/** Whether `next` follows `last` directly (nothing between them can have been lost). */
-const follows = (last: PartPosition | undefined, next: PartPosition): boolean => {
-  if (last === undefined) return next.seq <= 1 && next.index === 0
-  if (next.live) {
-    if (last.live && last.seq === next.seq && last.live.epoch === next.live.epoch)
-      return next.index <= last.index + 1
-    return next.index === 0
-  }
-  if (next.seq === last.seq && last.live === undefined) return next.index <= last.index + 1
-  // A new entry's first part, or the journaled rest of an entry that streamed live.
-  return next.index === 0 || (last.live !== undefined && next.seq === last.seq)
 }
 
 /** Talks to Vel workers over NATS from any Node process. */
@@ -282,7 +270,7 @@ export function createNatsClient(connection: NatsConnection, options: NatsClient
               lenient,
             ) as unknown as PositionedPart
             const last = cursor.position
-            if (!follows(last, next.position)) {
+            if (!followsDirectly(last, next.position)) {
               // A repeat of what the reader has is dropped; anything else means parts were lost.
               if (last !== undefined && comparePositions(next.position, last) <= 0) continue
               eventsOptions.onGap?.({ runId, after: cursor.position, received: next.position })
