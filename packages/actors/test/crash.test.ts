@@ -1,9 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
+import { killAtKillpoint, printed, startWorker } from './child-process.ts'
 
 const worker = fileURLToPath(new URL('./crash-worker.ts', import.meta.url))
 const dir = mkdtempSync(join(tmpdir(), 'vel-crash-'))
@@ -14,35 +15,7 @@ interface Outcome {
   journal: Array<{ type: string; toolCallId?: string; error?: string }>
 }
 
-function start(options: Record<string, string>): {
-  child: ChildProcess
-  output: Promise<string>
-  killpoint: Promise<void>
-} {
-  const child = spawn(process.execPath, ['--import', 'tsx', worker, JSON.stringify(options)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let stdout = ''
-  let stderr = ''
-  let reached: () => void
-  const killpoint = new Promise<void>((resolve) => {
-    reached = resolve
-  })
-  child.stdout?.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString()
-    if (stdout.includes('KILLPOINT')) reached()
-  })
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString()
-  })
-  const output = new Promise<string>((resolve, reject) => {
-    child.on('exit', (code, signal) => {
-      if (code === 0 || signal === 'SIGKILL') resolve(stdout)
-      else reject(new Error(`worker exited with ${code ?? signal}: ${stderr}`))
-    })
-  })
-  return { child, output, killpoint }
-}
+const start = (options: Record<string, string>) => startWorker(worker, options)
 
 async function crashThenContinue(killAt: string, sideEffects: string, then: 'recover' | 'approve') {
   const name = `${killAt}-${sideEffects}`
@@ -53,18 +26,8 @@ async function crashThenContinue(killAt: string, sideEffects: string, then: 'rec
     runId: `run-${name}`,
     killAt,
   }
-  const first = start({ ...options, mode: 'run' })
-  await Promise.race([
-    first.killpoint,
-    first.output.then(() => Promise.reject(new Error('worker finished before the kill point'))),
-  ])
-  first.child.kill('SIGKILL')
-  await first.output
-  const second = start({ ...options, mode: then })
-  const stdout = await second.output
-  const line = stdout.split('\n').find((candidate) => candidate.startsWith('RESULT '))
-  if (line === undefined) throw new Error(`no result from the second process: ${stdout}`)
-  const outcome = JSON.parse(line.slice('RESULT '.length)) as Outcome
+  await killAtKillpoint(start({ ...options, mode: 'run' }))
+  const outcome = printed<Outcome>(await start({ ...options, mode: then }).output, 'RESULT')
   const log = readFileSync(options.log, 'utf8').trim().split('\n')
   return { outcome, log, runId: options.runId }
 }
