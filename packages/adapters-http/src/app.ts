@@ -4,6 +4,7 @@ import { type AuthOptions, createGuard } from './auth.ts'
 import { defaultMaxBodyBytes } from './decode.ts'
 import type { HttpEnv, RouteDeps } from './deps.ts'
 import { problemResponse } from './errors.ts'
+import { createInspector } from './inspector/inspector.ts'
 import { createOpenApiDocument } from './openapi.ts'
 import { actionRoutes } from './routes/actions.ts'
 import { chatRoutes } from './routes/chat.ts'
@@ -30,9 +31,17 @@ export interface HttpAppOptions {
      */
     readonly onClientAbort?: 'keep-running' | 'cancel'
   }
+  /**
+   * Also serve the run inspector (a web UI, see `createInspector`) at `/inspector`, behind the same
+   * auth. Default false.
+   */
+  readonly inspector?: boolean
   /** Called with errors answered as 500 (default `console.error`). */
   readonly onError?: (error: unknown) => void
 }
+
+/** Where `createHttpApp({ inspector: true })` mounts the inspector. */
+export const inspectorPath = '/inspector'
 
 const open = new Set(['/healthz', '/openapi.json'])
 
@@ -71,10 +80,23 @@ export function createHttpApp(options: HttpAppOptions): Hono<HttpEnv> {
       },
     ),
   )
+  // The inspector authenticates on its own (a browser signs in with a cookie; the API takes only headers).
+  const inspected = (path: string) =>
+    options.inspector === true && (path === inspectorPath || path.startsWith(`${inspectorPath}/`))
   app.use(async (c, next) => {
-    c.set('principal', open.has(c.req.path) ? undefined : await guard.authenticate(c.req.raw))
+    const skip = open.has(c.req.path) || inspected(c.req.path)
+    c.set('principal', skip ? undefined : await guard.authenticate(c.req.raw))
     await next()
   })
+  if (options.inspector === true)
+    app.route(
+      inspectorPath,
+      createInspector({
+        runtime: options.runtime,
+        ...(options.auth === undefined ? {} : { auth: options.auth }),
+        onError: report,
+      }),
+    )
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }))
   app.get('/openapi.json', (c) => c.json(openapi))

@@ -6,13 +6,16 @@
  */
 
 // the app and its options
-export { createHttpApp, type HttpAppOptions } from './app.ts'
+export { createHttpApp, type HttpAppOptions, inspectorPath } from './app.ts'
 // auth
 export { type AccessCheck, type AuthOptions, type Principal, startedByKey, startersOnly } from './auth.ts'
 // request limits
 export { defaultMaxBodyBytes, maxJsonDepth } from './decode.ts'
 // errors: the one status mapping
 export { InvalidFieldError, type ProblemDetails, problemOf, statusOf } from './errors.ts'
+// the run inspector (a web UI)
+export { createInspector, type InspectorOptions, inspectorCookie } from './inspector/inspector.ts'
+export { type TimelineRow, timelineOf } from './inspector/timeline.ts'
 // Node
 export { type RunningServer, type ServeOptions, serve } from './node.ts'
 // OpenAPI

@@ -364,6 +364,20 @@ describe('vel serve', () => {
         headers: { authorization: 'Bearer s3cret-token' },
       })
       expect(((await shown.json()) as { startedBy: string }).startedBy).toBe('operator')
+      // The inspector is served too, behind the same token: sign in, then the run is listed.
+      expect(server.log()).toContain(`inspector=${server.url}/inspector`)
+      expect((await fetch(`${server.url}/inspector`)).status).toBe(401)
+      const signedIn = await fetch(`${server.url}/inspector/sign-in`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: server.url },
+        body: new URLSearchParams({ token: 's3cret-token', next: '/inspector' }),
+      })
+      expect(signedIn.status).toBe(303)
+      const cookie = (signedIn.headers.get('set-cookie') ?? '').split(';')[0] ?? ''
+      const list = await fetch(`${server.url}/inspector`, { headers: { cookie } })
+      expect(list.status).toBe(200)
+      expect(await list.text()).toContain(`data-run="${runId}"`)
     } finally {
       expect(await server.stop()).toBe(0)
     }

@@ -89,7 +89,8 @@ export const serveCommand: Command = {
   },
   description: `
 Loads the agents, migrates the store, resumes runs a crash interrupted (runtime.recover), and
-serves the HTTP API (REST and the AI SDK UI message stream over SSE). With --nats it also starts
+serves the HTTP API (REST and the AI SDK UI message stream over SSE) and the run inspector, a web
+page at /inspector behind the same auth (sign in there with the --auth token). With --nats it also starts
 a NATS worker, so agents can be triggered from any language and several workers share the load.
 Stops on Ctrl-C (SIGINT) or SIGTERM, leaving unfinished runs resumable.
 
@@ -129,9 +130,10 @@ Examples:
     })
     const { runtime, agents } = workspace
     const resumed = await runtime.recover()
-    const { createHttpApp, serve } = await import('@vel/http')
+    const { createHttpApp, inspectorPath, serve } = await import('@vel/http')
     const app = createHttpApp({
       runtime,
+      inspector: true,
       ...(auth === undefined ? {} : { auth }),
       onError: (error) => log.error('request.failed', { error: (error as Error)?.message ?? String(error) }),
     })
@@ -147,6 +149,7 @@ Examples:
       url: server.url,
       auth: auth !== undefined,
     })
+    log.info('inspector', { inspector: `${server.url}${inspectorPath}` })
     log.info('store', { store: describeStore(storeSpecOf(invocation)), resumed: resumed.length })
     if (worker) log.info('nats', { url: natsUrl, jetstream })
     await new Promise<void>((resolve) => {
