@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 
 const bin = fileURLToPath(new URL('../bin/vel.js', import.meta.url))
-const agents = fileURLToPath(new URL('./fixtures/agents.ts', import.meta.url))
+const agents = fileURLToPath(new URL('./fixtures/priced-agents.ts', import.meta.url))
 const dir = mkdtempSync(join(tmpdir(), 'vel-cli-cost-'))
 const store = `sqlite:${join(dir, 'vel.db')}`
 afterAll(() => rmSync(dir, { recursive: true, force: true }))

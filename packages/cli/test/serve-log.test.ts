@@ -2,7 +2,10 @@ import { createRuntime } from '@vel/actors'
 import { createMemoryStore } from '@vel/store'
 import { describe, expect, it } from 'vitest'
 import { createServeLog, loggingFetch, RunDirectory, runLog } from '../src/serve-log.ts'
-import fixtures from './fixtures/agents.ts'
+import agents from './fixtures/agents.ts'
+import priced from './fixtures/priced-agents.ts'
+
+const fixtures = [...agents, ...priced]
 
 const at = () => new Date('2026-12-01T12:34:56.789Z')
 

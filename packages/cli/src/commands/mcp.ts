@@ -1,7 +1,6 @@
-import { createInProcessBus } from '@vel/actors'
 import type { Command } from '../command.ts'
 import { stringFlag } from '../command.ts'
-import { createServeLog, loggingBus } from '../serve-log.ts'
+import { createServeLog, runLog } from '../serve-log.ts'
 import { describeStore } from '../store-spec.ts'
 import { UsageError } from '../usage-error.ts'
 import { version } from '../version.ts'
@@ -73,7 +72,7 @@ Client configuration (stdio), e.g. for Claude Desktop or the MCP Inspector:
     const workspace = await openWorkspace(invocation, {
       agents: true,
       create: true,
-      bus: async () => loggingBus(createInProcessBus(), log),
+      telemetry: { observe: runLog(log) },
     })
     const { runtime, agents } = workspace
     const resumed = await runtime.recover()
