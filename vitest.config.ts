@@ -57,6 +57,8 @@ export default defineConfig({
           include: ['**/*.test.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
+          // A page under a loaded CI machine can take seconds to change; 1 s (the default) is too short.
+          expect: { poll: { timeout: 60_000 } },
           env: { NODE_OPTIONS: nodeOptions },
         },
       },

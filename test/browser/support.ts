@@ -11,8 +11,8 @@ import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
 import { type Browser, chromium } from 'playwright-core'
 
-/** Where Debian's `chromium` package installs the browser. */
-export const chromiumPath = '/usr/bin/chromium'
+/** Where Debian's `chromium` package installs the browser (`VEL_CHROMIUM_PATH` to use another). */
+export const chromiumPath = process.env.VEL_CHROMIUM_PATH ?? '/usr/bin/chromium'
 
 /** The flags every browser test launches with (a container, no GPU, no background traffic). */
 export const chromiumFlags = [
@@ -31,7 +31,10 @@ const inCi = process.env.CI === 'true'
 export const browserAvailable = existsSync(chromiumPath) || inCi
 
 if (!existsSync(chromiumPath)) {
-  if (inCi) throw new Error(`CI=true but ${chromiumPath} is missing: .ci/run should have installed chromium`)
+  if (inCi)
+    throw new Error(
+      `CI=true but ${chromiumPath} is missing: .ci/run installs it (apt-get install -y chromium)`,
+    )
   console.warn(
     `[browser tests] skipped: ${chromiumPath} not found. Install it with 'apt-get install -y chromium' (as root) to run them.`,
   )
