@@ -667,7 +667,12 @@ class VelRuntime implements Runtime, OwnerHost {
   ): AsyncGenerator<JournalEntry> {
     let afterSeq = options.afterSeq ?? 0
     let wake: (() => void) | undefined
-    const notify = () => wake?.()
+    // Set by a commit: one that comes while the journal is being read is not waited for.
+    let signalled = false
+    const notify = () => {
+      signalled = true
+      wake?.()
+    }
     const outlet = this.outlet(runId)
     const unsubscribe = outlet.subscribe({ part: notify, signal: notify })
     options.signal?.addEventListener('abort', notify)
@@ -675,6 +680,7 @@ class VelRuntime implements Runtime, OwnerHost {
       if ((await this.store.getRun(runId)) === undefined)
         throw new RunError('not-found', `no run ${runId}`, { runId })
       while (!options.signal?.aborted) {
+        signalled = false
         const entries = await this.store.read(runId, { afterSeq })
         for (const entry of entries) {
           afterSeq = entry.seq
@@ -682,7 +688,12 @@ class VelRuntime implements Runtime, OwnerHost {
         }
         if (entries.length > 0) continue
         const record = await this.store.getRun(runId)
-        if (record === undefined || (record.status !== 'running' && record.status !== 'waiting')) return
+        if (record === undefined || (record.status !== 'running' && record.status !== 'waiting')) {
+          // The run may have journaled its end between the read and the status: read once more.
+          for (const entry of await this.store.read(runId, { afterSeq })) yield entry
+          return
+        }
+        if (signalled) continue
         const here = this.owners.get(runId)?.live === true
         await new Promise<void>((resolve) => {
           wake = resolve
