@@ -2,22 +2,142 @@
 // Builds the package in the current directory: `tsc -p tsconfig.build.json` into a clean `dist/`
 // (ESM JavaScript, `.d.ts`, declaration and source maps), then rewrites the relative `.ts`
 // specifiers that tsc keeps in declaration files to `.js` (same length, so the maps stay valid).
+//
+// `--bundle <package>` (repeatable) then bundles the parts of that package the compiled modules
+// import statically into shared chunks under `dist/_bundled/`, so it is not a runtime dependency
+// of the published package (docs/decisions/0008-bundled-effect.md). Vel's own modules stay one
+// file each: only the files that import a bundled package are rewritten, relative imports and
+// every other package stay external, and so do dynamic `import()`s (an optional peer the user
+// installs, e.g. `effect/Schema` for an Effect Schema). A bundled Effect gets a private global
+// store, so it never shares fibers' state with the user's own `effect`.
 import { spawnSync } from 'node:child_process'
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { join } from 'node:path'
+import { dirname, join, relative, sep } from 'node:path'
+import { parseArgs } from 'node:util'
 
+const { values } = parseArgs({ options: { bundle: { type: 'string', multiple: true, default: [] } } })
+const bundled = values.bundle
 const dist = join(process.cwd(), 'dist')
+const manifest = JSON.parse(readFileSync('package.json', 'utf8'))
+const require = createRequire(import.meta.url)
+
+const fail = (message) => {
+  console.error(`build-package (${manifest.name}): ${message}`)
+  process.exit(1)
+}
+
 rmSync(dist, { recursive: true, force: true })
-const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
+const tsc = require.resolve('typescript/bin/tsc')
 const result = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { stdio: 'inherit' })
 if (result.status !== 0) process.exit(result.status ?? 1)
 
+const files = (suffix) =>
+  readdirSync(dist, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile() && entry.name.endsWith(suffix))
+    .map((entry) => join(entry.parentPath, entry.name))
+
 const relativeTs = /((?:from|import)\s*\(?\s*['"])(\.{1,2}\/[^'"]*?)\.ts(['"])/g
-for (const entry of readdirSync(dist, { recursive: true, withFileTypes: true })) {
-  if (!entry.isFile() || !entry.name.endsWith('.d.ts')) continue
-  const file = join(entry.parentPath, entry.name)
+for (const file of files('.d.ts')) {
   const text = readFileSync(file, 'utf8')
   const rewritten = text.replace(relativeTs, '$1$2.js$3')
   if (rewritten !== text) writeFileSync(file, rewritten)
 }
+
+/** A specifier naming `name` or one of its subpaths. */
+const names = (name, specifier) => specifier === name || specifier.startsWith(`${name}/`)
+
+/** `from 'x'`, `import 'x'` and `import('x')` / `import("x")` of package `name` in a file's text. */
+const importsOf = (name, text, { dynamic }) => {
+  const escaped = name.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')
+  const tail = `(?:\\/[^'"]*)?['"]`
+  const statics = new RegExp(`(?:\\bfrom\\s*|\\bimport\\s+)['"]${escaped}${tail}`)
+  const dynamics = new RegExp(`\\bimport\\s*\\(\\s*['"]${escaped}${tail}`)
+  return statics.test(text) || (dynamic && dynamics.test(text))
+}
+
+async function bundle(packages) {
+  const { build } = await import('esbuild')
+  const entries = files('.js').filter((file) =>
+    packages.some((name) => importsOf(name, readFileSync(file, 'utf8'), { dynamic: false })),
+  )
+  if (entries.length === 0) fail(`--bundle ${packages.join(', ')}: no compiled module imports it`)
+  const own = (path) => !path.split(sep).includes('node_modules')
+  const storeKey = `effect/GlobalValue/bundled-in/${manifest.name}@${manifest.version}`
+  let isolated = false
+  const outcome = await build({
+    absWorkingDir: process.cwd(),
+    entryPoints: entries,
+    outdir: dist,
+    outbase: dist,
+    allowOverwrite: true,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20.19',
+    // Readable stack traces: no minification; maps chain to tsc's, which lead to `src/`.
+    sourcemap: 'linked',
+    sourcesContent: false,
+    chunkNames: '_bundled/[name]-[hash]',
+    metafile: true,
+    logLevel: 'warning',
+    plugins: [
+      {
+        name: 'vel-bundle',
+        setup(plugin) {
+          plugin.onResolve({ filter: /.*/ }, (args) => {
+            if (args.kind === 'entry-point' || !own(args.importer)) return undefined
+            // A dynamic import of a bundled package is an optional peer: the user's own copy.
+            if (args.kind === 'dynamic-import') return { path: args.path, external: true }
+            if (packages.some((name) => names(name, args.path))) return undefined
+            return { path: args.path, external: true }
+          })
+          // Effect keeps fiber references, default services and caches in one store on
+          // `globalThis`, shared by every copy of `effect` in the process. A bundled copy sharing
+          // it with the user's `effect` (another version) runs their Effects in its runtime and
+          // theirs run ours ("Executing an Effect versioned ..."); so the bundled copy gets its own.
+          plugin.onLoad({ filter: /[\\/]effect[\\/]dist[\\/]esm[\\/]GlobalValue\.js$/ }, (args) => {
+            const text = readFileSync(args.path, 'utf8')
+            const contents = text.replace('`effect/GlobalValue`', JSON.stringify(storeKey))
+            if (contents === text) fail(`${args.path}: the global store id to isolate was not found`)
+            isolated = true
+            return { contents, loader: 'js' }
+          })
+        },
+      },
+    ],
+  })
+  if (outcome.errors.length > 0) process.exit(1)
+  if (packages.includes('effect') && !isolated) fail('the bundled effect has no GlobalValue module')
+
+  // What the published package needs: no static import of a bundled package left in its
+  // JavaScript, and none at all in its declarations (it is not installed for the user's tsc).
+  for (const file of files('.js'))
+    for (const name of packages)
+      if (importsOf(name, readFileSync(file, 'utf8'), { dynamic: false }))
+        fail(`${relative(dist, file)} still imports ${name}`)
+  for (const file of files('.d.ts'))
+    for (const name of packages)
+      if (importsOf(name, readFileSync(file, 'utf8'), { dynamic: true }))
+        fail(`${relative(dist, file)} names ${name} in its types: keep it out of the public API`)
+
+  // The bundled code keeps its license.
+  mkdirSync(join(dist, '_bundled'), { recursive: true })
+  for (const name of packages) {
+    const root = dirname(require.resolve(`${name}/package.json`, { paths: [process.cwd()] }))
+    const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
+    const license = readdirSync(root).find((file) => /^licen[cs]e/i.test(file))
+    if (license === undefined) fail(`${name} has no LICENSE file to ship with its bundled code`)
+    copyFileSync(join(root, license), join(dist, '_bundled', `${name.replace('/', '+')}@${version}.LICENSE`))
+  }
+  const chunks = Object.entries(outcome.metafile.outputs).filter(
+    ([file]) => file.includes('_bundled') && file.endsWith('.js'),
+  )
+  const bytes = chunks.reduce((sum, [, output]) => sum + output.bytes, 0)
+  console.log(
+    `${manifest.name}: bundled ${packages.join(', ')} for ${entries.length} module(s) into ${chunks.length} chunk(s), ${(bytes / 1e3).toFixed(0)} kB`,
+  )
+}
+
+if (bundled.length > 0) await bundle(bundled)

@@ -85,16 +85,19 @@ export function isBuildStale(root: string, packageDir: string): boolean {
   return Math.max(...inputs) > Math.min(...built)
 }
 
-/** The installed packages under `nodeModules` (scoped ones by full name), largest first. */
-export function largestPackages(nodeModules: string, count = 6): Array<{ name: string; bytes: number }> {
-  const names = readdirSync(nodeModules)
+/** The packages installed at the top of `nodeModules` (scoped ones by full name). */
+export const installedPackages = (nodeModules: string): string[] =>
+  readdirSync(nodeModules)
     .filter((name) => !name.startsWith('.'))
     .flatMap((name) =>
       name.startsWith('@')
         ? readdirSync(join(nodeModules, name)).map((scoped) => `${name}/${scoped}`)
         : [name],
     )
-  return names
+
+/** The installed packages under `nodeModules` (scoped ones by full name), largest first. */
+export function largestPackages(nodeModules: string, count = 6): Array<{ name: string; bytes: number }> {
+  return installedPackages(nodeModules)
     .map((name) => ({ name, bytes: directorySize(join(nodeModules, name)) }))
     .sort((a, b) => b.bytes - a.bytes)
     .slice(0, count)

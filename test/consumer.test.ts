@@ -22,6 +22,7 @@ import {
   directorySize,
   formatMegabytes,
   hasNativeCode,
+  installedPackages,
   isBuildStale,
   largestPackages,
   nodeDirectory,
@@ -70,6 +71,7 @@ const installed = (name: string) => readdirSync(nodeModules()).includes(name)
 const sizes: Array<{ readonly step: string; readonly bytes: number; readonly nativeCode: boolean }> = []
 const timings: string[] = []
 let breakdown: ReadonlyArray<{ readonly name: string; readonly bytes: number }> = []
+let firstPackages: ReadonlyArray<string> = []
 /** Runs one setup step and notes how long it took (printed with the sizes; nothing asserts on it). */
 const timed = async <T>(step: string, action: () => Promise<T>): Promise<T> => {
   const start = performance.now()
@@ -112,6 +114,7 @@ beforeAll(async () => {
   await timed('npm install (actors, core, store)', () => npm('install'))
   measure('@vel/actors + @vel/core + @vel/store (memory)')
   breakdown = largestPackages(nodeModules())
+  firstPackages = installedPackages(nodeModules())
   await timed('npm install better-sqlite3 kysely', () => npm('install', sqliteDriver, 'kysely@^0.28.18'))
   measure('+ SQLite (better-sqlite3, kysely)')
   await timed('npm install pg', () => npm('install', 'pg@^8.16.0'))
@@ -120,7 +123,7 @@ beforeAll(async () => {
     await timed(`npm install ${sdk}`, () => npm('install', sdk))
     measure(`+ ${sdk.slice(0, sdk.lastIndexOf('@'))}`)
   }
-  for (const file of ['example.mjs', 'example.cjs', 'import-time.mjs'])
+  for (const file of ['example.mjs', 'example.cjs', 'import-time.mjs', 'effect-user.mjs'])
     copyFileSync(join(fixtures, file), join(app, file))
   copyFileSync(join(fixtures, 'consumer.mts'), join(app, 'consumer.ts'))
   let previous = 0
@@ -142,11 +145,20 @@ beforeAll(async () => {
 })
 
 describe('the packages from their tarballs', () => {
-  it('install @vel/actors with the memory store without native code, SDKs or drivers', () => {
+  it('install @vel/actors with the memory store under 15 MB, without native code, SDKs, drivers or effect', () => {
     const [first] = sizes
     expect(first?.nativeCode).toBe(false)
+    expect(first?.bytes).toBeLessThan(15e6)
+    // Effect is bundled (its parts Vel uses) into @vel/actors and @vel/providers: not installed.
+    expect(firstPackages).not.toContain('effect')
     const scoped = readdirSync(join(nodeModules(), '@vel')).sort()
     expect(scoped).toEqual(['actors', 'core', 'providers', 'store'])
+    const license = readFileSync(join(root, 'LICENSE'), 'utf8')
+    for (const name of scoped)
+      expect({ name, license: readFileSync(join(nodeModules(), '@vel', name, 'LICENSE'), 'utf8') }).toEqual({
+        name,
+        license,
+      })
     // The later steps installed these; the first step must not have needed them.
     expect(sizes[1]?.nativeCode).toBe(true)
     expect(installed('better-sqlite3') && installed('pg') && installed('openai')).toBe(true)
@@ -185,6 +197,20 @@ describe('the packages from their tarballs', () => {
       })
     }
     console.log(timings.slice(-2).join(', '))
+  })
+
+  // After the type-check, which must pass without `effect` installed. An older 3.x than the one
+  // Vel bundles: were the bundled copy to share Effect's global store with the app's, each
+  // runtime would run the other's Effects and log "Executing an Effect versioned ...".
+  it("run next to the app's own effect, another version, and check answers with its Effect Schema", async () => {
+    await npm('install', 'effect@3.19.19')
+    const result = await check(process.execPath, ['effect-user.mjs'], app)
+    // Effect's logger writes to stdout: the answer must be all there is.
+    const answer = { before: 'before', answer: { sum: 42, timedOut: true }, calls: 2, after: 'after' }
+    expect({ stdout: result.stdout.trim(), stderr: result.stderr }).toEqual({
+      stdout: JSON.stringify(answer),
+      stderr: '',
+    })
   })
 
   // A report, not a check (docs/performance.md): `VEL_IMPORT_RUNS=11 pnpm vitest run --project e2e`.

@@ -2,7 +2,8 @@
  * @vel/core: the pure heart of Vel. Messages, tools and their validation, the `step` reducer,
  * context policies, stream parts, errors, and the `LanguageModel` and `Store` contracts that the
  * other packages implement. No I/O: this package must not import Node built-ins, provider SDKs,
- * database drivers or XState, only `effect` modules and the JSON Schema validator.
+ * database drivers, XState or `effect`, only the JSON Schema validator (Effect Schemas are recognised
+ * by their symbol, without loading `effect`).
  */
 
 // context policies (Factor 3)

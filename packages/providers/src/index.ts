@@ -29,6 +29,6 @@ export { createOpenAIResponsesModel } from './openai-responses.ts'
 /** Settings every provider model takes, and request defaults. */
 export type { ProviderSettings, RequestDefaults } from './provider-settings.ts'
 /** `withRetry(model, options)`: retries retryable failures that happen before any content. */
-export { type RetryOptions, retrySchedule, withRetry } from './retry.ts'
+export { type RetryOptions, withRetry } from './retry.ts'
 /** `guardStream(provider, open, options)`: abort, whole-call and idle timeouts around one stream. */
 export { type GuardOptions, guardStream } from './stream-guard.ts'

@@ -32,9 +32,11 @@ export interface RetryOptions {
 /**
  * The retry schedule as an Effect `Schedule` over `ProviderError`s: exponential backoff from
  * `initialDelayMs`, jittered, capped at `maxDelayMs`, stretched to the server's `retryAfterMs`,
- * only while the error is retryable, for at most `maxAttempts - 1` retries.
+ * only while the error is retryable, for at most `maxAttempts - 1` retries. Internal: the published
+ * package bundles its Effect (ADR 0008), so a `Schedule` handed out would belong to a copy of Effect
+ * the caller's own `effect` cannot run.
  */
-export function retrySchedule(options: RetryOptions = {}): Schedule.Schedule<unknown, ProviderError> {
+function retrySchedule(options: RetryOptions = {}): Schedule.Schedule<unknown, ProviderError> {
   const maxAttempts = Math.max(1, options.maxAttempts ?? 3)
   const maxDelay = Duration.millis(options.maxDelayMs ?? 20_000)
   const maxRetryAfterMs = options.maxRetryAfterMs ?? 60_000
