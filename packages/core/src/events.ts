@@ -21,7 +21,7 @@ export interface ToolCallSketch {
   readonly name: string
   /** The parsed arguments. Default `{}`. */
   readonly input?: JsonValue
-  /** Default `'execute'`; `'approve'` asks a human first; or a full plan (`reject`, `ask-human`). */
+  /** Default `'execute'`; `'approve'` asks a human first; or a full plan (`reject`, `deny`, `ask-human`). */
   readonly plan?: 'execute' | 'approve' | ToolPlanOf
   /** For `execute` and `approve`. Default `'unsafe'`, as `defineTool`'s. */
   readonly sideEffects?: SideEffects
@@ -163,6 +163,18 @@ export const events = {
     requestId,
     answer,
     ...(by === undefined ? {} : { by }),
+  }),
+
+  /** `context.summarized`: the messages before `upTo` are summarized for every later model call. */
+  contextSummarized: (
+    upTo: number,
+    summary: string,
+    usage?: Partial<Usage>,
+  ): EventOf<'context.summarized'> => ({
+    type: 'context.summarized',
+    upTo,
+    summary,
+    ...(usage === undefined ? {} : { usage: usageOf(usage) }),
   }),
 
   /** `run.cancelled`. */

@@ -7,7 +7,15 @@
  */
 
 // context policies (Factor 3)
-export { type ContextFunction, foldRepeatedErrors, messagesForModel, slidingWindow } from './context.ts'
+export {
+  type ContextFunction,
+  foldRepeatedErrors,
+  messagesForModel,
+  slidingWindow,
+  summaryBoundary,
+  summaryPreamble,
+  withSummary,
+} from './context.ts'
 // usage and cost
 export {
   costOf,

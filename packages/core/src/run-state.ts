@@ -73,6 +73,8 @@ export type ToolPlan =
   | { readonly toolCallId: string; readonly action: 'ask-human'; readonly question: string }
   /** Unknown tool or invalid input: this compact error is the result. */
   | { readonly toolCallId: string; readonly action: 'reject'; readonly error: string }
+  /** The agent's tool guard refused the call (a policy, no person): the model reads `reason`. */
+  | { readonly toolCallId: string; readonly action: 'deny'; readonly reason: string }
 
 /** A tool call of the current step and where it stands. */
 export interface ToolCallState {
@@ -85,6 +87,17 @@ export interface ToolCallState {
   readonly result?: ToolResultPart
   /** A handoff: a successful result ends the run with the output as the answer. */
   readonly final?: boolean
+}
+
+/**
+ * A summary that stands for the transcript's messages before `upTo` in every model call (Factor 3):
+ * written at the edge (the agent's `summarize` step), journaled as `context.summarized`, so replay
+ * gives the same context without summarizing again. The messages themselves stay in the transcript.
+ */
+export interface ContextSummary {
+  /** Messages before this index are summarized (system messages among them are still sent). */
+  readonly upTo: number
+  readonly text: string
 }
 
 /** A request to a human that the run is waiting on. `requestId` is the tool call id. */
@@ -151,6 +164,8 @@ export interface RunState {
   readonly charged?: ChildCharge
   /** The run's own span, from `run.started` (absent when no tracing SDK was registered). */
   readonly trace?: TraceCarrier
+  /** The latest summary of older messages, if the agent summarizes (absent in older snapshots). */
+  readonly summary?: ContextSummary
 }
 
 /** Model calls, token usage and cost that descendants charged to a run. */
@@ -241,6 +256,16 @@ export type RunEvent =
       /** The tool call whose handler supervises the child (an agent used as a tool). */
       readonly toolCallId: string
     } & ChildReport)
+  /**
+   * The edge summarized the messages before `upTo` ahead of a model call (legal while `thinking`).
+   * `usage`, the summarizing call's tokens, counts toward the run's token budget.
+   */
+  | {
+      readonly type: 'context.summarized'
+      readonly upTo: number
+      readonly summary: string
+      readonly usage?: Usage
+    }
   | {
       readonly type: 'budget.exhausted'
       readonly budget: 'time' | 'tokens' | 'steps'

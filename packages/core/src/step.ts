@@ -1,3 +1,4 @@
+import { summaryBoundary } from './context.ts'
 import { costOf } from './cost.ts'
 import { RunError, type SerializedError } from './errors.ts'
 import type { JsonValue } from './json.ts'
@@ -156,6 +157,19 @@ function transition(state: RunState, event: RunEvent): Result {
         return reject(state, event, `child ${event.childRunId} is reported up to ${known} already`)
       return childReported(state, event)
     }
+    case 'context.summarized': {
+      if (state.phase !== 'thinking')
+        return reject(state, event, `no model call is about to be made (${state.phase})`)
+      const upTo = Number.isInteger(event.upTo) ? summaryBoundary(state.messages, event.upTo) : -1
+      if (upTo <= (state.summary?.upTo ?? 0) || upTo >= state.messages.length)
+        return reject(
+          state,
+          event,
+          `upTo ${event.upTo} must be past the last summary and leave a message after it`,
+        )
+      const usage = event.usage ? addUsage(state.usage, event.usage) : state.usage
+      return [{ ...state, usage, summary: { upTo, text: event.summary } }, []]
+    }
     case 'run.cancelled':
       return stop(state, 'cancelled', 'Cancelled before it finished.', event.reason ?? 'cancelled')
     case 'budget.exhausted':
@@ -294,6 +308,14 @@ function modelResponded(state: RunState, event: Extract<RunEvent, { type: 'model
         )
         commands.push({ type: 'request-approval', request })
         return { ...base, sideEffects: plan.sideEffects, status: 'approval' }
+      }
+      case 'deny': {
+        const error = `Denied by policy: ${plan.reason}. Do not retry this call unchanged.`
+        parts.push(
+          { type: 'tool-input-available', toolCallId: call.id, toolName: call.name, input: call.input },
+          { type: 'tool-output-denied', toolCallId: call.id },
+        )
+        return { ...base, sideEffects: 'none', status: 'done', result: resultOf(call, { error }) }
       }
       default: {
         // 'ask-human'

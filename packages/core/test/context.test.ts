@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest'
-import { emptyRunState, type Message, messagesForModel, type RunState, slidingWindow } from '../src/index.ts'
+import {
+  emptyRunState,
+  type Message,
+  messagesForModel,
+  type RunState,
+  slidingWindow,
+  summaryBoundary,
+  summaryPreamble,
+  withSummary,
+} from '../src/index.ts'
 
 const call = (id: string): Message => ({
   role: 'assistant',
@@ -70,6 +79,32 @@ describe('context policies', () => {
       result('b'),
     ])
     expect(messagesForModel(state)).toBe(state.messages)
+  })
+
+  it('a summary stands for the messages before upTo, system messages kept, in every policy', () => {
+    const summary = { upTo: 4, text: 'weather in Tokyo was asked' }
+    const said: Message = { role: 'system', content: `${summaryPreamble}${summary.text}` }
+    const full = withMessages(history, { type: 'full' }, { summary })
+    expect(messagesForModel(full)).toEqual([system, said, user('new'), call('b'), result('b')])
+    expect(withSummary(full)).toEqual(messagesForModel(full))
+    expect(messagesForModel(withMessages(history, { type: 'window', maxMessages: 2 }, { summary }))).toEqual([
+      system,
+      said,
+      call('b'),
+      result('b'),
+    ])
+    // Stateless: prior history goes whether summarized or not; a summary of the run's own messages stays.
+    const stateless = (priorCount: number) =>
+      messagesForModel(withMessages(history, { type: 'stateless' }, { summary, priorCount }))
+    expect(stateless(4)).toEqual([system, user('new'), call('b'), result('b')])
+    expect(stateless(2)).toEqual([system, said, user('new'), call('b'), result('b')])
+  })
+
+  it('a summary boundary never leaves a tool result without its call', () => {
+    expect(summaryBoundary(history, 3)).toBe(4)
+    expect(summaryBoundary(history, 6)).toBe(7)
+    expect(summaryBoundary(history, 99)).toBe(7)
+    expect(summaryBoundary(history, 2)).toBe(2)
   })
 
   it('folds repeated identical tool errors', () => {

@@ -56,6 +56,7 @@ export const calls = (specs: CallSpec[], text = ''): RunEvent => {
     if (typeof p === 'string') {
       if (p === 'ask-human') return { toolCallId: spec.id, action: 'ask-human', question: 'Which one?' }
       if (p === 'reject') return { toolCallId: spec.id, action: 'reject', error: 'bad input' }
+      if (p === 'deny') return { toolCallId: spec.id, action: 'deny', reason: 'outside business hours' }
       return { toolCallId: spec.id, action: p, sideEffects: 'unsafe' }
     }
     return { ...p, toolCallId: spec.id } as ToolPlan

@@ -5,6 +5,7 @@ import {
   type Command,
   emptyRunState,
   type Message,
+  messagesForModel,
   type RunEvent,
   type RunState,
   type StreamPart,
@@ -25,9 +26,11 @@ function nextEvent(state: RunState, choice: number, callCounter: number): RunEve
         type: 'model.failed',
         error: { tag: 'ProviderError', reason: 'overloaded', message: 'x', retryable: true },
       }
+    if (choice % 5 === 1 && state.messages.length > 2)
+      return { type: 'context.summarized', upTo: 1 + ((choice >> 3) % state.messages.length), summary: `s${choice}` }
     const count = choice % 4
     if (count === 0) return said(`answer ${choice}`)
-    const actions = ['execute', 'approve', 'ask-human', 'reject'] as const
+    const actions = ['execute', 'approve', 'ask-human', 'reject', 'deny'] as const
     return calls(
       Array.from({ length: count }, (_, index) => ({
         id: `c${callCounter + index}`,
@@ -134,6 +137,28 @@ describe('step: properties', () => {
     )
   })
 
+  it('the context a model call gets never holds a tool result whose call is not in it', () => {
+    fc.assert(
+      fc.property(traceArbitrary, ({ maxSteps, choices, maxTokens }) => {
+        for (const state of simulate(maxSteps, choices, maxTokens).states) {
+          if (state.phase !== 'thinking') continue
+          const sent = messagesForModel(state)
+          const asked = new Set(
+            sent.flatMap((message) =>
+              message.role === 'assistant'
+                ? message.content.flatMap((part) => (part.type === 'tool-call' ? [part.id] : []))
+                : [],
+            ),
+          )
+          for (const message of sent)
+            if (message.role === 'tool')
+              for (const part of message.content) expect(asked.has(part.toolCallId)).toBe(true)
+        }
+      }),
+      { numRuns: 300 },
+    )
+  })
+
   it('never calls the model more than maxSteps + 1 times', () => {
     fc.assert(
       fc.property(traceArbitrary, ({ maxSteps, choices, maxTokens }) => {
@@ -161,9 +186,13 @@ describe('step: properties', () => {
 
   it('the generator reaches every terminal phase (so the properties above are not vacuous)', () => {
     const phases = new Set<string>()
+    let summarized = 0
     for (const sample of fc.sample(traceArbitrary, { numRuns: 400, seed: 7 })) {
-      phases.add(finalState(simulate(sample.maxSteps, sample.choices, sample.maxTokens)).phase)
+      const trace = simulate(sample.maxSteps, sample.choices, sample.maxTokens)
+      phases.add(finalState(trace).phase)
+      if (trace.states.some((state) => state.summary !== undefined)) summarized += 1
     }
+    expect(summarized).toBeGreaterThan(4)
     expect([...phases].sort()).toEqual(expect.arrayContaining(['cancelled', 'completed', 'failed']))
   })
 })

@@ -188,10 +188,66 @@ describe('step: model responses', () => {
     expect(commands.at(-1)).toEqual({ type: 'call-model', step: 2, tools: true })
   })
 
+  it('a call the guard denied gets a denied output and an error result the model reads; it never runs', () => {
+    const [state, commands] = fold([started(), calls([{ id: 'c1', plan: 'deny' }, { id: 'c2' }])])
+    expect(state.phase).toBe('acting')
+    expect(state.toolCalls[0]).toMatchObject({ status: 'done', sideEffects: 'none' })
+    expect(state.toolCalls[0]?.result).toEqual({
+      type: 'tool-result',
+      toolCallId: 'c1',
+      toolName: 'add',
+      error: 'Denied by policy: outside business hours. Do not retry this call unchanged.',
+    })
+    expect(emitted(commands).slice(0, 2)).toEqual([
+      { type: 'tool-input-available', toolCallId: 'c1', toolName: 'add', input: { a: 1, b: 2 } },
+      { type: 'tool-output-denied', toolCallId: 'c1' },
+    ])
+    const toolCommands = commands.filter((command) => command.type === 'call-tool')
+    expect(toolCommands.map((command) => command.toolCallId)).toEqual(['c2'])
+  })
+
   it('a tool call without a plan is rejected rather than run', () => {
     const event = { ...calls([{ id: 'c1' }]), plan: [] } as RunEvent
     const [state] = fold([started(), event])
     expect(state.messages.at(-1)).toMatchObject({ content: [{ error: 'No plan for this tool call.' }] })
+  })
+})
+
+describe('step: context summaries', () => {
+  const asked = fold([started(), calls([{ id: 'c1' }])])[0]
+  const answered = step(step(asked, { type: 'tool.started', toolCallId: 'c1' })[0], {
+    type: 'tool.succeeded',
+    toolCallId: 'c1',
+    output: 3,
+  })[0]
+
+  it('records the summary and its usage while the model call waits; no command, no part', () => {
+    // [user 'hi', assistant call c1, tool result c1]: the boundary moves past the result.
+    const [state, commands] = step(answered, {
+      type: 'context.summarized',
+      upTo: 1,
+      summary: 'asked for 1 + 2',
+      usage: usage(7, 3),
+    })
+    expect(commands).toEqual([])
+    expect(state.summary).toEqual({ upTo: 1, text: 'asked for 1 + 2' })
+    expect(state.usage.inputTokens).toBe(answered.usage.inputTokens + 7)
+    expect(state.messages).toBe(answered.messages)
+  })
+
+  it('rejects a summary that covers nothing new, everything, or comes outside a model call', () => {
+    const [once] = step(answered, { type: 'context.summarized', upTo: 1, summary: 's' })
+    for (const [state, upTo] of [
+      [once, 1],
+      [answered, 0],
+      [answered, answered.messages.length],
+      [answered, 1.5],
+      [asked, 1],
+    ] as const) {
+      const [next, commands] = step(state, { type: 'context.summarized', upTo, summary: 's' })
+      expect(next).toBe(state)
+      expect(types(commands)).toEqual(['reject'])
+    }
   })
 })
 
