@@ -18,6 +18,8 @@ import {
   type Validation,
 } from '@vel/core'
 import type { AgentOptions, ModelConfig, ModelRetryPolicy } from './agent.ts'
+import type { Summarizer } from './summarize.ts'
+import { guardPlan, type ToolGuard } from './tool-guard.ts'
 
 /** Name of the built-in tool that asks a human a question and waits for the answer (Factor 7). */
 export const contactHumanToolName = 'contactHuman'
@@ -48,6 +50,8 @@ export interface ResolvedAgent {
   readonly modelSettings: AgentOptions['modelSettings']
   readonly app: Readonly<Record<string, unknown>>
   readonly snapshotEvery: number
+  /** The asynchronous context step run before each model call, if the agent has one. */
+  readonly summarize: Summarizer | undefined
   /** The tools now: the agent's own plus what its sources list (asked before each model call). */
   toolsFor(): Promise<ToolSet>
   /** A tool by name, from the last list the model was given. */
@@ -194,8 +198,11 @@ export async function resolveAgent(
     modelSettings: options.modelSettings,
     app: options.app ?? {},
     snapshotEvery: options.snapshotEvery ?? 50,
+    summarize: options.summarize,
     plan: (calls, { runId }, byName = current.byName) =>
-      Promise.all(calls.map((call) => planCall(byName, call, runId, options.id))),
+      Promise.all(
+        calls.map((call) => planCall(byName, call, runId, options.id, policies.guard, options.app ?? {})),
+      ),
   }
 }
 
@@ -204,6 +211,8 @@ async function planCall(
   call: ToolCallPart,
   runId: string,
   agentId: string,
+  guard: ToolGuard | undefined,
+  app: Readonly<Record<string, unknown>>,
 ): Promise<ToolPlan> {
   const reject = (error: string): ToolPlan => ({ toolCallId: call.id, action: 'reject', error })
   const tool = tools.get(call.name)
@@ -215,6 +224,15 @@ async function planCall(
   }
   const checked = await tool.validateInput(call.input)
   if (!checked.ok) return reject(`Invalid arguments for '${call.name}': ${checked.error}`)
+  if (guard !== undefined) {
+    const input = checked.value as JsonValue
+    const denied = guardPlan(
+      guard,
+      { toolCallId: call.id, toolName: call.name, input },
+      { runId, agentId, app },
+    )
+    if (denied !== undefined) return denied
+  }
   if (tool.name === contactHumanToolName)
     return {
       toolCallId: call.id,

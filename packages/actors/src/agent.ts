@@ -16,6 +16,8 @@ import {
 } from '@vel/core'
 import { contactHumanToolName, outputParser, type ResolvedAgent, resolveAgent } from './agent-resolve.ts'
 import type { RunHandle, SpawnOptions } from './runtime-types.ts'
+import type { Summarizer } from './summarize.ts'
+import type { ToolGuard } from './tool-guard.ts'
 
 export { contactHumanToolName }
 
@@ -95,6 +97,11 @@ export interface AgentPolicies {
   readonly approvalTimeoutMs?: number
   /** Cap on a tool error's text in the context. Default 1000. */
   readonly maxErrorChars?: number
+  /**
+   * Allows or refuses each tool call without a person (`(call, ctx) => { allow: true }` or
+   * `{ allow: false, reason }`), decided when the model's response is planned and journaled with it.
+   */
+  readonly guard?: ToolGuard
 }
 
 /** Options of an `Agent`. */
@@ -114,6 +121,11 @@ export interface AgentOptions {
   readonly policies?: AgentPolicies
   /** Which messages each model call sees (Factor 3). A function is a custom policy. */
   readonly context?: ContextPolicy | ContextFunction
+  /**
+   * An asynchronous context step run before each model call (Factor 3), e.g. `createSummarizer`:
+   * its summary is journaled, so replays and resumes never call it again for that step.
+   */
+  readonly summarize?: Summarizer
   /** A structured answer: JSON Schema or Effect Schema; the answer is the parsed, checked JSON. */
   readonly output?: JsonObject | { readonly [key: symbol]: unknown }
   /** Model settings passed on every call (temperature, maxOutputTokens, providerOptions, ...). */

@@ -49,3 +49,12 @@ export type { ObservedRun, RunIdentity, RunListener, TelemetryOptions } from './
 export { activeTrace, carrierOf, spanContextOf, traceFromHeaders } from './trace-context.ts'
 // usage and cost per run, pipeline tree, agent and session
 export { costOfRun, type RunUsage, runUsage, type UsageSummary, usageOf } from './usage.ts'
+// context steps (Factor 3) and tool guards (Factor 8)
+export {
+  createSummarizer,
+  type Summarizer,
+  type SummarizerContext,
+  type SummarizerOptions,
+  type Summary,
+} from './summarize.ts'
+export type { GuardedCall, ToolGuard, ToolGuardContext, ToolGuardDecision } from './tool-guard.ts'

@@ -24,6 +24,7 @@ import type { OwnerHost } from './owner-host.ts'
 import { appendWithRetry } from './retry.ts'
 import { type RunActorRef, runLogic } from './run-logic.ts'
 import { type RunObserver, silentObserver } from './run-observer.ts'
+import { type Summarizer, summarizeStep } from './summarize.ts'
 import { executeTool } from './tool-executor.ts'
 
 /** One input to a run's mailbox. */
@@ -319,10 +320,19 @@ export class RunOwner {
       .catch((error: unknown) => this.host.report(error, this.runId))
   }
 
-  private callModel(command: Extract<Command, { type: 'call-model' }>, state: RunState): void {
+  /** `summarized`: the agent's context step already ran for this call (its controller goes on). */
+  private callModel(
+    command: Extract<Command, { type: 'call-model' }>,
+    state: RunState,
+    summarized?: AbortController,
+  ): void {
     const agent = this.agent as ResolvedAgent
-    const controller = new AbortController()
+    const controller = summarized ?? new AbortController()
     this.inflight.set('model', controller)
+    if (summarized === undefined && agent.summarize !== undefined) {
+      this.summarizeFirst(agent.summarize, command, state, controller)
+      return
+    }
     const seq = this.seq + 1
     const epoch = (this.lease as Lease).epoch
     const outlet = this.host.outlet(this.runId)
@@ -371,6 +381,39 @@ export class RunOwner {
       this.inflight.delete('model')
       this.host.report(error, this.runId)
     })
+  }
+
+  /** The context step runs first; a summary is journaled before the model call is made from it. */
+  private summarizeFirst(
+    summarizer: Summarizer,
+    command: Extract<Command, { type: 'call-model' }>,
+    state: RunState,
+    controller: AbortController,
+  ): void {
+    const agent = this.agent as ResolvedAgent
+    const context = { runId: this.runId, agentId: agent.id, app: agent.app, signal: controller.signal }
+    void summarizeStep(summarizer, state, context)
+      .catch((error: unknown) => {
+        // A failed summary leaves the context as it was: the model call still goes ahead.
+        if (!controller.signal.aborted) this.host.report(error, this.runId)
+        return undefined
+      })
+      .then((event) => {
+        if (controller.signal.aborted || this.closed) return
+        if (event === undefined) {
+          this.callModel(command, state, controller)
+          return
+        }
+        this.enqueue({
+          kind: 'event',
+          event,
+          from: 'executor',
+          onCommit: () => {
+            if (!controller.signal.aborted && !this.closed)
+              this.callModel(command, this.state as RunState, controller)
+          },
+        })
+      })
   }
 
   private callTool(command: Extract<Command, { type: 'call-tool' }>): void {

@@ -27,7 +27,11 @@ function nextEvent(state: RunState, choice: number, callCounter: number): RunEve
         error: { tag: 'ProviderError', reason: 'overloaded', message: 'x', retryable: true },
       }
     if (choice % 5 === 1 && state.messages.length > 2)
-      return { type: 'context.summarized', upTo: 1 + ((choice >> 3) % state.messages.length), summary: `s${choice}` }
+      return {
+        type: 'context.summarized',
+        upTo: 1 + ((choice >> 3) % state.messages.length),
+        summary: `s${choice}`,
+      }
     const count = choice % 4
     if (count === 0) return said(`answer ${choice}`)
     const actions = ['execute', 'approve', 'ask-human', 'reject', 'deny'] as const
