@@ -37,8 +37,10 @@ export default defineConfig({
           env: { NODE_OPTIONS: nodeOptions },
         },
       },
-      // Cross-package end-to-end tests; the consumer test packs and installs the compiled build.
+      // Cross-package end-to-end tests. Their imports resolve to sources as the packages' do; the
+      // consumer test packs and installs the compiled build, and runs it in child processes.
       {
+        ...sources,
         test: {
           name: 'e2e',
           root: 'test',
