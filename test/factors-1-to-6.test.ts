@@ -271,7 +271,7 @@ describe('factor 6: launch, pause, resume', () => {
     // #region factor-6-deploy
     const worker = createRuntime({ store, agents: [define()] })
     const handle = await worker.spawn('my-agent', 'Ship it')
-    await underWay // (test) the model is answering
+    await underWay // (test)
     await worker.shutdown() // the old worker stops: the run is handed back, not lost
     const next = createRuntime({ store, agents: [define()] })
     await next.recover() // the new worker continues every unfinished run
