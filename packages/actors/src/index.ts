@@ -45,10 +45,6 @@ export type {
   SpawnOptions,
   StreamOptions,
 } from './runtime-types.ts'
-export type { ObservedRun, RunIdentity, RunListener, TelemetryOptions } from './telemetry.ts'
-export { activeTrace, carrierOf, spanContextOf, traceFromHeaders } from './trace-context.ts'
-// usage and cost per run, pipeline tree, agent and session
-export { costOfRun, type RunUsage, runUsage, type UsageSummary, usageOf } from './usage.ts'
 // context steps (Factor 3) and tool guards (Factor 8)
 export {
   createSummarizer,
@@ -57,4 +53,8 @@ export {
   type SummarizerOptions,
   type Summary,
 } from './summarize.ts'
+export type { ObservedRun, RunIdentity, RunListener, TelemetryOptions } from './telemetry.ts'
 export type { GuardedCall, ToolGuard, ToolGuardContext, ToolGuardDecision } from './tool-guard.ts'
+export { activeTrace, carrierOf, spanContextOf, traceFromHeaders } from './trace-context.ts'
+// usage and cost per run, pipeline tree, agent and session
+export { costOfRun, type RunUsage, runUsage, type UsageSummary, usageOf } from './usage.ts'
