@@ -45,7 +45,7 @@ export type {
   SpawnOptions,
   StreamOptions,
 } from './runtime-types.ts'
-// context steps (Factor 3) and tool guards (Factor 8)
+// context steps (Factor 3): summaries journaled before the model call
 export {
   createSummarizer,
   type Summarizer,
@@ -53,7 +53,9 @@ export {
   type SummarizerOptions,
   type Summary,
 } from './summarize.ts'
+// telemetry
 export type { ObservedRun, RunIdentity, RunListener, TelemetryOptions } from './telemetry.ts'
+// tool guards (Factor 8): allow or deny each tool call, journaled in the plan
 export type { GuardedCall, ToolGuard, ToolGuardContext, ToolGuardDecision } from './tool-guard.ts'
 export { activeTrace, carrierOf, spanContextOf, traceFromHeaders } from './trace-context.ts'
 // usage and cost per run, pipeline tree, agent and session
