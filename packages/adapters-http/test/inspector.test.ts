@@ -184,6 +184,27 @@ describe('auth: the API’s tokens, a cookie for the browser', () => {
     await runtime.shutdown()
   })
 
+  it('mounts into an app of your own, where a verify function reads the app’s own session cookie', async () => {
+    const runtime = createRuntime({
+      store: createMemoryStore(),
+      agents: [echoAgent],
+      onError: () => undefined,
+    })
+    const verify = (request: Request) =>
+      /(?:^|; )session=carol(?:;|$)/.test(request.headers.get('cookie') ?? '') ? 'carol' : undefined
+    const app = new Hono().route('/ops/vel', createInspector({ runtime, auth: { verify } }))
+    const handle = await runtime.spawn('echo', 'hi')
+    await handle.result
+    expect((await get(app, '/ops/vel')).status).toBe(401)
+    const list = await (await get(app, '/ops/vel', 'session=carol')).text()
+    expect(runIdsIn(list)).toEqual([handle.runId])
+    expect(list).toContain(`href="/ops/vel/runs/${handle.runId}"`)
+    expect(list).toContain('href="/ops/vel/assets/inspector.css"')
+    expect((await get(app, `/ops/vel/runs/${handle.runId}`, 'session=carol')).status).toBe(200)
+    expect((await get(app, '/ops/vel/assets/inspector.js')).headers.get('content-type')).toMatch(/javascript/)
+    await runtime.shutdown()
+  })
+
   it('is not served by createHttpApp unless asked for', async () => {
     const runtime = createRuntime({
       store: createMemoryStore(),

@@ -54,6 +54,8 @@ export const inspectorCookie = 'vel_inspector_token'
 const maxFormBytes = 64 * 1024
 const treeDepth = 4
 const treeWidth = 50
+/** How often a page following a run that another process owns (or nobody, while it waits) reads its journal. */
+const remotePollMs = 1000
 const securityHeaders = {
   'content-security-policy':
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'",
@@ -259,6 +261,7 @@ export function createInspector(options: InspectorOptions): Hono<InspectorEnv> {
         for await (const { part } of runtime.stream(runId, {
           after: { seq: afterSeq, index: Number.MAX_SAFE_INTEGER },
           signal: controller.signal,
+          pollMs: remotePollMs,
         })) {
           if (part.type === 'text-delta' || part.type === 'reasoning-delta')
             await stream.writeSSE({
@@ -268,7 +271,11 @@ export function createInspector(options: InspectorOptions): Hono<InspectorEnv> {
         }
       })().catch(() => undefined)
       try {
-        for await (const entry of runtime.follow(runId, { afterSeq, signal: controller.signal }))
+        for await (const entry of runtime.follow(runId, {
+          afterSeq,
+          signal: controller.signal,
+          pollMs: remotePollMs,
+        }))
           await stream.writeSSE({
             event: 'entry',
             data: JSON.stringify({ seq: entry.seq, type: entry.type }),
