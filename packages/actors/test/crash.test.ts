@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { assertWellFormedStream, type StreamPart } from '@vel/core'
 import { afterAll, describe, expect, it } from 'vitest'
 import { killAtKillpoint, printed, startWorker } from './child-process.ts'
 
@@ -120,5 +121,22 @@ describe('a pipeline killed mid-way (SQLite, SIGKILL)', () => {
       'write',
       'review',
     ])
+    // The parent's stream holds each child's own stream exactly once, across the kill.
+    const streams = output.split('\n').find((candidate) => candidate.startsWith('STREAMS '))
+    const { parent, children } = JSON.parse(streams?.slice('STREAMS '.length) ?? '{}') as {
+      parent: StreamPart[]
+      children: Record<string, StreamPart[]>
+    }
+    assertWellFormedStream(parent)
+    expect(Object.keys(children)).toHaveLength(3)
+    for (const [childRunId, own] of Object.entries(children)) {
+      const through = parent.flatMap((part) => {
+        const data =
+          part.type === 'data-vel-child' ? (part.data as { runId: string; part: StreamPart }) : undefined
+        return data?.runId === childRunId ? [data.part] : []
+      })
+      expect(through).toEqual(own)
+      assertWellFormedStream(through)
+    }
   })
 })

@@ -3,7 +3,7 @@
  * stops dead inside stage two (printing KILLPOINT); in `recover` mode it recovers and prints the answer.
  */
 import { appendFileSync } from 'node:fs'
-import type { Message } from '@vel/core'
+import type { Message, StreamPart } from '@vel/core'
 import { createSqliteStore } from '@vel/store/sqlite'
 import { Agent, createRuntime, sequence } from '../src/index.ts'
 import { scripted } from './support.ts'
@@ -52,5 +52,15 @@ if (mode === 'run') {
   await new Promise((resolve) => setTimeout(resolve, 250))
   await runtime.recover()
   process.stdout.write(`RESULT ${JSON.stringify({ answer: await handle.result })}\n`)
+  // The parent's stream as a reader gets it now, and each child's own, for the test to compare.
+  const replay = async (id: string) => {
+    const parts: StreamPart[] = []
+    for await (const { part } of runtime.stream(id, { follow: false })) parts.push(part)
+    return parts
+  }
+  const children: Record<string, StreamPart[]> = {}
+  for (const record of (await runtime.list({ parentRunId: runId })).items)
+    children[record.runId] = await replay(record.runId)
+  process.stdout.write(`STREAMS ${JSON.stringify({ parent: await replay(runId), children })}\n`)
   await store.close()
 }
