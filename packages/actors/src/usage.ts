@@ -1,4 +1,12 @@
-import { addUsage, costOf, emptyUsage, type RunFilter, type RunState, type Usage } from '@vel/core'
+import {
+  addUsage,
+  costOf,
+  emptyUsage,
+  type RunFilter,
+  type RunRecord,
+  type RunState,
+  type Usage,
+} from '@vel/core'
 import type { Runtime } from './runtime-types.ts'
 
 /** Tokens and cost summed over some runs. */
@@ -37,12 +45,18 @@ const add = (summary: UsageSummary, state: RunState): UsageSummary => {
   }
 }
 
-/** Every run `filter` matches, page by page. */
-async function* runsOf(runtime: Runtime, filter: RunFilter): AsyncGenerator<string> {
+/** Every run `filter` matches (and `include` lets through), page by page. */
+async function* runsOf(
+  runtime: Runtime,
+  filter: RunFilter,
+  include?: (record: RunRecord) => boolean | Promise<boolean>,
+): AsyncGenerator<string> {
   let cursor: string | undefined
   do {
     const page = await runtime.list(filter, cursor === undefined ? { limit: 200 } : { cursor, limit: 200 })
-    for (const record of page.items) if (record.status !== 'corrupted') yield record.runId
+    for (const record of page.items)
+      if (record.status !== 'corrupted' && (include === undefined || (await include(record))))
+        yield record.runId
     cursor = page.nextCursor
   } while (cursor !== undefined)
 }
@@ -70,10 +84,17 @@ export async function runUsage(runtime: Runtime, runId: string): Promise<RunUsag
 
 /**
  * Usage and cost summed over the runs a filter selects: per agent (`{ agentId }`), per session
- * (`{ sessionId }`), per status, or all. Reads each run's state: meant for reports, not hot paths.
+ * (`{ sessionId }`), per status, or all; `include` narrows further (e.g. to what a caller may see).
+ * Each run counts its own calls once (children are runs of their own agents). Reads each run's
+ * state: meant for reports, not hot paths.
  */
-export async function usageOf(runtime: Runtime, filter: RunFilter = {}): Promise<UsageSummary> {
+export async function usageOf(
+  runtime: Runtime,
+  filter: RunFilter = {},
+  include?: (record: RunRecord) => boolean | Promise<boolean>,
+): Promise<UsageSummary> {
   let summary = emptySummary
-  for await (const runId of runsOf(runtime, filter)) summary = add(summary, (await runtime.get(runId)).state)
+  for await (const runId of runsOf(runtime, filter, include))
+    summary = add(summary, (await runtime.get(runId)).state)
   return summary
 }

@@ -88,9 +88,16 @@ export function createOpenApiDocument(options: OpenApiOptions = {}): JsonObject 
         responses: { '200': stream, ...errors, '404': problem('Unknown agent.') },
       },
     },
+    '/usage': {
+      get: {
+        summary: 'Tokens and cost summed over the runs you may see, by agent, session or status',
+        parameters: queryOf(Schemas.UsageQuery),
+        responses: { '200': json(Schemas.UsageTreeValue, 'The sum.'), ...errors },
+      },
+    },
     '/runs/{runId}': {
       get: {
-        summary: 'A run: status, usage, pending approvals and questions',
+        summary: 'A run: status, usage and cost (with its pipeline tree), pending approvals and questions',
         parameters: [runId],
         responses: { '200': json(Schemas.RunDetail, 'The run.'), ...runErrors },
       },

@@ -171,6 +171,13 @@ export const UsageTreeValue = Schema.Struct({
   unpricedRuns: Schema.Number,
 }).annotations({ identifier: 'UsageTree' })
 
+/** Filters of `GET /usage`. */
+export const UsageQuery = Schema.Struct({
+  status: Schema.optional(RunStatusValue),
+  agent: Schema.optional(NonEmpty),
+  session: Schema.optional(NonEmpty),
+})
+
 /** A run with its usage, cost and progress, from `GET /runs/:runId`. */
 export const RunDetail = Schema.extend(
   RunSummary,

@@ -87,3 +87,36 @@ describe('trace context over HTTP', () => {
     expect(span?.parentSpanContext?.spanId).toBe('00f067aa0ba902b7')
   })
 })
+
+describe('GET /usage', () => {
+  it('sums tokens and cost by agent or session, over the runs the caller may see', async () => {
+    const runtime = createRuntime({ store: createMemoryStore(), agents: [writer], onError: () => undefined })
+    const app = createHttpApp({ runtime, auth: { tokens: { 'alice-token': 'alice', 'bob-token': 'bob' } } })
+    const start = async (token: string, sessionId: string) => {
+      const init = post({ agentId: 'writer', input: 'write', sessionId }, token)
+      expect((await app.request('/runs?wait=true', init)).status).toBe(201)
+    }
+    await start('alice-token', 'a-1')
+    await start('alice-token', 'a-2')
+    await start('bob-token', 'b-1')
+    const usage = async (query: string, token = 'alice-token') => {
+      const response = await app.request(`/usage${query}`, { headers: { authorization: `Bearer ${token}` } })
+      expect(response.status).toBe(200)
+      return (await response.json()) as { runs: number; usage: { inputTokens: number }; costUsd: number }
+    }
+    // Alice's two writer runs, and the three researcher runs, which nobody started over HTTP: the
+    // default access rule (startersOnly) leaves those open to every caller, as GET /runs does.
+    const writerCost = 2 * (1 * 0.75 + 0.1 * 4.5)
+    const mine = await usage('')
+    expect(mine.runs).toBe(5)
+    expect(mine.costUsd).toBeCloseTo(2 * writerCost + 3 * 3, 9)
+    expect((await usage('?agent=writer')).runs).toBe(2)
+    const session = await usage('?session=a-1')
+    expect(session).toMatchObject({ runs: 1, usage: { inputTokens: 2_000_000 } })
+    expect(session.costUsd).toBeCloseTo(writerCost, 9)
+    expect((await usage('?agent=writer', 'bob-token')).runs).toBe(1)
+    expect(
+      (await app.request('/usage?session=a-1', { headers: { authorization: 'Bearer bob-token' } })).status,
+    ).toBe(403)
+  })
+})

@@ -1,4 +1,4 @@
-import { runUsage } from '@vel/actors'
+import { runUsage, usageOf } from '@vel/actors'
 import type { RunRecord, RunState, RunStatus } from '@vel/core'
 import { Hono } from 'hono'
 import { startedByKey } from '../auth.ts'
@@ -107,6 +107,22 @@ export function runRoutes(deps: RouteDeps): Hono<HttpEnv> {
       items: visible.map(runSummary),
       ...(page.nextCursor === undefined ? {} : { nextCursor: page.nextCursor }),
     })
+  })
+
+  app.get('/usage', async (c) => {
+    const query = decode(Schemas.UsageQuery, c.req.query())
+    await authorizeSession(deps, c, query.session)
+    const principal = c.get('principal')
+    const summary = await usageOf(
+      runtime,
+      {
+        ...(query.status === undefined ? {} : { status: query.status }),
+        ...(query.agent === undefined ? {} : { agentId: query.agent }),
+        ...(query.session === undefined ? {} : { sessionId: query.session }),
+      },
+      (record) => deps.guard.allows(principal, record),
+    )
+    return c.json(summary satisfies typeof Schemas.UsageTreeValue.Type)
   })
 
   app.get('/runs/:runId', async (c) => {
