@@ -99,6 +99,29 @@ describe('vel mcp over stdio, started by the SDK client', () => {
   }, 120_000)
 })
 
+describe('vel mcp over stdio, its end', () => {
+  it('stops by itself, exit code 0, when the client closes stdin', async () => {
+    const child = spawn(process.execPath, [bin, 'mcp', '--agents', agents, '--store', store], {
+      cwd: dir,
+      env: { ...process.env, NO_COLOR: '1' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
+    let log = ''
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.once('exit', (code, signal) => resolve({ code, signal })),
+    )
+    await new Promise<void>((resolve) => {
+      child.stderr?.on('data', (chunk: Buffer) => {
+        log += chunk.toString()
+        if (log.includes('serving')) resolve()
+      })
+    })
+    child.stdin?.end()
+    expect(await exited).toEqual({ code: 0, signal: null })
+    expect(log).toContain('stopping')
+  }, 60_000)
+})
+
 describe('vel mcp --http', () => {
   it('serves Streamable HTTP; a client without elicitation gets a waiting run that vel approve continues', async () => {
     const child = spawn(process.execPath, [bin, 'mcp', '--http', '0', '--agents', agents, '--store', store], {

@@ -318,6 +318,22 @@ describe('Vel agents served over Streamable HTTP', () => {
     expect((await runtime.get(runId)).state.answer).toBe('planner: "booked Bern"')
   })
 
+  it('continues a conversation given a sessionId: the second run sees the first', async () => {
+    const client = await connect()
+    const first = (await client.callTool({
+      name: 'echo',
+      arguments: { message: 'one', sessionId: 'mcp-session-1' },
+    })) as CallToolResult
+    const second = (await client.callTool({
+      name: 'echo',
+      arguments: { message: 'two', sessionId: 'mcp-session-1' },
+    })) as CallToolResult
+    expect(textOf(first)).toBe('echo: one')
+    // The echo agent repeats the run's first user message: the session's history comes first.
+    expect(textOf(second)).toBe('echo: one')
+    expect((await runtime.record(runOf(second).runId))?.sessionId).toBe('mcp-session-1')
+  })
+
   it('leaves the run waiting when the person dismisses the elicitation', async () => {
     const client = await connect(() => ({ action: 'cancel' }))
     const result = await call(client, 'asker', 'plan a trip')
@@ -406,6 +422,33 @@ describe('serving options', () => {
     expect(() => createAgentMcpServer({ runtime, agents: [echo, { agent: echo }] })).toThrow(
       "two agents are served as 'echo'",
     )
+  })
+
+  it('leaves the run waiting when nobody answers the elicitation in elicitationTimeoutMs', async () => {
+    const runtime = createRuntime({ store: createMemoryStore(), agents: [] })
+    const booker = agents.find((agent) => agent.id === 'booker') as Agent
+    const serving = await serveAgentsOverHttp({ runtime, agents: [booker], elicitationTimeoutMs: 200 })
+    const client = new Client({ name: 'slow-human', version: '1' }, { capabilities: { elicitation: {} } })
+    let asked = 0
+    client.setRequestHandler(ElicitRequestSchema, () => {
+      asked += 1
+      return new Promise<ElicitResult>(() => undefined) // the person never answers
+    })
+    try {
+      await client.connect(new StreamableHTTPClientTransport(new URL(serving.url)))
+      const result = (await client.callTool({
+        name: 'booker',
+        arguments: { message: 'Oslo' },
+      })) as CallToolResult
+      expect(asked).toBe(1)
+      const run = result._meta?.['vel/run'] as { runId: string; status: string }
+      expect(run.status).toBe('waiting')
+      expect((await runtime.record(run.runId))?.status).toBe('waiting')
+      await client.close()
+    } finally {
+      await serving.close()
+      await runtime.shutdown()
+    }
   })
 
   it('requires the bearer token when one is set', async () => {
