@@ -9,7 +9,7 @@ import {
 import { createMemoryStore } from '@vel/store'
 import { describe, expect, it } from 'vitest'
 import { Agent, createInProcessBus, createRuntime } from '../src/index.ts'
-import { approvalAgent, crashWindows, gate, storeBackends, until } from './run-support.ts'
+import { approvalAgent, crashWindows, gate, intercept, storeBackends, until } from './run-support.ts'
 import { scripted } from './support.ts'
 
 const backends = storeBackends('vel-mailbox-')
@@ -62,9 +62,30 @@ describe('one owner per run', () => {
   it('an answer sent the moment the request is published, to another worker, is delivered', async () => {
     const store = createMemoryStore()
     const counter = { runs: 0 }
+    // As under load, A's passivation is slow: A lets go of the lease only once B has found it held,
+    // so the answer always meets a run another worker owns (on 4da5add it was refused).
+    let foundHeld = false
+    const storeA = intercept(store, {
+      releaseLease: async (call) => {
+        await until(() => foundHeld)
+        return call()
+      },
+    })
+    const storeB = intercept(store, {
+      acquireLease: async (call) => {
+        const lease = await call()
+        if (lease === undefined) foundHeld = true
+        return lease
+      },
+    })
     const busA = createInProcessBus()
-    const a = createRuntime({ store, agents: [approvalAgent('fast', counter)], bus: busA, leaseTtlMs: 2000 })
-    const b = createRuntime({ store, agents: [approvalAgent('fast', counter)], leaseTtlMs: 2000 })
+    const a = createRuntime({
+      store: storeA,
+      agents: [approvalAgent('fast', counter)],
+      bus: busA,
+      leaseTtlMs: 2000,
+    })
+    const b = createRuntime({ store: storeB, agents: [approvalAgent('fast', counter)], leaseTtlMs: 2000 })
     const answered: Array<Promise<void>> = []
     // The human replies at once, through worker B, while A still holds the run (before passivation).
     busA.onRequest((message) =>
@@ -73,10 +94,9 @@ describe('one owner per run', () => {
     const handle = await a.spawn('fast', 'pay')
     await until(() => answered.length === 1)
     await answered[0]
-    const record = await until(async () => (await store.getRun(handle.runId))?.status === 'completed').then(
-      () => store.getRun(handle.runId),
-    )
-    expect(record?.answer).toContain('paid')
+    expect(foundHeld).toBe(true)
+    await until(async () => (await store.getRun(handle.runId))?.status === 'completed')
+    expect((await store.getRun(handle.runId))?.answer).toContain('paid')
     expect(counter.runs).toBe(1)
   })
 })
@@ -87,13 +107,20 @@ describe('one outlet: parts in order, live', () => {
     const seen: PositionedPart[] = []
     bus.onParts((_runId, parts) => seen.push(...parts))
     const counter = { runs: 0 }
-    const runtime = createRuntime({
-      store: createMemoryStore(),
-      agents: [approvalAgent('deny', counter)],
-      bus,
+    const data = createMemoryStore()
+    // As under load, marking the woken run `running` is slow: once the decision is journaled it
+    // takes until the next model call has streamed (on 4da5add that call's parts then went first).
+    const store = intercept(data, {
+      updateRun: async (call, runId: string, patch: { status?: string }) => {
+        const decided = (await data.read(runId)).some((entry) => entry.type === 'approval.decided')
+        if (patch.status === 'running' && decided)
+          await until(() => seen.some((positioned) => positioned.part.type === 'text-start'))
+        return call()
+      },
     })
+    const runtime = createRuntime({ store, agents: [approvalAgent('deny', counter)], bus })
     const handle = await runtime.spawn('deny', 'pay')
-    await until(async () => (await runtime.record(handle.runId))?.status === 'waiting')
+    await until(async () => (await data.getRun(handle.runId))?.status === 'waiting')
     await runtime.deny(handle.runId, 'pay_1', { reason: 'no' })
     await handle.result
     const types = seen.map((positioned) => positioned.part.type)

@@ -53,6 +53,25 @@ export const until = async (check: () => boolean | Promise<boolean>, ms = 5000) 
   }
 }
 
+/**
+ * The store with some of its methods wrapped: `around[method](call, ...args)`, where `call()` makes
+ * the real call. For delays injected on a condition (never on a clock) in race tests.
+ */
+export function intercept(
+  store: Store,
+  around: { readonly [method: string]: (call: () => Promise<unknown>, ...args: never[]) => Promise<unknown> },
+): Store {
+  return new Proxy(store, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver)
+      const wrap = around[String(property)]
+      if (typeof value !== 'function' || wrap === undefined) return value
+      return (...args: unknown[]) =>
+        wrap(() => (value as (...a: unknown[]) => Promise<unknown>).apply(target, args), ...(args as never[]))
+    },
+  })
+}
+
 /** A tool that needs approval; counts its runs. */
 export const approvalAgent = (id: string, counter: { runs: number }) =>
   new Agent({
