@@ -203,6 +203,8 @@ export function crashWindows(_name: string, open: () => Promise<Store>): void {
 
   it.each([
     ['before the session append', 'appendSession'],
+    // This window guards the order built for issue 13 (session first, then the index row, and the
+    // append once per run id); 4da5add did the two the other way round, so a kill here passes there.
     ['after the session append, before the index update', 'updateRun'],
   ])('killed %s: the turn reaches the session exactly once', async (_when, method) => {
     const data = await open()
