@@ -4,7 +4,7 @@
  * approve its pending tool call and see it complete. Screenshots go to the artifacts folder.
  */
 import { fileURLToPath } from 'node:url'
-import { Agent, createRuntime, type Runtime } from '@vel/actors'
+import { Agent, contactHuman, createRuntime, type Runtime } from '@vel/actors'
 import { defineTool, type LanguageModel, type ModelPart, type ModelRequest } from '@vel/core'
 import { createHttpApp, type RunningServer, serve } from '@vel/http'
 import { createMemoryStore } from '@vel/store'
@@ -73,13 +73,39 @@ const banker = new Agent({
   policies: { retry: false },
 })
 
+/** Asks which account to use (`contactHuman`), then answers with the human's reply. */
+const asker = new Agent({
+  id: 'asker',
+  model: {
+    provider: 'test',
+    modelId: 'asker',
+    async *stream(request: ModelRequest): AsyncGenerator<ModelPart> {
+      const last = request.messages.at(-1)
+      if (last?.role === 'tool') {
+        const result = last.content[0]
+        const reply = result !== undefined && 'output' in result ? String(result.output) : 'nothing'
+        yield { type: 'text-start', id: 't' }
+        yield { type: 'text-delta', id: 't', delta: `Paying from ${reply}.` }
+        yield { type: 'text-end', id: 't' }
+        yield { type: 'finish', finishReason: 'stop', usage }
+        return
+      }
+      const input = JSON.stringify({ question: 'Which account should I pay from?' })
+      yield { type: 'tool-call', toolCallId: 'ask-1', toolName: 'contactHuman', input }
+      yield { type: 'finish', finishReason: 'tool-calls', usage }
+    },
+  },
+  tools: [contactHuman],
+  policies: { retry: false },
+})
+
 let runtime: Runtime
 let server: RunningServer
 let browser: Browser
 
 beforeAll(async () => {
   if (!browserAvailable) return
-  runtime = createRuntime({ store: createMemoryStore(), agents: [banker], onError: () => undefined })
+  runtime = createRuntime({ store: createMemoryStore(), agents: [banker, asker], onError: () => undefined })
   const app = createHttpApp({ runtime, auth: { tokens: { [token]: 'operator' } }, inspector: true })
   server = await serve({ app, port: 0 })
   browser = await launchBrowser()
@@ -92,11 +118,11 @@ afterAll(async () => {
   await runtime?.shutdown({ graceMs: 1000 })
 })
 
-const startRun = async (input: string): Promise<string> => {
+const startRun = async (input: string, agentId = 'banker', sessionId = 'desk-7'): Promise<string> => {
   const response = await fetch(`${server.url}/runs`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ agentId: 'banker', input, sessionId: 'desk-7' }),
+    body: JSON.stringify({ agentId, input, sessionId }),
   })
   expect(response.status).toBe(201)
   return ((await response.json()) as { runId: string }).runId
@@ -168,5 +194,38 @@ describe.skipIf(!browserAvailable)('the run inspector in chromium', () => {
     expect(await page.locator(`tr[data-run="${runId}"] .status`).textContent()).toBe('completed')
     expect(errors).toEqual([])
     await page.close()
+  })
+
+  it('answers a question and cancels a run from their pages', async () => {
+    gate.open() // the banker's first call streams straight through here
+    const context = await browser.newContext()
+    const page = await context.newPage()
+    await page.goto(`${server.url}/inspector`)
+    await page.getByLabel('Token').fill(token)
+    await page.getByRole('button', { name: 'Sign in' }).click()
+    await expect.poll(() => page.locator('h1').textContent()).toBe('Runs')
+
+    const asked = await startRun('Pay the electricity bill.', 'asker', 'desk-8')
+    await page.goto(`${server.url}/inspector/runs/${asked}`)
+    const question = page.locator('form.question')
+    await expect.poll(() => question.count()).toBe(1)
+    expect(await question.locator('blockquote').textContent()).toBe('Which account should I pay from?')
+    await question.getByLabel('Answer').fill('the joint account')
+    await question.getByRole('button', { name: 'Answer' }).click()
+    await expect.poll(() => page.locator('.summary .status').textContent()).toBe('completed')
+    expect(await page.locator('.answer').textContent()).toContain('Paying from the joint account.')
+    await page.screenshot({ path: artifactPath('inspector-answered.png'), fullPage: true })
+
+    // A run waiting for approval, cancelled from its page: the tool never runs.
+    const waiting = await startRun('Move 25 to savings, please.', 'banker', 'desk-9')
+    await page.goto(`${server.url}/inspector/runs/${waiting}`)
+    await expect.poll(() => page.locator('form.approval').count()).toBe(1)
+    const before = transfers.length
+    await page.locator('form.cancel').getByPlaceholder('reason (optional)').fill('customer called back')
+    await page.getByRole('button', { name: 'Cancel run' }).click()
+    await expect.poll(() => page.locator('.summary .status').textContent()).toBe('cancelled')
+    expect(await page.locator('table.timeline').textContent()).toContain('customer called back')
+    expect(transfers.length).toBe(before)
+    await context.close()
   })
 })
