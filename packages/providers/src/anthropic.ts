@@ -21,6 +21,8 @@ const finishReasons: Record<string, FinishReason> = {
 export function createAnthropicModel(settings: ProviderSettings): LanguageModel {
   const sdk = lazySdk('anthropic', '@anthropic-ai/sdk', () => import('@anthropic-ai/sdk'))
   let client: Anthropic | undefined
+  // Where calls go, for error messages: the client's base URL once it exists.
+  let endpoint = settings.baseURL
   const getClient = async () => {
     if (client !== undefined) return client
     const { default: AnthropicClient } = await sdk()
@@ -50,13 +52,19 @@ export function createAnthropicModel(settings: ProviderSettings): LanguageModel 
           )
           yield* warningParts(warnings.messages, settings.onWarning)
           const anthropic = await getClient()
+          endpoint = anthropic.baseURL
           const events = await anthropic.messages.create(
             body as unknown as Anthropic.Messages.MessageCreateParamsStreaming,
             { signal },
           )
           yield* anthropicParts(events)
         },
-        { signal: options.signal, timeoutMs: settings.timeoutMs, idleTimeoutMs: settings.idleTimeoutMs },
+        {
+          signal: options.signal,
+          timeoutMs: settings.timeoutMs,
+          idleTimeoutMs: settings.idleTimeoutMs,
+          endpoint: () => endpoint,
+        },
       ),
   }
 }

@@ -136,6 +136,10 @@ const isNetworkFault = (error: unknown, depth = 0): boolean => {
   return isNetworkFault(shape.cause, depth + 1)
 }
 
+/** `openai` or `openai (http://127.0.0.1:11434/v1)`: who failed, and where, for error messages. */
+export const origin = (provider: string, endpoint: string | undefined): string =>
+  endpoint === undefined || endpoint === '' ? provider : `${provider} (${endpoint})`
+
 /**
  * Maps anything a provider SDK throws (HTTP errors with status and headers, SSE error events,
  * connection faults, JSON parse failures) to a `ProviderError`. A `ProviderError` passes through.
@@ -143,7 +147,7 @@ const isNetworkFault = (error: unknown, depth = 0): boolean => {
 export function toProviderError(
   provider: string,
   error: unknown,
-  extra: { headers?: unknown } = {},
+  extra: { headers?: unknown; endpoint?: string | undefined } = {},
 ): ProviderError {
   if (ProviderError.isInstance(error)) return error
   const shape = (error !== null && typeof error === 'object' ? error : {}) as ErrorShape
@@ -157,7 +161,7 @@ export function toProviderError(
   const make = (reason: ProviderErrorReason, options: { status?: number; retryAfterMs?: number } = {}) =>
     new ProviderError({
       reason,
-      message: `${provider}: ${message}`,
+      message: `${origin(provider, extra.endpoint)}: ${message}`,
       provider,
       cause: error,
       ...options,

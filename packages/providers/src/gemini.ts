@@ -25,10 +25,19 @@ const finishReasons: Record<string, FinishReason> = {
   UNEXPECTED_TOOL_CALL: 'error',
 }
 
+/** The base URL the SDK client calls (its `apiClient` is not public API, hence the guard). */
+const baseUrlOf = (genai: GoogleGenAI): string | undefined => {
+  const api = (genai as unknown as { apiClient?: { getBaseUrl?: () => unknown } }).apiClient
+  const url = typeof api?.getBaseUrl === 'function' ? api.getBaseUrl() : undefined
+  return typeof url === 'string' ? url : undefined
+}
+
 /** A `LanguageModel` over the Gemini API through `@google/genai` (`provider: 'gemini'`). */
 export function createGeminiModel(settings: ProviderSettings): LanguageModel {
   const sdk = lazySdk('gemini', '@google/genai', () => import('@google/genai'))
   let client: GoogleGenAI | undefined
+  // Where calls go, for error messages: the client's base URL once it exists.
+  let endpoint = settings.baseURL
   const getClient = async () => {
     if (client !== undefined) return client
     const { GoogleGenAI: Client } = await sdk()
@@ -61,6 +70,7 @@ export function createGeminiModel(settings: ProviderSettings): LanguageModel {
           const params = geminiParams(settings.model, resolved, warnings)
           yield* warningParts(warnings.messages, settings.onWarning)
           const genai = await getClient()
+          endpoint = baseUrlOf(genai) ?? endpoint
           const responses = await genai.models.generateContentStream({
             model: params.model,
             contents: params.contents,
@@ -73,6 +83,7 @@ export function createGeminiModel(settings: ProviderSettings): LanguageModel {
           timeoutMs: settings.timeoutMs,
           idleTimeoutMs: settings.idleTimeoutMs,
           headers: () => headers,
+          endpoint: () => endpoint,
         },
       )
     },

@@ -28,6 +28,8 @@ const finishReasons: Record<string, FinishReason> = {
  */
 export function createOpenAIChatModel(settings: OpenAIChatSettings): LanguageModel {
   const getClient = openAIClient('openai', settings)
+  // Where calls go, for error messages: the client's base URL once it exists.
+  let endpoint = settings.baseURL
   return {
     provider: 'openai',
     modelId: settings.model,
@@ -39,13 +41,19 @@ export function createOpenAIChatModel(settings: OpenAIChatSettings): LanguageMod
           const body = openAIChatBody(settings.model, withDefaults(request, settings.defaults), warnings)
           yield* warningParts(warnings.messages, settings.onWarning)
           const openai = await getClient()
+          endpoint = openai.baseURL
           const stream = await openai.chat.completions.create(
             body as unknown as OpenAI.Chat.Completions.ChatCompletionCreateParamsStreaming,
             { signal },
           )
           yield* chatParts(stream)
         },
-        { signal: options.signal, timeoutMs: settings.timeoutMs, idleTimeoutMs: settings.idleTimeoutMs },
+        {
+          signal: options.signal,
+          timeoutMs: settings.timeoutMs,
+          idleTimeoutMs: settings.idleTimeoutMs,
+          endpoint: () => endpoint,
+        },
       ),
   }
 }

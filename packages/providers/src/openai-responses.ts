@@ -18,6 +18,8 @@ type Response = OpenAI.Responses.Response
  */
 export function createOpenAIResponsesModel(settings: OpenAIChatSettings): LanguageModel {
   const getClient = openAIClient(responsesProvider, settings)
+  // Where calls go, for error messages: the client's base URL once it exists.
+  let endpoint = settings.baseURL
   return {
     provider: responsesProvider,
     modelId: settings.model,
@@ -29,13 +31,19 @@ export function createOpenAIResponsesModel(settings: OpenAIChatSettings): Langua
           const body = openAIResponsesBody(settings.model, withDefaults(request, settings.defaults), warnings)
           yield* warningParts(warnings.messages, settings.onWarning)
           const openai = await getClient()
+          endpoint = openai.baseURL
           const events = await openai.responses.create(
             body as unknown as OpenAI.Responses.ResponseCreateParamsStreaming,
             { signal },
           )
           yield* responsesParts(events)
         },
-        { signal: options.signal, timeoutMs: settings.timeoutMs, idleTimeoutMs: settings.idleTimeoutMs },
+        {
+          signal: options.signal,
+          timeoutMs: settings.timeoutMs,
+          idleTimeoutMs: settings.idleTimeoutMs,
+          endpoint: () => endpoint,
+        },
       ),
   }
 }

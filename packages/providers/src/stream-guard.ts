@@ -1,5 +1,5 @@
 import { type ModelPart, ProviderError } from '@vel/core'
-import { toProviderError } from './errors.ts'
+import { origin, toProviderError } from './errors.ts'
 
 /** Limits of one guarded call. */
 export interface GuardOptions {
@@ -8,6 +8,8 @@ export interface GuardOptions {
   readonly idleTimeoutMs?: number | undefined
   /** Response headers seen so far, for `retry-after` on errors that do not carry them. */
   readonly headers?: () => unknown
+  /** Where the call goes (the client's base URL), named in every error message once known. */
+  readonly endpoint?: () => string | undefined
 }
 
 const aborted = (provider: string, cause?: unknown) =>
@@ -47,7 +49,11 @@ export async function* guardStream(
   const onAbort = () => stop(aborted(provider, signal?.reason))
   signal?.addEventListener('abort', onAbort, { once: true })
   const timeout = (what: string, ms: number) =>
-    new ProviderError({ reason: 'timeout', message: `${provider}: ${what} exceeded ${ms} ms`, provider })
+    new ProviderError({
+      reason: 'timeout',
+      message: `${origin(provider, options.endpoint?.())}: ${what} exceeded ${ms} ms`,
+      provider,
+    })
   const callTimer =
     timeoutMs === undefined ? undefined : setTimeout(() => stop(timeout('call', timeoutMs)), timeoutMs)
   const idleTimer =
@@ -67,7 +73,10 @@ export async function* guardStream(
     // Some SDKs end their iterator quietly when the request is aborted.
     if (failure !== undefined) throw failure
   } catch (error) {
-    throw failure ?? toProviderError(provider, error, { headers: options.headers?.() })
+    throw (
+      failure ??
+      toProviderError(provider, error, { headers: options.headers?.(), endpoint: options.endpoint?.() })
+    )
   } finally {
     clearTimeout(callTimer)
     clearTimeout(idleTimer)
