@@ -197,11 +197,19 @@ export class Agent {
   /**
    * Runs and streams UI message stream parts as they happen, steered by the caller (Factor 8): no
    * tool starts before the loop has read its `tool-input-available` part and asked for the next,
-   * and breaking out of the loop before the end cancels the run, unless `detach: true`.
+   * and breaking out of the loop before the end cancels the run, unless `detach: true`. A run that
+   * failed or was cancelled (not by the loop) throws its `RunError` after its last part (`error`,
+   * then `finish`), so a loop that reads only text cannot mistake a failure for an empty answer.
    */
   async *stream(input: RunInput, options: SpawnOptions = {}): AsyncGenerator<StreamPart> {
     const handle = await this.start(input, { ...options, stream: true, steer: true })
-    yield* handle.steered?.() ?? handle.parts()
+    let finished = false
+    for await (const part of handle.steered?.() ?? handle.parts()) {
+      if (part.type === 'finish') finished = true
+      yield part
+    }
+    // The run ended (a stream that stops without `finish` was handed over: nothing to report).
+    if (finished) await handle.result
   }
 
   /** Starts a run and returns its handle (parts, result, cancel, approve, deny, respond). */

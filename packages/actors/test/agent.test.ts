@@ -1,4 +1,14 @@
-import { defineTool, type Message, type ModelRequest, ProviderError, RunError } from '@vel/core'
+import type { AddressInfo } from 'node:net'
+import { createServer } from 'node:net'
+import {
+  assertWellFormedStream,
+  defineTool,
+  type Message,
+  type ModelRequest,
+  ProviderError,
+  RunError,
+  type StreamPart,
+} from '@vel/core'
 import { createMemoryStore } from '@vel/store'
 import { describe, expect, it } from 'vitest'
 import { Agent, contactHuman, createRuntime } from '../src/index.ts'
@@ -19,6 +29,18 @@ const adder = () =>
   })
 
 const runtimeWith = (...agents: Agent[]) => createRuntime({ store: createMemoryStore(), agents })
+
+/** Every part of a stream that must end by throwing, and what it threw. */
+async function collectUntilThrow(stream: AsyncIterable<StreamPart>) {
+  const parts: StreamPart[] = []
+  try {
+    for await (const part of stream) parts.push(part)
+  } catch (error) {
+    assertWellFormedStream(parts)
+    return { parts, error }
+  }
+  throw new Error('the stream ended without throwing')
+}
 
 describe('Agent.run and Agent.stream', () => {
   it('answers text-only with a well-formed stream', async () => {
@@ -142,9 +164,11 @@ describe('Agent.run and Agent.stream', () => {
       throw new ProviderError({ reason: 'auth', message: 'bad key', provider: 'test', status: 401 })
     })
     const agent = new Agent({ id: 'broken', model, policies: { retry: false } })
-    const parts = await collect(agent.stream('hi'))
+    // The loop gets every part, then the run's error: a loop reading only text cannot miss it.
+    const { parts, error } = await collectUntilThrow(agent.stream('hi'))
     expect(partTypes(parts).slice(-3)).toEqual(['finish-step', 'error', 'finish'])
     expect(parts).toContainEqual({ type: 'error', errorText: 'auth: bad key' })
+    expect(error).toMatchObject({ _tag: 'RunError', reason: 'model-failed' })
     await expect(agent.run('hi')).rejects.toMatchObject({ _tag: 'RunError', reason: 'model-failed' })
   })
 
@@ -168,6 +192,29 @@ describe('Agent.run and Agent.stream', () => {
     expect(parts.at(-1)).toEqual({ type: 'finish', finishReason: 'stop' })
   })
 
+  it("the README's loop over a model it cannot reach throws, naming the provider and the URL", async () => {
+    // A port bound, then closed: nothing listens there.
+    const server = createServer()
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const { port } = server.address() as AddressInfo
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+    const baseURL = `http://127.0.0.1:${port}/v1`
+    const agent = new Agent({
+      id: 'unreachable',
+      model: { provider: 'openai', model: 'gpt-4.1-mini', apiKey: 'sk-test', baseURL },
+      policies: { retry: false },
+    })
+    let printed = ''
+    const readme = async () => {
+      for await (const part of agent.stream('What is 2 + 40?')) {
+        if (part.type === 'text-delta') printed += part.delta
+      }
+    }
+    await expect(readme()).rejects.toMatchObject({ _tag: 'RunError', reason: 'model-failed' })
+    await expect(readme()).rejects.toThrow(`openai (${baseURL}): `)
+    expect(printed).toBe('')
+  })
+
   it('fails gracefully when the token budget is exceeded', async () => {
     const model = scripted(() => ({
       toolCalls: [{ id: 'c', name: 'add', input: { a: 1, b: 1 } }],
@@ -179,11 +226,12 @@ describe('Agent.run and Agent.stream', () => {
       tools: [addTool],
       policies: { budget: { maxTokens: 1000 }, retry: false },
     })
-    const parts = await collect(agent.stream('go'))
+    const { parts, error } = await collectUntilThrow(agent.stream('go'))
     expect(parts).toContainEqual({
       type: 'error',
       errorText: 'budget-exceeded: token budget of 1000 exceeded',
     })
+    expect(error).toMatchObject({ reason: 'budget-exceeded' })
     await expect(agent.run('go')).rejects.toMatchObject({ reason: 'budget-exceeded' })
   })
 
