@@ -13,6 +13,8 @@ export type OutletSignal =
 export interface OutletListener {
   part(positioned: PositionedPart): void
   signal(signal: OutletSignal): void
+  /** Journal entry `seq` was committed, after its parts (if any) were delivered: readers of the journal wake on it. */
+  committed?(seq: number): void
 }
 
 /**
@@ -46,6 +48,7 @@ export class Outlet {
     this.committedSeq = seq
     this.pending = []
     this.deliver(parts)
+    for (const listener of this.listeners) listener.committed?.(seq)
   }
 
   /** A live part of the model call in flight (not journaled yet). */

@@ -674,7 +674,8 @@ class VelRuntime implements Runtime, OwnerHost {
       wake?.()
     }
     const outlet = this.outlet(runId)
-    const unsubscribe = outlet.subscribe({ part: notify, signal: notify })
+    // Woken by every commit, also of entries without parts (a tool's start).
+    const unsubscribe = outlet.subscribe({ part: () => undefined, signal: notify, committed: notify })
     options.signal?.addEventListener('abort', notify)
     try {
       if ((await this.store.getRun(runId)) === undefined)

@@ -132,4 +132,69 @@ describe('runtime.follow', () => {
     ])
     await runtime.shutdown()
   })
+
+  it('yields an entry without stream parts (a tool start) when it is committed', async () => {
+    const base = createMemoryStore()
+    const toolGate = gate()
+    const released = gate()
+    const entries: JournalEntry[] = []
+    let runId = ''
+    // The tool's start is journaled only once follow, having read the response, waits for more.
+    const store = new Proxy(base, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver)
+        if (typeof value !== 'function') return value
+        return async (...args: unknown[]) => {
+          const starting =
+            property === 'append' &&
+            (args[1] as ReadonlyArray<{ type: string }>).some((entry) => entry.type === 'tool.started')
+          if (starting) await released.promise
+          const result = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args)
+          if (
+            property === 'getRun' &&
+            args[0] === runId &&
+            entries.some((entry) => entry.type === 'model.responded')
+          )
+            setImmediate(released.open)
+          return result
+        }
+      },
+    }) as Store
+    const agent = new Agent({
+      id: 'unsafe-slow',
+      model: scripted((request) =>
+        request.messages.at(-1)?.role === 'tool'
+          ? { text: 'finished' }
+          : { toolCalls: [{ id: 'charge-1', name: 'charge', input: {} }] },
+      ),
+      tools: [
+        defineTool({
+          name: 'charge',
+          description: 'Charges a card (unsafe: its start is journaled first).',
+          input: { type: 'object' },
+          handler: async () => {
+            await toolGate.promise
+            return 'charged'
+          },
+        }),
+      ],
+      policies: { retry: false },
+    })
+    const runtime = createRuntime({ store, agents: [agent] })
+    const handle = await runtime.spawn('unsafe-slow', 'go')
+    runId = handle.runId
+    const following = collectInto(entries, runtime.follow(runId))
+    // The tool still runs: its start arrives on its own commit, not with the tool's result.
+    await until(() => entries.some((entry) => entry.type === 'tool.started'))
+    toolGate.open()
+    await following
+    expect(entries.map((entry) => entry.type)).toEqual([
+      'run.started',
+      'model.responded',
+      'tool.started',
+      'tool.succeeded',
+      'model.responded',
+    ])
+    await runtime.shutdown()
+  })
 })
