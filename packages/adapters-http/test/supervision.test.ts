@@ -115,4 +115,36 @@ describe("GET /runs/:runId/stream of a pipeline: its descendants' parts", () => 
       if (index % 10 === 0) expect((await assemble(parts)).parts).toEqual(expected)
     }
   })
+
+  it("POST /agents/:id/chat of a pipeline shows a grandchild's approval request and, once approved through the parent, the rest", async () => {
+    const response = await fetch(
+      `${server.url}/agents/release/chat`,
+      post({
+        id: 'chat-release',
+        messages: [{ id: 'u1', role: 'user', parts: [{ type: 'text', text: 'ship' }] }],
+      }),
+    )
+    expect(response.status).toBe(200)
+    const runId = response.headers.get('x-vel-run-id') ?? ''
+    let approval: Promise<Response> | undefined
+    // The response stays open while the grandchild waits: it is approved meanwhile, through the parent.
+    const events = await readUntil(response, (event) => {
+      if (event.data.includes('"tool-approval-request"'))
+        approval = fetch(`${server.url}/runs/${runId}/approvals/deploy-1`, post({ approved: true }))
+      return false
+    })
+    expect((await approval)?.status).toBe(200)
+    const parts = partsOf(events)
+    assertWellFormedStream(parts)
+    const message = await assemble(parts)
+    const inner = message.parts.flatMap((part) =>
+      part.type === 'data-vel-child' ? [(part.data as { part: StreamPart }).part.type] : [],
+    )
+    expect(inner).toContain('tool-approval-request')
+    expect(inner).toContain('tool-output-available')
+    // The pipeline's answer is the message's own text.
+    expect(
+      message.parts.filter((part) => part.type === 'text').map((part) => (part as { text: string }).text),
+    ).toEqual(['deployed to prod'])
+  })
 })
