@@ -20,6 +20,12 @@ export interface HttpHandlerOptions extends AgentMcpServerOptions {
   readonly allowedOrigins?: ReadonlyArray<string>
   /** Largest request body read, in bytes. Default 4 MiB. */
   readonly maxBodyBytes?: number
+  /**
+   * A session with no request in flight for this long is closed (clients that vanish without
+   * `DELETE` would otherwise keep theirs forever); the client gets 404 and starts a new one.
+   * Default 30 minutes.
+   */
+  readonly sessionIdleMs?: number
 }
 
 /** Options of `serveAgentsOverHttp`. */
@@ -96,7 +102,27 @@ export function createAgentMcpHttpHandler(options: HttpHandlerOptions): AgentMcp
   createAgentMcpServer(options)
   const path = options.path ?? '/mcp'
   const limit = options.maxBodyBytes ?? 4 * 1024 * 1024
-  const sessions = new Map<string, { transport: StreamableHTTPServerTransport; server: Server }>()
+  interface Session {
+    readonly transport: StreamableHTTPServerTransport
+    readonly server: Server
+    /** Requests being answered now (a tool call's SSE stream stays open while its run goes on). */
+    inFlight: number
+    lastSeen: number
+  }
+  const sessions = new Map<string, Session>()
+  const idleMs = options.sessionIdleMs ?? 30 * 60_000
+  const sweep = setInterval(
+    () => {
+      const now = Date.now()
+      for (const [id, session] of sessions)
+        if (session.inFlight === 0 && now - session.lastSeen >= idleMs) {
+          sessions.delete(id)
+          void session.server.close().catch(() => undefined)
+        }
+    },
+    Math.max(10, Math.min(60_000, idleMs / 2)),
+  )
+  sweep.unref()
   const allowedOrigin = (origin: string): boolean =>
     options.allowedOrigins === undefined
       ? loopbackHosts.has(hostnameOf(origin) ?? '')
@@ -107,7 +133,7 @@ export function createAgentMcpHttpHandler(options: HttpHandlerOptions): AgentMcp
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (id) => {
-        sessions.set(id, { transport, server })
+        sessions.set(id, { transport, server, inFlight: 0, lastSeen: Date.now() })
       },
     })
     transport.onclose = () => {
@@ -153,8 +179,14 @@ export function createAgentMcpHttpHandler(options: HttpHandlerOptions): AgentMcp
       const sessionId = request.headers['mcp-session-id']
       let transport: StreamableHTTPServerTransport | undefined
       if (typeof sessionId === 'string') {
-        transport = sessions.get(sessionId)?.transport
-        if (transport === undefined) return jsonRpcError(response, 404, -32001, 'Session not found')
+        const session = sessions.get(sessionId)
+        if (session === undefined) return jsonRpcError(response, 404, -32001, 'Session not found')
+        transport = session.transport
+        session.inFlight += 1
+        response.once('close', () => {
+          session.inFlight -= 1
+          session.lastSeen = Date.now()
+        })
       } else if (request.method === 'POST' && isInitializeRequest(body)) {
         transport = await open()
       } else {
@@ -163,6 +195,7 @@ export function createAgentMcpHttpHandler(options: HttpHandlerOptions): AgentMcp
       await transport.handleRequest(request, response, body)
     },
     async close() {
+      clearInterval(sweep)
       const open = [...sessions.values()]
       sessions.clear()
       await Promise.all(open.map(({ server }) => server.close().catch(() => undefined)))

@@ -451,6 +451,42 @@ describe('serving options', () => {
     }
   })
 
+  it('closes the session of a client gone without DELETE, but not one whose call is still running', async () => {
+    const runtime = createRuntime({ store: createMemoryStore(), agents: [] })
+    const waiter = agents.find((agent) => agent.id === 'waiter') as Agent
+    // Long enough that no client under load is swept between its initialize and its next request.
+    const serving = await serveAgentsOverHttp({ runtime, agents: [waiter], sessionIdleMs: 2_000 })
+    try {
+      const idle = new Client({ name: 'idle', version: '1' })
+      await idle.connect(new StreamableHTTPClientTransport(new URL(serving.url)))
+      const busy = new Client({ name: 'busy', version: '1' })
+      await busy.connect(new StreamableHTTPClientTransport(new URL(serving.url)))
+      slow.state.reset()
+      const pending = busy.callTool({ name: 'waiter', arguments: { message: 'wait' } })
+      await slow.state.started
+      const idleId = (idle.transport as StreamableHTTPClientTransport).sessionId
+      await idle.close() // drops its streams, sends no DELETE
+      // The idle session goes; the busy one stays while its call runs.
+      await eventually(() => expect(serving.sessions).toBe(1))
+      const gone = await fetch(serving.url, {
+        method: 'POST',
+        headers: {
+          'mcp-session-id': idleId ?? '',
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+        },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+      })
+      expect(gone.status).toBe(404)
+      slow.state.release()
+      expect(((await pending) as CallToolResult).content).toEqual([{ type: 'text', text: 'done waiting' }])
+      await busy.close()
+    } finally {
+      await serving.close()
+      await runtime.shutdown()
+    }
+  })
+
   it('requires the bearer token when one is set', async () => {
     const runtime = createRuntime({ store: createMemoryStore(), agents: [] })
     const serving = await serveAgentsOverHttp({ runtime, agents: [agents[0] as Agent], token: 'sesame' })
