@@ -20,6 +20,7 @@ import {
   type ToolResultPart,
 } from '@vel/core'
 import { Agent } from './agent.ts'
+import { isHandOver } from './hand-over.ts'
 import type { Runtime } from './runtime-types.ts'
 
 /** The runtime a tool handler runs in: the owner of the run passes it in the tool context. */
@@ -226,7 +227,18 @@ export function asTool(agent: Agent, options: AsToolOptions = {}): Tool<{ input:
           const { record } = await runtime.get(handle.runId)
           if (record.status === 'running' && !runtime.isActive(handle.runId))
             await runtime.resume(handle.runId).catch(() => undefined)
-          const onAbort = () => void runtime.cancel(handle.runId, 'parent stopped').catch(() => undefined)
+          // The parent stopped (cancel, budget, timeout): so does the child. A parent that changes
+          // hands (released, shut down) leaves its child running: the next owner takes it up again.
+          let stop!: (reason: unknown) => void
+          const stopped = new Promise<never>((_resolve, reject) => {
+            stop = reject
+          })
+          stopped.catch(() => undefined)
+          const onAbort = () => {
+            stop(context.signal.reason)
+            if (!isHandOver(context.signal.reason))
+              void runtime.cancel(handle.runId, 'parent stopped').catch(() => undefined)
+          }
           context.signal.addEventListener('abort', onAbort)
           // Stopped while the child was being started: the listener came too late to hear it.
           if (context.signal.aborted) onAbort()
@@ -235,7 +247,7 @@ export function asTool(agent: Agent, options: AsToolOptions = {}): Tool<{ input:
           const previewing = new AbortController()
           const preview = previewChild(runtime, child, context, previewing.signal)
           try {
-            return await handle.result
+            return await Promise.race([handle.result, stopped])
           } finally {
             context.signal.removeEventListener('abort', onAbort)
             // The child's last parts are journaled here before its result is.

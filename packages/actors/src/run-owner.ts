@@ -19,6 +19,7 @@ import {
 } from '@vel/core'
 import { createActor } from 'xstate'
 import type { ResolvedAgent } from './agent-resolve.ts'
+import { handOverReasons } from './hand-over.ts'
 import { executeModelCall, type LivePart } from './model-executor.ts'
 import type { OwnerHost } from './owner-host.ts'
 import { appendWithRetry } from './retry.ts'
@@ -698,7 +699,7 @@ export class RunOwner {
   private stopActor(): void {
     if (this.budgetTimer !== undefined) clearTimeout(this.budgetTimer)
     this.budgetTimer = undefined
-    for (const controller of this.inflight.values()) controller.abort('released')
+    for (const controller of this.inflight.values()) controller.abort(handOverReasons.released)
     this.inflight.clear()
     this.actor?.stop()
     this.actor = undefined
@@ -710,7 +711,7 @@ export class RunOwner {
    */
   private async drain(finished: () => void): Promise<void> {
     if (!this.live) return finished()
-    this.inflight.get('model')?.abort('shutdown')
+    this.inflight.get('model')?.abort(handOverReasons.shutdown)
     this.inflight.delete('model')
     if (this.inflight.size === 0) {
       await this.handOver()
@@ -722,7 +723,7 @@ export class RunOwner {
   /** Stops now: aborts what still runs, snapshots, frees the lease so another worker continues at once. */
   private async handOver(): Promise<void> {
     if (!this.live) return
-    for (const controller of this.inflight.values()) controller.abort('shutdown')
+    for (const controller of this.inflight.values()) controller.abort(handOverReasons.shutdown)
     this.inflight.clear()
     await this.snapshot().catch((error: unknown) => this.host.report(error, this.runId))
     this.observer.closed('released', this.state)

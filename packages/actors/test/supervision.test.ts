@@ -331,6 +331,54 @@ describe('stopping a parent stops its children', () => {
   })
 })
 
+describe('a parent that changes hands leaves its child running', () => {
+  it('a parent that loses its lease does not cancel its child; the next owner takes up its answer', async () => {
+    const base = createMemoryStore()
+    let parentRun = ''
+    // The parent's lease cannot be renewed (as if another worker took it): its owner here lets go.
+    const store = new Proxy(base, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver)
+        if (property === 'renewLease')
+          return async (...args: Parameters<Store['renewLease']>) =>
+            args[0].runId === parentRun ? undefined : target.renewLease(...args)
+        return typeof value === 'function' ? value.bind(target) : value
+      },
+    }) as Store
+    const answer = gate()
+    const make = () =>
+      sequence(
+        [
+          new Agent({
+            id: 'long-child',
+            model: scripted(async () => {
+              await answer.promise
+              return { text: 'child answer' }
+            }),
+            policies: { retry: false },
+          }),
+        ],
+        { id: 'lease-parent' },
+      )
+    const first = createRuntime({ store, agents: [make()], leaseTtlMs: 60, onError: () => undefined })
+    const handle = await first.spawn('lease-parent', 'go')
+    parentRun = handle.runId
+    await until(async () => (await first.list({ agentId: 'long-child' })).items.length === 1)
+    const child = await runOf(first, 'long-child')
+    await until(() => !first.isActive(parentRun))
+    answer.open()
+    await until(async () => ['completed', 'cancelled'].includes((await base.getRun(child))?.status ?? ''))
+    expect((await base.getRun(child))?.status).toBe('completed')
+    // Another worker recovers the parent: its re-run tool call finds the child's answer.
+    await new Promise((resolve) => setTimeout(resolve, 80))
+    const second = createRuntime({ store: base, agents: [make()], leaseTtlMs: 60 })
+    await second.recover()
+    expect(await second.handle(parentRun).result).toBe('child answer')
+    await first.shutdown()
+    await second.shutdown()
+  })
+})
+
 describe.each(backends)('a parent that crashes while its child runs (%s)', (_name, open) => {
   it('is rehydrated, finds its child, and its stream has every child part exactly once', async () => {
     const data = await open()
