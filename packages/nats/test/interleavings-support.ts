@@ -17,6 +17,7 @@ import {
   type Store,
   type StreamPart,
 } from '@vel/core'
+import { createHttpApp } from '@vel/http'
 import { readUIMessageStream, type UIMessage, type UIMessageChunk } from 'ai'
 import type { NatsWorker } from '../src/index.ts'
 import { startWorker } from './support.ts'
@@ -368,5 +369,26 @@ export function assertStepsInOrder(parts: ReadonlyArray<StreamPart>): void {
       const call = Number(/^call_(\d+)$/.exec(part.toolCallId)?.[1])
       if (call < turn) throw new Error(`part ${index}: outcome of call_${call} after text of turn ${turn}`)
     }
+  }
+}
+
+/** A runtime's decisions as a client of its HTTP app makes them: POSTs, throwing on an error status. */
+export function overHttp(runtime: Runtime) {
+  const app = createHttpApp({ runtime })
+  const post = async (path: string, body: unknown): Promise<void> => {
+    const response = await app.request(path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    })
+    if (!response.ok) throw new Error(`HTTP ${response.status}: ${await response.text()}`)
+  }
+  return {
+    approve: (runId: string, id: string, _options?: object) =>
+      post(`/runs/${runId}/approvals/${id}`, { approved: true }),
+    deny: (runId: string, id: string, options?: { reason?: string }) =>
+      post(`/runs/${runId}/approvals/${id}`, { approved: false, reason: options?.reason }),
+    respond: (runId: string, id: string, answer: string) => post(`/runs/${runId}/answers/${id}`, { answer }),
+    cancel: (runId: string, reason?: string) => post(`/runs/${runId}/cancel`, { reason }),
   }
 }

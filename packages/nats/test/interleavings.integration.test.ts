@@ -10,6 +10,7 @@ import {
   assemble,
   assertStepsInOrder,
   Gatekeeper,
+  overHttp,
   type Reader,
   read,
   scenarioAgent,
@@ -22,7 +23,7 @@ import { connectNats, probeNats, uniquePrefix } from './support.ts'
 
 /*
  * A property test over random interleavings of everything that can happen to a run: model deltas,
- * tool outcomes, human answers (through either worker or the NATS client, the moment the request
+ * tool outcomes, human answers (through either worker, its HTTP app or the NATS client, the moment the request
  * is seen on NATS), a cancel, lease losses (another worker takes the run) and crashes (the owner
  * dies where it stands; another worker recovers the run). The test grants every model part and
  * tool outcome itself, so a scenario is a sequence of steps drawn from a seed. Four readers follow
@@ -70,7 +71,7 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('tool' as const), ok: fc.boolean() }) },
   {
     weight: 4,
-    arbitrary: fc.record({ kind: fc.constant('answer' as const), yes: fc.boolean(), via: fc.nat(2) }),
+    arbitrary: fc.record({ kind: fc.constant('answer' as const), yes: fc.boolean(), via: fc.nat(3) }),
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('lease-loss' as const), to: fc.nat(1) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('crash' as const), to: fc.nat(1) }) },
@@ -82,7 +83,7 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
 const scenarioArb: fc.Arbitrary<Scenario> = fc.record({
   turns: fc.array(turnArb, { minLength: 1, maxLength: 4 }),
   actions: fc.array(actionArb, { minLength: 5, maxLength: 30 }),
-  cancel: fc.option(fc.record({ at: fc.nat(29), via: fc.nat(2) }), { freq: 3, nil: null }),
+  cancel: fc.option(fc.record({ at: fc.nat(29), via: fc.nat(3) }), { freq: 3, nil: null }),
   lateJoin: fc.nat(29),
 })
 
@@ -115,6 +116,8 @@ describe.skipIf(!available)('random interleavings: every reader ends with the sa
   let scenarios = 0
   let crashes = 0
   let leaseLosses = 0
+  /** Decisions made through each way in: worker runtimes, the NATS client, a worker's HTTP app. */
+  const decisions = [0, 0, 0, 0]
 
   beforeAll(async () => {
     const observerConnection = await connectNats()
@@ -239,28 +242,29 @@ describe.skipIf(!available)('random interleavings: every reader ends with the sa
           )
           ops.push({ via, done })
         }
-        /** Answers the first request seen on NATS, the moment it is seen, through a worker or the client. */
+        /** Who a decision goes through: a worker's runtime (0, 1), the NATS client (2), a worker's HTTP app (3). */
+        const through = (via: number) => {
+          const process = live[via % live.length] as WorkerProcess
+          if (via === 2) return { name: 'client', target: client }
+          return { name: process.name, target: via === 3 ? overHttp(process.runtime) : process.runtime }
+        }
+        /** Answers the first request seen on NATS, the moment it is seen. */
         const answer = (via: number, yes: boolean) => {
           const request = requests()[0]
           if (request === undefined) return
           answered.add(request.id)
-          const process = live[via % live.length] as WorkerProcess
-          const name = via === 2 ? 'client' : process.name
-          const target = via === 2 ? client : process.runtime
+          const { name, target } = through(via)
+          decisions[via] = (decisions[via] ?? 0) + 1
           const text = yes ? 'yes' : 'no'
           if (request.kind === 'question')
-            track(name, `respond ${request.id}`, target.respond(runId, request.id, text))
+            track(name, `respond ${request.id} (${via})`, target.respond(runId, request.id, text))
           else if (yes)
-            track(name, `approve ${request.id}`, target.approve(runId, request.id, { by: 'test' }))
-          else track(name, `deny ${request.id}`, target.deny(runId, request.id, { reason: 'no' }))
+            track(name, `approve ${request.id} (${via})`, target.approve(runId, request.id, { by: 'test' }))
+          else track(name, `deny ${request.id} (${via})`, target.deny(runId, request.id, { reason: 'no' }))
         }
         const cancel = (via: number) => {
-          const process = live[via % live.length] as WorkerProcess
-          track(
-            via === 2 ? 'client' : process.name,
-            'cancel',
-            (via === 2 ? client : process.runtime).cancel(runId, 'test'),
-          )
+          const { name, target } = through(via)
+          track(name, `cancel (${via})`, target.cancel(runId, 'test'))
         }
         /** Everything the workers published is at the readers (NATS keeps order per connection). */
         const delivered = async () => {
@@ -328,7 +332,8 @@ describe.skipIf(!available)('random interleavings: every reader ends with the sa
             if (record && terminal.includes(record.status)) return true
             gates.newest('model')?.grant()
             gates.newest('tool')?.grant(true)
-            if (requests().length > 0) answer(0, true)
+            // Every way in takes its turn (a worker's runtime, the NATS client, a worker's HTTP app).
+            if (requests().length > 0) answer(scenarios % 4, true)
             if (
               record?.status === 'running' &&
               owner() === undefined &&
@@ -359,7 +364,7 @@ describe.skipIf(!available)('random interleavings: every reader ends with the sa
           if (
             !(
               record?.status === 'cancelled' ||
-              (what === 'cancel' && terminal.includes(record?.status ?? ''))
+              (what.startsWith('cancel') && terminal.includes(record?.status ?? ''))
             )
           )
             await check(`${what} refused by a run that ended ${record?.status}`, () => {
@@ -398,6 +403,8 @@ describe.skipIf(!available)('random interleavings: every reader ends with the sa
       { numRuns, seed, endOnFailure: true },
     )
     expect(scenarios).toBeGreaterThanOrEqual(numRuns)
-    console.info(`[interleavings] ${scenarios} scenarios, ${crashes} crashes, ${leaseLosses} lease losses`)
+    console.info(
+      `[interleavings] ${scenarios} scenarios, ${crashes} crashes, ${leaseLosses} lease losses; answers through runtimes ${(decisions[0] ?? 0) + (decisions[1] ?? 0)}, NATS client ${decisions[2]}, HTTP ${decisions[3]}`,
+    )
   }, 120_000)
 })
