@@ -183,6 +183,10 @@ class OtelRunObserver implements RunObserver {
   private price: ModelPrice | undefined
   private open = true
   private readonly listener: RunListener | undefined
+  private readonly chatAttributes: Attributes
+  private readonly inputTokenAttributes: Attributes
+  private readonly outputTokenAttributes: Attributes
+  private readonly costAttributes: Attributes
 
   constructor(
     private readonly telemetry: Telemetry,
@@ -194,6 +198,14 @@ class OtelRunObserver implements RunObserver {
     state?: RunState,
   ) {
     this.base = { 'gen_ai.agent.name': run.agentId }
+    this.chatAttributes = {
+      'gen_ai.operation.name': 'chat',
+      'gen_ai.provider.name': run.provider,
+      'gen_ai.request.model': run.modelId,
+    }
+    this.inputTokenAttributes = { ...this.chatAttributes, 'gen_ai.token.type': 'input' }
+    this.outputTokenAttributes = { ...this.chatAttributes, 'gen_ai.token.type': 'output' }
+    this.costAttributes = { ...this.chatAttributes, ...this.base }
     this.span = telemetry.tracer.startSpan(
       `invoke_agent ${run.agentId}`,
       {
@@ -248,19 +260,15 @@ class OtelRunObserver implements RunObserver {
 
   modelCall(step: number, request: ModelRequest): CallObservation {
     const { run } = this
-    const attributes: Attributes = {
-      'gen_ai.operation.name': 'chat',
-      'gen_ai.provider.name': run.provider,
-      'gen_ai.request.model': run.modelId,
-    }
-    const opening: Attributes = {
+    const attributes = this.chatAttributes
+    const opening = (): Attributes => ({
       'vel.step': step,
       ...(request.maxOutputTokens === undefined
         ? {}
         : { 'gen_ai.request.max_tokens': request.maxOutputTokens }),
       ...(request.temperature === undefined ? {} : { 'gen_ai.request.temperature': request.temperature }),
       ...(this.telemetry.recordContent ? { 'gen_ai.input.messages': json(request.messages) } : {}),
-    }
+    })
     return this.call(
       `chat ${run.modelId}`,
       SpanKind.CLIENT,
@@ -274,16 +282,17 @@ class OtelRunObserver implements RunObserver {
           return
         }
         const cost = this.price === undefined ? undefined : costOf(outcome.usage, this.price)
-        span.setAttributes({
-          ...usageAttributes(outcome.usage),
-          'gen_ai.response.finish_reasons': [outcome.finishReason],
-          ...(cost === undefined ? {} : { 'vel.cost.usd': cost }),
-          ...(this.telemetry.recordContent ? { 'gen_ai.output.messages': json([outcome.message]) } : {}),
-        })
+        if (span.isRecording())
+          span.setAttributes({
+            ...usageAttributes(outcome.usage),
+            'gen_ai.response.finish_reasons': [outcome.finishReason],
+            ...(cost === undefined ? {} : { 'vel.cost.usd': cost }),
+            ...(this.telemetry.recordContent ? { 'gen_ai.output.messages': json([outcome.message]) } : {}),
+          })
         const { tokens } = this.instruments
-        tokens.record(outcome.usage.inputTokens, { ...attributes, 'gen_ai.token.type': 'input' })
-        tokens.record(outcome.usage.outputTokens, { ...attributes, 'gen_ai.token.type': 'output' })
-        if (cost !== undefined) this.instruments.cost.add(cost, { ...attributes, ...this.base })
+        tokens.record(outcome.usage.inputTokens, this.inputTokenAttributes)
+        tokens.record(outcome.usage.outputTokens, this.outputTokenAttributes)
+        if (cost !== undefined) this.instruments.cost.add(cost, this.costAttributes)
         this.instruments.modelDuration.record(seconds, attributes)
       },
     )
@@ -294,15 +303,16 @@ class OtelRunObserver implements RunObserver {
       'gen_ai.operation.name': 'execute_tool',
       'gen_ai.tool.name': command.toolName,
     }
-    const opening: Attributes = {
+    const opening = (): Attributes => ({
       'gen_ai.tool.call.id': command.toolCallId,
       'gen_ai.tool.type': 'function',
       ...(this.telemetry.recordContent ? { 'gen_ai.tool.call.arguments': json(command.input) } : {}),
-    }
+    })
     const name = `execute_tool ${command.toolName}`
     return this.call(name, SpanKind.INTERNAL, attributes, opening, (span, outcome, seconds) => {
       if (outcome?.type === 'tool.succeeded') {
-        if (this.telemetry.recordContent) span.setAttribute('gen_ai.tool.call.result', json(outcome.output))
+        if (this.telemetry.recordContent && span.isRecording())
+          span.setAttribute('gen_ai.tool.call.result', json(outcome.output))
         this.instruments.toolDuration.record(seconds, attributes)
         return
       }
@@ -316,20 +326,27 @@ class OtelRunObserver implements RunObserver {
     })
   }
 
-  /** A child span of the run's for one call; `finish` records its outcome once, then it ends. */
+  /**
+   * A child span of the run's for one call; `finish` records its outcome once, then it ends. Under
+   * a run span that does not record (no SDK, or not sampled) the call has no span of its own: it
+   * runs in the run's context, which is what a non-recording child would carry too.
+   */
   private call(
     name: string,
     kind: SpanKind,
     attributes: Attributes,
-    opening: Attributes,
+    opening: () => Attributes,
     finish: (span: Span, outcome: RunEvent | undefined, seconds: number) => void,
   ): CallObservation {
-    const span = this.telemetry.tracer.startSpan(
-      name,
-      { kind, attributes: { ...attributes, ...opening } },
-      this.context,
-    )
-    const spanContext = trace.setSpan(this.context, span)
+    const recording = this.span.isRecording()
+    const span = recording
+      ? this.telemetry.tracer.startSpan(
+          name,
+          { kind, attributes: { ...attributes, ...opening() } },
+          this.context,
+        )
+      : this.span
+    const spanContext = recording ? trace.setSpan(this.context, span) : this.context
     const start = performance.now()
     let ended = false
     return {
@@ -338,7 +355,7 @@ class OtelRunObserver implements RunObserver {
         if (ended) return
         ended = true
         finish(span, outcome, secondsSince(start))
-        span.end()
+        if (recording) span.end()
       },
     }
   }
@@ -349,8 +366,9 @@ class OtelRunObserver implements RunObserver {
     if (this.listener?.closed) quietly(() => this.listener?.closed?.(how, state))
     this.instruments.active.add(-1, this.base)
     const { span } = this
-    span.setAttribute('vel.run.outcome', how === 'ended' && state ? state.phase : how)
-    if (state !== undefined) {
+    const recording = span.isRecording()
+    if (recording) span.setAttribute('vel.run.outcome', how === 'ended' && state ? state.phase : how)
+    if (recording && state !== undefined) {
       span.setAttributes({ ...usageAttributes(state.usage), 'vel.run.steps': state.step })
       if (state.policy.price !== undefined)
         span.setAttribute('vel.cost.usd', costOf(state.usage, state.policy.price))
