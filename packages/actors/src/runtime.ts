@@ -102,6 +102,8 @@ class VelRuntime implements Runtime, OwnerHost {
   private readonly leaseTtlMs: number
   private readonly agents = new Map<string, Agent>()
   private readonly owners = new Map<string, RunOwner>()
+  /** Callers waiting for a run that ended here to leave memory (its index row updated by then). */
+  private readonly releaseWaiters = new Map<string, Array<() => void>>()
   private readonly outlets = new Map<string, Outlet>()
   private readonly outcomes = new Map<string, WeakRef<Deferred>>()
   private readonly forgotten = new FinalizationRegistry<string>((runId) => {
@@ -183,6 +185,8 @@ class VelRuntime implements Runtime, OwnerHost {
 
   released(owner: RunOwner): void {
     if (this.owners.get(owner.runId) === owner) this.owners.delete(owner.runId)
+    for (const wake of this.releaseWaiters.get(owner.runId) ?? []) wake()
+    this.releaseWaiters.delete(owner.runId)
     const outlet = this.outlets.get(owner.runId)
     if (outlet !== undefined && !outlet.listening) this.outlets.delete(owner.runId)
     if (this.owners.size === 0 && this.renewTimer !== undefined) {
@@ -468,7 +472,30 @@ class VelRuntime implements Runtime, OwnerHost {
   private async checkSession(sessionId: string): Promise<void> {
     const busy = await this.store.listRuns({ sessionId, status: ['running', 'waiting'] }, { limit: 1 })
     const holder = busy.items[0]
-    if (holder !== undefined) throw sessionBusy(sessionId, holder)
+    if (holder === undefined) return
+    // A run that ended here streams `finish` before its index row says so: a client that sends
+    // the next turn as soon as the answer is read must not be refused for that.
+    if (await this.finishedHere(holder.runId)) return this.checkSession(sessionId)
+    throw sessionBusy(sessionId, holder)
+  }
+
+  /**
+   * Whether the run ended in this process and has now left memory (so its index row is final);
+   * waits for that at most one lease TTL. False for a run that has not ended here.
+   */
+  private finishedHere(runId: string): Promise<boolean> {
+    const state = this.owners.get(runId)?.state
+    if (state === undefined || !isEnded(state)) return Promise.resolve(false)
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), this.leaseTtlMs)
+      timer.unref?.()
+      const waiters = this.releaseWaiters.get(runId) ?? []
+      waiters.push(() => {
+        clearTimeout(timer)
+        resolve(true)
+      })
+      this.releaseWaiters.set(runId, waiters)
+    })
   }
 
   /**

@@ -221,4 +221,51 @@ describe('session-busy across processes', () => {
     expect(await (await first.spawn('turn', 'three', { sessionId: 'raced' })).result).toBe('ok')
     await Promise.all([first.shutdown(), second.shutdown()])
   })
+
+  it('a turn sent once the previous one streamed finish waits for its index row instead of session-busy', async () => {
+    // The previous run streams `finish`, then writes its session turn and index row. Here the next
+    // turn's session check reads the index while that row still says running.
+    const store = createMemoryStore()
+    let armed = false
+    let opened = false
+    let open!: () => void
+    const hold = new Promise<void>((resolve) => {
+      open = resolve
+    })
+    const slow: Store = new Proxy(store, {
+      get(target, key, receiver) {
+        if (key === 'updateRun')
+          return async (runId: string, patch: Parameters<Store['updateRun']>[1]) => {
+            if (patch.status === 'completed') await hold
+            return target.updateRun(runId, patch)
+          }
+        if (key === 'listRuns')
+          return async (...args: Parameters<Store['listRuns']>) => {
+            const page = await target.listRuns(...args)
+            if (armed && !opened && page.items.some((run) => run.status === 'running')) {
+              opened = true
+              open()
+            }
+            return page
+          }
+        return Reflect.get(target, key, receiver)
+      },
+    })
+    const agent = new Agent({
+      id: 'turn',
+      model: scripted(() => ({ text: 'ok' })),
+      policies: { retry: false },
+    })
+    const runtime = createRuntime({ store: slow, agents: [agent], onError: () => undefined })
+    const first = await runtime.spawn('turn', 'one', { sessionId: 'quick' })
+    for await (const { part } of runtime.stream(first.runId)) if (part.type === 'finish') break
+    expect((await store.getRun(first.runId))?.status).toBe('running')
+    armed = true
+    const second = await runtime.spawn('turn', 'two', { sessionId: 'quick' })
+    expect(opened).toBe(true)
+    expect(await second.result).toBe('ok')
+    const users = (await store.getSession('quick'))?.messages.filter((message) => message.role === 'user')
+    expect(users?.map((message) => message.content)).toEqual(['one', 'two'])
+    await runtime.shutdown()
+  })
 })

@@ -89,6 +89,31 @@ function plan(turns: ReadonlyArray<Turn>, messages: ReadonlyArray<UIMessage>, me
 /** Serialized once: stored messages compare equal to the run's whatever the key order. */
 const plain = (message: Message): JsonValue => JSON.parse(JSON.stringify(message)) as JsonValue
 
+/** How long to wait for a run that ended here to update its index row (it takes milliseconds). */
+const finishingWaitMs = 10_000
+
+/**
+ * Whether a run of the session is unfinished. A run that ended in this process streams `finish`
+ * before its index row says so; a client sending the next turn at once waits for that instead.
+ */
+async function busy(runtime: Runtime, sessionId: string): Promise<boolean> {
+  const holder = (await runtime.list({ sessionId, status: ['running', 'waiting'] }, { limit: 1 })).items[0]
+  if (holder === undefined) return false
+  if (!runtime.isActive(holder.runId)) return true
+  const { phase } = (await runtime.get(holder.runId)).state
+  if (phase !== 'completed' && phase !== 'failed' && phase !== 'cancelled') return true
+  let timer: ReturnType<typeof setTimeout> | undefined
+  await Promise.race([
+    runtime.handle(holder.runId).result.catch(() => undefined),
+    new Promise((resolve) => {
+      timer = setTimeout(resolve, finishingWaitMs)
+      timer.unref?.()
+    }),
+  ])
+  clearTimeout(timer)
+  return (await runtime.list({ sessionId, status: ['running', 'waiting'] }, { limit: 1 })).items.length > 0
+}
+
 /**
  * Rewrites the chat's session before a new turn so that it holds exactly the turn parts the chat
  * still shows (see above). Does nothing while a run of the session is unfinished (the new run then
@@ -102,8 +127,7 @@ export async function reconcileChatSession(
   messages: ReadonlyArray<UIMessage>,
   messageId: string | undefined,
 ): Promise<void> {
-  const busy = await runtime.list({ sessionId, status: ['running', 'waiting'] }, { limit: 1 })
-  if (busy.items.length > 0) return
+  if (await busy(runtime, sessionId)) return
   const turns = await turnsOf(runtime, sessionId)
   if (turns.length === 0) return
   const wanted = plan(turns, messages, messageId)

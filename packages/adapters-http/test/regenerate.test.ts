@@ -1,17 +1,10 @@
 import { Agent, createRuntime } from '@vel/actors'
 import { defineTool, type Message, type ModelRequest } from '@vel/core'
 import { createMemoryStore } from '@vel/store'
-import {
-  AbstractChat,
-  type ChatState,
-  type ChatStatus,
-  DefaultChatTransport,
-  type HttpChatTransportInitOptions,
-  type UIMessage,
-} from 'ai'
+import type { HttpChatTransportInitOptions, UIMessage } from 'ai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type RunningServer, serve } from '../src/index.ts'
-import { scriptedModel } from './support.ts'
+import { scriptedModel, TestChat } from './support.ts'
 
 /*
  * `regenerate()`, editing and deleting messages with the AI SDK's own `Chat` (its `AbstractChat`,
@@ -87,82 +80,20 @@ afterAll(async () => {
   await server.close()
 })
 
-/** The AI SDK's chat with its state in an array, as the framework bindings keep it in theirs. */
-class TestChat extends AbstractChat<UIMessage> {
-  constructor(id: string, transport: Partial<HttpChatTransportInitOptions<UIMessage>> = {}) {
-    let messages: UIMessage[] = []
-    let status: ChatStatus = 'ready'
-    let error: Error | undefined
-    const state: ChatState<UIMessage> = {
-      get status() {
-        return status
-      },
-      set status(next) {
-        status = next
-      },
-      get error() {
-        return error
-      },
-      set error(next) {
-        error = next
-      },
-      get messages() {
-        return messages
-      },
-      set messages(next) {
-        messages = next
-      },
-      pushMessage: (message) => {
-        messages = [...messages, message]
-      },
-      popMessage: () => {
-        messages = messages.slice(0, -1)
-      },
-      replaceMessage: (index, message) => {
-        messages = [...messages.slice(0, index), message, ...messages.slice(index + 1)]
-      },
-      snapshot: (thing) => structuredClone(thing),
-    }
-    super({
-      id,
-      state,
-      transport: new DefaultChatTransport<UIMessage>({
-        api: `${server.url}/agents/parrot/chat`,
-        headers: { authorization: 'Bearer tok-a' },
-        ...transport,
-      }),
-    })
-  }
-
-  /** What the chat shows: one `role: text` line per message, tools named as the model sees them. */
-  shown(): string[] {
-    return this.messages.map((message) => {
-      const text = message.parts
-        .map((part) =>
-          part.type === 'text'
-            ? part.text
-            : part.type.startsWith('tool-')
-              ? `[${(part as { state: string }).state} ${part.type.slice(5)}]`
-              : '',
-        )
-        .join('')
-      return `${message.role}: ${text}`
-    })
-  }
-
-  /** Throws what the chat reported, so a failed request fails the test. */
-  check(): void {
-    if (this.error !== undefined) throw this.error
-    expect(this.status).toBe('ready')
-  }
-}
+/** A chat with the parrot over the socket, as ann. */
+const newChat = (id: string, transport: Partial<HttpChatTransportInitOptions<UIMessage>> = {}) =>
+  new TestChat(id, {
+    api: `${server.url}/agents/parrot/chat`,
+    headers: { authorization: 'Bearer tok-a' },
+    ...transport,
+  })
 
 /** The user and assistant text lines of the model's last request (what the chat can show). */
 const lastAsked = () => (asked.at(-1) ?? []).filter((text) => /^(user|assistant): ./.test(text))
 
 describe('useChat regenerate, edit and delete', () => {
   it('regenerate(): the model no longer sees the discarded answer', async () => {
-    const chat = new TestChat('regen-1')
+    const chat = newChat('regen-1')
     await chat.sendMessage({ text: 'one' })
     await chat.sendMessage({ text: 'two' })
     chat.check()
@@ -182,12 +113,14 @@ describe('useChat regenerate, edit and delete', () => {
     await chat.sendMessage({ text: 'three' })
     chat.check()
     expect(lastAsked()).toEqual(chat.shown().slice(0, 5))
+    // The response ends at `finish`; the run writes its turn just after: wait for the run itself.
+    await runtime.handle(chat.lastMessage?.id as string).result
     const session = await runtime.store.getSession('regen-1')
     expect(session?.messages.map(line)).toEqual(chat.shown())
   })
 
   it('editing an earlier message drops it and every later turn', async () => {
-    const chat = new TestChat('edit-1')
+    const chat = newChat('edit-1')
     await chat.sendMessage({ text: 'one' })
     await chat.sendMessage({ text: 'two' })
     await chat.sendMessage({ text: 'three' })
@@ -203,7 +136,7 @@ describe('useChat regenerate, edit and delete', () => {
   })
 
   it('deleting messages with setMessages: the next turn sees what is left', async () => {
-    const chat = new TestChat('delete-1')
+    const chat = newChat('delete-1')
     await chat.sendMessage({ text: 'one' })
     await chat.sendMessage({ text: 'two' })
     await chat.sendMessage({ text: 'three' })
@@ -219,7 +152,7 @@ describe('useChat regenerate, edit and delete', () => {
   })
 
   it('a turn with tool calls leaves whole: no call is separated from its result', async () => {
-    const chat = new TestChat('tools-1')
+    const chat = newChat('tools-1')
     await chat.sendMessage({ text: 'one' })
     await chat.sendMessage({ text: 'check it' })
     chat.check()
@@ -232,6 +165,7 @@ describe('useChat regenerate, edit and delete', () => {
     expect(request.filter((text) => text.includes('[call look]'))).toEqual([])
     expect(request.filter((text) => text.includes('[result look]'))).toEqual([])
     expect(request.filter((text) => text === 'user: check it')).toHaveLength(1)
+    await runtime.handle(chat.lastMessage?.id as string).result
     const session = await runtime.store.getSession('tools-1')
     const calls = session?.messages.filter((message) => line(message).includes('[call look]')) ?? []
     const results = session?.messages.filter((message) => message.role === 'tool') ?? []
@@ -239,7 +173,7 @@ describe('useChat regenerate, edit and delete', () => {
   })
 
   it('regenerating a turn that waits for an approval cancels its run and starts over', async () => {
-    const chat = new TestChat('approval-1')
+    const chat = newChat('approval-1')
     await chat.sendMessage({ text: 'one' })
     await chat.sendMessage({ text: 'pay now' })
     chat.check()
@@ -257,7 +191,7 @@ describe('useChat regenerate, edit and delete', () => {
   })
 
   it('a client that sends only its last message still drops the regenerated turn', async () => {
-    const chat = new TestChat('last-only-1', {
+    const chat = newChat('last-only-1', {
       prepareSendMessagesRequest: ({ id, messages, trigger, messageId }) => ({
         body: { id, messages: messages.slice(-1), trigger, messageId },
       }),
@@ -276,7 +210,7 @@ describe('useChat regenerate, edit and delete', () => {
   })
 
   it('refuses to rewrite a history its runs did not write, and leaves it intact', async () => {
-    const chat = new TestChat('seeded-1')
+    const chat = newChat('seeded-1')
     await runtime.store.appendSession('seeded-1', [{ role: 'user', content: 'seeded by the app' }])
     await chat.sendMessage({ text: 'one' })
     chat.check()

@@ -9,7 +9,17 @@ import {
 } from '@vel/core'
 import { createScriptedModel } from '@vel/providers/testing'
 import { createMemoryStore } from '@vel/store'
-import { readUIMessageStream, type UIMessage, type UIMessageChunk } from 'ai'
+import {
+  AbstractChat,
+  type ChatState,
+  type ChatStatus,
+  DefaultChatTransport,
+  type HttpChatTransportInitOptions,
+  readUIMessageStream,
+  type UIMessage,
+  type UIMessageChunk,
+} from 'ai'
+import { expect } from 'vitest'
 import { createHttpApp, type HttpAppOptions } from '../src/index.ts'
 
 /** What one scripted model turn answers. */
@@ -249,5 +259,74 @@ export async function readUntil(response: Response, stop: (event: SseEvent) => b
       }
     }
     buffer = buffer.slice(end + 2)
+  }
+}
+
+/**
+ * The AI SDK's own chat (`AbstractChat`, which `@ai-sdk/react`'s `useChat` wraps) with its state in
+ * an array, as the framework bindings keep it in theirs, over the default transport.
+ */
+export class TestChat extends AbstractChat<UIMessage> {
+  constructor(id: string, transport: HttpChatTransportInitOptions<UIMessage>) {
+    let messages: UIMessage[] = []
+    let status: ChatStatus = 'ready'
+    let error: Error | undefined
+    const state: ChatState<UIMessage> = {
+      get status() {
+        return status
+      },
+      set status(next) {
+        status = next
+      },
+      get error() {
+        return error
+      },
+      set error(next) {
+        error = next
+      },
+      get messages() {
+        return messages
+      },
+      set messages(next) {
+        messages = next
+      },
+      pushMessage: (message) => {
+        messages = [...messages, message]
+      },
+      popMessage: () => {
+        messages = messages.slice(0, -1)
+      },
+      replaceMessage: (index, message) => {
+        messages = [...messages.slice(0, index), message, ...messages.slice(index + 1)]
+      },
+      snapshot: (thing) => structuredClone(thing),
+    }
+    super({
+      id,
+      state,
+      transport: new DefaultChatTransport<UIMessage>(transport),
+    })
+  }
+
+  /** What the chat shows: one `role: text` line per message, tools named as the model sees them. */
+  shown(): string[] {
+    return this.messages.map((message) => {
+      const text = message.parts
+        .map((part) =>
+          part.type === 'text'
+            ? part.text
+            : part.type.startsWith('tool-')
+              ? `[${(part as { state: string }).state} ${part.type.slice(5)}]`
+              : '',
+        )
+        .join('')
+      return `${message.role}: ${text}`
+    })
+  }
+
+  /** Throws what the chat reported, so a failed request fails the test. */
+  check(): void {
+    if (this.error !== undefined) throw this.error
+    expect(this.status).toBe('ready')
   }
 }
