@@ -63,9 +63,12 @@ describe('vel mcp over stdio, started by the SDK client', () => {
     try {
       await client.connect(transport)
       const { tools } = await client.listTools()
-      // One tool per agent of the fixtures module, in its order.
+      // One tool per agent of the fixtures module, in its order, and the one that follows runs.
       const module = (await import(agents)) as { default: Array<{ id: string }> }
-      expect(tools.map((tool) => tool.name)).toEqual(module.default.map((agent) => agent.id))
+      expect(tools.map((tool) => tool.name)).toEqual([
+        ...module.default.map((agent) => agent.id),
+        'follow_run',
+      ])
 
       const progress: string[] = []
       const echo = (await client.callTool(

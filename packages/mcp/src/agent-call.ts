@@ -8,12 +8,10 @@ export type HumanDecision =
   | { readonly kind: 'approve' | 'deny'; readonly reason?: string }
   | { readonly kind: 'answer'; readonly answer: string }
 
-/** One MCP tool call of an agent, as the server hands it over. */
-export interface AgentCall {
+/** Following one run for an MCP tool call, as the server hands it over. */
+export interface RunFollower {
   readonly runtime: Runtime
   readonly agentId: string
-  readonly message: string
-  readonly sessionId?: string
   /** Put a completed answer in `structuredContent` (the agent publishes an `outputSchema`). */
   readonly structured: boolean
   /** Aborts on `notifications/cancelled` and when the connection closes. */
@@ -26,6 +24,14 @@ export interface AgentCall {
   readonly ask?: (request: HumanRequest) => Promise<HumanDecision | undefined>
   /** Recorded in the journal as who decided. */
   readonly by: string
+  /** The server's tool that follows a run, named in a waiting result. */
+  readonly followTool?: string
+}
+
+/** One MCP tool call of an agent: a new run. */
+export interface AgentCall extends RunFollower {
+  readonly message: string
+  readonly sessionId?: string
   /** Stored on the run's index row. */
   readonly metadata: Readonly<Record<string, JsonValue>>
 }
@@ -99,10 +105,9 @@ async function nextEntry(runtime: Runtime, runId: string, afterSeq: number, sign
  * how. The client cancelling the request cancels the run; a closed connection leaves it running.
  */
 export async function callAgent(call: AgentCall): Promise<CallToolResult> {
-  const { runtime, signal } = call
   let runId: string
   try {
-    const handle = await runtime.spawn(call.agentId, call.message, {
+    const handle = await call.runtime.spawn(call.agentId, call.message, {
       ...(call.sessionId === undefined ? {} : { sessionId: call.sessionId }),
       metadata: call.metadata,
     })
@@ -110,6 +115,20 @@ export async function callAgent(call: AgentCall): Promise<CallToolResult> {
   } catch (error) {
     return failedResult(`Could not start a run of agent '${call.agentId}': ${messageOf(error)}`)
   }
+  return followRun(call, runId, { first: `run ${runId} started`, cancelOnAbort: true })
+}
+
+/**
+ * Follows a run to its answer as `callAgent` does, from `after` (default: the run's start).
+ * `cancelOnAbort`: the client cancelling the request cancels the run (a reader that only follows
+ * an existing run just stops).
+ */
+export async function followRun(
+  call: RunFollower,
+  runId: string,
+  options: { readonly first: string; readonly cancelOnAbort: boolean; readonly after?: PartPosition },
+): Promise<CallToolResult> {
+  const { runtime, signal } = call
   const meta: RunMeta = { runId, agentId: call.agentId }
   const onAbort = () => {
     // The SDK aborts the signal, then forgets the transport: decide once that has happened.
@@ -117,24 +136,33 @@ export async function callAgent(call: AgentCall): Promise<CallToolResult> {
       if (call.cancelled()) void runtime.cancel(runId, 'cancelled by the MCP client').catch(() => undefined)
     })
   }
-  signal.addEventListener('abort', onAbort, { once: true })
+  if (options.cancelOnAbort) signal.addEventListener('abort', onAbort, { once: true })
   const tools = new Map<string, string>()
   const steps = new Map<string, number>()
   const tell = async (message: string) => {
     if (call.progress && !signal.aborted) await call.progress(message)
   }
   try {
-    await tell(`run ${runId} started`)
-    let after: PartPosition | undefined
+    await tell(options.first)
+    let after: PartPosition | undefined = options.after
     const answered = new Set<string>()
     const inputs = new Map<string, { toolName: string; input: JsonValue }>()
+    if (after !== undefined) {
+      // Following from the middle: the steps so far and the calls in flight were announced before.
+      const { state } = await runtime.get(runId)
+      steps.set('', state.step)
+      for (const toolCall of state.toolCalls) {
+        tools.set(toolCall.toolCallId, toolCall.toolName)
+        inputs.set(toolCall.toolCallId, toolCall)
+      }
+    }
     /** Asks the client; `undefined` when the run is left waiting (the result to return then). */
     const askFor = async (request: HumanRequest, own: boolean): Promise<CallToolResult | undefined> => {
       const decision = await call.ask?.(request)
       if (signal.aborted) return undefined
       if (decision === undefined) {
         const { pending } = (await runtime.get(runId)).state
-        return waitingResult(pending.length > 0 ? pending : [request], meta)
+        return waitingResult(pending.length > 0 ? pending : [request], meta, call.followTool)
       }
       answered.add(request.requestId)
       await deliver(runtime, runId, request, decision, call.by, own)
@@ -157,13 +185,13 @@ export async function callAgent(call: AgentCall): Promise<CallToolResult> {
         const own = seen.child === undefined
         if (call.ask === undefined) {
           if (own) continue // the stream ends at the pause; the result lists every open request
-          return waitingResult([request], meta)
+          return waitingResult([request], meta, call.followTool)
         }
         const waiting = await askFor(request, own)
         if (waiting !== undefined) return waiting
         if (signal.aborted) break
       }
-      if (signal.aborted) return failedResult(`Run ${runId} was cancelled by the MCP client.`, meta)
+      if (signal.aborted) return failedResult(stoppedText(runId, options.cancelOnAbort), meta)
       const { state, seq } = await runtime.get(runId)
       if (ended(state)) return endedResult(state, meta, call.structured)
       if (state.phase !== 'waiting') continue
@@ -173,7 +201,7 @@ export async function callAgent(call: AgentCall): Promise<CallToolResult> {
         await nextEntry(runtime, runId, seq, signal)
         continue
       }
-      if (call.ask === undefined) return waitingResult(state.pending, meta)
+      if (call.ask === undefined) return waitingResult(state.pending, meta, call.followTool)
       for (const request of open) {
         const waiting = await askFor(request, true)
         if (waiting !== undefined) return waiting
@@ -181,12 +209,15 @@ export async function callAgent(call: AgentCall): Promise<CallToolResult> {
       }
     }
   } catch (error) {
-    if (signal.aborted) return failedResult(`Run ${runId} was cancelled by the MCP client.`, meta)
+    if (signal.aborted) return failedResult(stoppedText(runId, options.cancelOnAbort), meta)
     return failedResult(`Run ${runId}: ${messageOf(error)}`, meta)
   } finally {
     signal.removeEventListener('abort', onAbort)
   }
 }
+
+const stoppedText = (runId: string, cancelled: boolean) =>
+  cancelled ? `Run ${runId} was cancelled by the MCP client.` : `Stopped following run ${runId}.`
 
 /** The request a part announces, with the tool call's name and input seen before it. */
 function requestOf(

@@ -48,10 +48,19 @@ function howToAnswer(runId: string, request: HumanRequest): string[] {
  * run and how to answer each request (a child run's request is answered through this run's id).
  * The run itself is stored and continues once answered.
  */
-export function waitingResult(pending: ReadonlyArray<HumanRequest>, meta: RunMeta): CallToolResult {
+export function waitingResult(
+  pending: ReadonlyArray<HumanRequest>,
+  meta: RunMeta,
+  followTool?: string,
+): CallToolResult {
   const lines = [
     `Run ${meta.runId} of agent '${meta.agentId}' is waiting for a human and has no answer yet. It is stored and continues once answered:`,
     ...pending.flatMap((request) => howToAnswer(meta.runId, request)),
+    ...(followTool === undefined
+      ? []
+      : [
+          `To get its answer later (or answer it from a client that can show forms): ${followTool} {"runId": "${meta.runId}"}`,
+        ]),
   ]
   return {
     content: [{ type: 'text', text: lines.join('\n') }],

@@ -8,7 +8,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js'
 import type { Agent, Runtime } from '@vel/actors'
 import type { JsonObject } from '@vel/core'
-import { callAgent } from './agent-call.ts'
+import { callAgent, followRun, type RunFollower } from './agent-call.ts'
 import { canElicit, elicit } from './agent-elicitation.ts'
 import { failedResult } from './agent-result.ts'
 import { McpServeError } from './errors.ts'
@@ -40,6 +40,13 @@ export interface AgentMcpServerOptions {
    * the run is left waiting and the result says how to answer it. Default 10 minutes.
    */
   readonly elicitationTimeoutMs?: number
+  /**
+   * The name of an extra tool that follows an existing run (`{ runId }`): one a call left waiting
+   * or whose client went away. It returns the answer once the run ends, asking its open requests
+   * through elicitation on the way, with progress; cancelling it only stops following. `false`:
+   * no such tool. Default `follow_run`.
+   */
+  readonly followTool?: string | false
   /** Failures no caller sees (a progress notification that could not be sent). Default: none. */
   readonly onError?: (error: unknown) => void
 }
@@ -97,6 +104,23 @@ function entriesOf(options: AgentMcpServerOptions): Map<string, Entry> {
   return entries
 }
 
+type RequestExtra = Parameters<Parameters<Server['setRequestHandler']>[1]>[1]
+
+const followDefinition = (name: string): McpToolDefinition => ({
+  name,
+  description:
+    "Follows a run of one of this server's agents, e.g. one a call left waiting for a human: returns the agent's answer once the run ends (asking its open approvals and questions through elicitation when the client supports it), or says what it still waits for.",
+  inputSchema: {
+    type: 'object',
+    properties: {
+      runId: { type: 'string', description: 'The run id, from a result\'s _meta["vel/run"].runId.' },
+    },
+    required: ['runId'],
+    additionalProperties: false,
+  },
+  annotations: { readOnlyHint: false, openWorldHint: true },
+})
+
 /** MCP's `outputSchema` must describe an object; an agent answering an array or a number publishes none. */
 const isObjectSchema = (schema: JsonObject | undefined): boolean => schema?.type === 'object'
 
@@ -132,29 +156,31 @@ export function createAgentMcpServer(options: AgentMcpServerOptions): Server {
   for (const { agent } of entries.values()) if (!runtime.hasAgent(agent.id)) runtime.register(agent)
   const report = options.onError ?? (() => undefined)
   const elicitationTimeoutMs = options.elicitationTimeoutMs ?? 600_000
+  const followName = options.followTool === false ? undefined : (options.followTool ?? 'follow_run')
+  if (followName !== undefined && (entries.has(followName) || !toolNamePattern.test(followName)))
+    throw new McpServeError(
+      'invalid-options',
+      `followTool '${followName}' clashes with an agent's tool or is not a valid name`,
+    )
   const server = new Server(
     { name: options.name ?? 'vel', version: options.version ?? '0.1.0' },
     { capabilities: { tools: {} }, ...(options.instructions ? { instructions: options.instructions } : {}) },
   )
   server.setRequestHandler(ListToolsRequestSchema, async () => ({
-    tools: await Promise.all([...entries.values()].map((entry) => entry.definition)),
+    tools: [
+      ...(await Promise.all([...entries.values()].map((entry) => entry.definition))),
+      ...(followName === undefined ? [] : [followDefinition(followName)]),
+    ],
   }))
-  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
-    const entry = entries.get(request.params.name)
-    if (entry === undefined)
-      throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${request.params.name}`)
-    const args = argumentsOf(request.params.arguments)
-    if (typeof args === 'string') return failedResult(args)
-    const structured = isObjectSchema((await entry.definition).outputSchema as JsonObject | undefined)
+  /** What following a run for this request needs: progress, elicitation, who decides. */
+  const followerFor = async (entry: Entry, extra: RequestExtra): Promise<RunFollower> => {
     const token = extra._meta?.progressToken
     let progress = 0
     const client = server.getClientVersion()?.name
-    const by = client === undefined ? 'mcp' : `mcp:${client}`
-    return callAgent({
+    return {
       runtime,
       agentId: entry.agent.id,
-      ...args,
-      structured,
+      structured: isObjectSchema((await entry.definition).outputSchema as JsonObject | undefined),
       signal: extra.signal,
       // The SDK aborts every handler when the connection closes, then drops the transport.
       cancelled: () => server.transport !== undefined,
@@ -180,9 +206,40 @@ export function createAgentMcpServer(options: AgentMcpServerOptions): Server {
               }),
           }
         : {}),
-      by,
+      by: client === undefined ? 'mcp' : `mcp:${client}`,
+      ...(followName === undefined ? {} : { followTool: followName }),
+    }
+  }
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+    if (followName !== undefined && request.params.name === followName)
+      return followExisting(request.params.arguments, extra)
+    const entry = entries.get(request.params.name)
+    if (entry === undefined)
+      throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${request.params.name}`)
+    const args = argumentsOf(request.params.arguments)
+    if (typeof args === 'string') return failedResult(args)
+    const client = server.getClientVersion()?.name
+    return callAgent({
+      ...(await followerFor(entry, extra)),
+      ...args,
       metadata: { startedVia: 'mcp', ...(client === undefined ? {} : { mcpClient: client }) },
     })
   })
+  /** `follow_run`: an existing run of a served agent, from now on. */
+  const followExisting = async (value: unknown, extra: RequestExtra) => {
+    const runId = (value as { runId?: unknown } | undefined)?.runId
+    if (typeof runId !== 'string' || runId === '')
+      return failedResult("Invalid arguments: 'runId' must be the id of a run (from a result's _meta).")
+    const record = await runtime.record(runId)
+    const entry = [...entries.values()].find((candidate) => candidate.agent.id === record?.agentId)
+    if (record === undefined || entry === undefined)
+      return failedResult(`No run ${runId} of the agents this server serves.`)
+    const { seq } = await runtime.get(runId)
+    return followRun(await followerFor(entry, extra), runId, {
+      first: `following run ${runId} (${record.status})`,
+      cancelOnAbort: false,
+      after: { seq, index: Number.MAX_SAFE_INTEGER },
+    })
+  }
   return server
 }

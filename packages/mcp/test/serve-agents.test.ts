@@ -204,6 +204,7 @@ describe('Vel agents served over Streamable HTTP', () => {
       'asker',
       'waiter',
       'echo2',
+      'follow_run',
     ])
     const echo = tools.find((tool) => tool.name === 'echo')
     expect(echo?.inputSchema).toMatchObject({ type: 'object', required: ['message'] })
@@ -291,6 +292,7 @@ describe('Vel agents served over Streamable HTTP', () => {
     expect(textOf(result)).toContain(`Run ${runId} of agent 'booker' is waiting for a human`)
     expect(textOf(result)).toContain(`vel approve ${runId} call_book`)
     expect(textOf(result)).toContain(`POST /runs/${runId}/approvals/call_book`)
+    expect(textOf(result)).toContain(`follow_run {"runId": "${runId}"}`)
     expect((await runtime.record(runId))?.status).toBe('waiting')
     expect(booked).not.toContain('Rome')
     // Answered elsewhere (HTTP, NATS and the CLI all call the runtime), the run goes on.
@@ -332,6 +334,38 @@ describe('Vel agents served over Streamable HTTP', () => {
     // The echo agent repeats the run's first user message: the session's history comes first.
     expect(textOf(second)).toBe('echo: one')
     expect((await runtime.record(runOf(second).runId))?.sessionId).toBe('mcp-session-1')
+  })
+
+  it('follows a run left waiting with follow_run: a client that can elicit answers it and gets the answer', async () => {
+    const plain = await connect()
+    const waiting = await call(plain, 'booker', 'Madrid')
+    const { runId } = runOf(waiting)
+    expect(runOf(waiting).status).toBe('waiting')
+    const follow = (client: Client, id: string, onprogress?: (text: string) => void) =>
+      client.callTool({ name: 'follow_run', arguments: { runId: id } }, CallToolResultSchema, {
+        ...(onprogress ? { onprogress: (value) => onprogress(value.message ?? '') } : {}),
+      }) as Promise<CallToolResult>
+    // Still nobody to ask: still waiting.
+    expect(runOf(await follow(plain, runId)).status).toBe('waiting')
+
+    const asked: string[] = []
+    const approving = await connect((request) => {
+      asked.push(request.params.message)
+      return { action: 'accept', content: { approved: true } }
+    })
+    const progress: string[] = []
+    const done = await follow(approving, runId, (message) => progress.push(message))
+    expect(textOf(done)).toBe('booked Madrid')
+    expect(asked).toEqual([expect.stringContaining('book with {"city":"Madrid"}')])
+    // Only what came after it started following: nothing of the first steps again.
+    expect(progress[0]).toBe(`following run ${runId} (waiting)`)
+    expect(progress.slice(1)).toEqual(['book done', 'step 2'])
+
+    // A run that ended: its answer at once; an unknown id: an error result.
+    expect(textOf(await follow(plain, runId))).toBe('booked Madrid')
+    const unknown = await follow(plain, 'no-such-run')
+    expect(unknown.isError).toBe(true)
+    expect(textOf(unknown)).toContain('No run no-such-run')
   })
 
   it('leaves the run waiting when the person dismisses the elicitation', async () => {
@@ -422,6 +456,7 @@ describe('serving options', () => {
     expect(() => createAgentMcpServer({ runtime, agents: [echo, { agent: echo }] })).toThrow(
       "two agents are served as 'echo'",
     )
+    expect(() => createAgentMcpServer({ runtime, agents: [echo], followTool: 'echo' })).toThrow(McpServeError)
   })
 
   it('leaves the run waiting when nobody answers the elicitation in elicitationTimeoutMs', async () => {
@@ -499,7 +534,7 @@ describe('serving options', () => {
           requestInit: { headers: { authorization: 'Bearer sesame' } },
         }),
       )
-      expect((await allowed.listTools()).tools.map((tool) => tool.name)).toEqual(['echo'])
+      expect((await allowed.listTools()).tools.map((tool) => tool.name)).toEqual(['echo', 'follow_run'])
       await allowed.close()
     } finally {
       await serving.close()
