@@ -160,11 +160,8 @@ async function previewChild(
   const emit = context.emit
   if (emit === undefined) return
   const signal = AbortSignal.any([stop, context.signal])
-  const { seq } = await runtime.get(child.runId)
-  for await (const { position, part } of runtime.stream(child.runId, {
-    after: { seq, index: Number.MAX_SAFE_INTEGER },
-    signal,
-  })) {
+  // Only live parts are forwarded: what the child journaled reaches the parent through its reports.
+  for await (const { position, part } of runtime.stream(child.runId, { signal })) {
     if (signal.aborted) return
     if (position.live === undefined) continue
     emit([
