@@ -4,6 +4,7 @@ import { mcpCommand } from './commands/mcp.ts'
 import { runCommand } from './commands/run.ts'
 import { runsCommand, runsShowCommand } from './commands/runs.ts'
 import { serveCommand } from './commands/serve.ts'
+import { usageCommand } from './commands/usage.ts'
 import { UsageError } from './usage-error.ts'
 import { version } from './version.ts'
 
@@ -14,6 +15,7 @@ export const commands: ReadonlyArray<Command> = [
   runCommand,
   runsCommand,
   runsShowCommand,
+  usageCommand,
   approveCommand,
   denyCommand,
   answerCommand,

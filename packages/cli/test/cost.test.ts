@@ -22,7 +22,7 @@ const vel = (...args: string[]): Promise<{ code: number; stdout: string; stderr:
     )
   })
 
-describe('vel runs show: usage and cost', () => {
+describe('vel runs show and vel usage: usage and cost', () => {
   it("shows the run's tokens, its cost at its price and its budget", { timeout: 120_000 }, async () => {
     const started = await vel('run', 'priced', 'hello', '--agents', agents, '--store', store, '--json')
     expect(started.code).toBe(0)
@@ -36,5 +36,26 @@ describe('vel runs show: usage and cost', () => {
     }
     expect(detail.usage.costUsd).toBeCloseTo(0.003, 12)
     expect(detail.usage.tree).toMatchObject({ runs: 1, unpricedRuns: 0 })
+  })
+
+  it('vel usage sums tokens and cost by agent and session', { timeout: 120_000 }, async () => {
+    for (const session of ['s-1', 's-1', 's-2'])
+      expect(
+        (await vel('run', 'priced', 'hi', '--session', session, '--agents', agents, '--store', store)).code,
+      ).toBe(0)
+    const usage = async (...filters: string[]) =>
+      JSON.parse((await vel('usage', ...filters, '--store', store, '--json')).stdout) as {
+        runs: number
+        usage: { inputTokens: number }
+        costUsd: number
+      }
+    const s1 = await usage('--session', 's-1')
+    expect(s1).toMatchObject({ runs: 2, usage: { inputTokens: 2 }, unpricedRuns: 0 })
+    expect(s1.costUsd).toBeCloseTo(0.006, 12)
+    // The first test's run and these three.
+    expect((await usage('--agent', 'priced')).runs).toBe(4)
+    const text = await vel('usage', '--session', 's-2', '--store', store)
+    expect(text.stdout).toMatch(/runs\s+1\n/)
+    expect(text.stdout).toMatch(/cost\s+\$0\.0030/)
   })
 })
