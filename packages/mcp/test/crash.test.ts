@@ -88,10 +88,8 @@ describe('an MCP tool call interrupted by SIGKILL (SQLite, real processes)', () 
     expect(outcome.answer).toBe('ok: apple is now green')
   }, 180_000)
 
-  // Known defect in @vel/actors (agent-resolve.ts: `tool: (name) => current.byName.get(name)`): a
-  // process that recovers a run re-runs its tool calls before any model call has asked the agent's
-  // ToolSources, so a source's tool is not found: the model reads "Unknown tool 'set_value'". Remove `.fails`
-  // once that is fixed.
+  // A recovered run re-runs its tool calls before any model call: the agent's ToolSources must be
+  // listed first, or a source's tool is not found (the model read "Unknown tool 'set_value'").
   it('the same, with the client given to the agent as a ToolSource', async () => {
     const { outcome, calls } = await killDuringCall('set_value', true)
     expect(calls.map((call) => call.key)).toEqual(['run-set_value:call_1', 'run-set_value:call_1'])
