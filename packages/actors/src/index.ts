@@ -57,6 +57,12 @@ export {
 export type { ObservedRun, RunIdentity, RunListener, TelemetryOptions } from './telemetry.ts'
 // tool guards (Factor 8): allow or deny each tool call, journaled in the plan
 export type { GuardedCall, ToolGuard, ToolGuardContext, ToolGuardDecision } from './tool-guard.ts'
-export { activeTrace, carrierOf, spanContextOf, traceFromHeaders } from './trace-context.ts'
+export {
+  activeTrace,
+  carrierOf,
+  spanContextOf,
+  traceFromHeaders,
+  withTraceContext,
+} from './trace-context.ts'
 // usage and cost per run, pipeline tree, agent and session
 export { costOfRun, type RunUsage, runUsage, type UsageSummary, usageOf } from './usage.ts'

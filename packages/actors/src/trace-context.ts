@@ -1,5 +1,6 @@
 import {
   type Context,
+  context,
   createTraceState,
   isSpanContextValid,
   type SpanContext,
@@ -45,6 +46,15 @@ export function traceFromHeaders(headers: { get(name: string): string | null | u
   if (traceparent === undefined) return undefined
   const tracestate = headers?.get('tracestate') || undefined
   return (tracestate === undefined ? { traceparent } : { traceparent, tracestate }) satisfies TraceCarrier
+}
+
+/**
+ * Runs `work` with the remote span of `carrier` as the active context (with a context manager
+ * registered, as the OpenTelemetry SDK does), so what it starts or wakes (a run resumed by an
+ * approval, say) is that span's child. Without a carrier it just runs `work`.
+ */
+export function withTraceContext<T>(carrier: TraceCarrier | undefined, work: () => T): T {
+  return carrier === undefined ? work() : context.with(contextFromCarrier(carrier, context.active()), work)
 }
 
 /** The W3C headers of the active span (the caller's), to send along with a trigger. */

@@ -1,4 +1,4 @@
-import type { Runtime } from '@vel/actors'
+import { type Runtime, traceFromHeaders, withTraceContext } from '@vel/actors'
 import { Hono } from 'hono'
 import { type AuthOptions, createGuard } from './auth.ts'
 import { defaultMaxBodyBytes } from './decode.ts'
@@ -61,6 +61,9 @@ export function createHttpApp(options: HttpAppOptions): Hono<HttpEnv> {
   const openapi = createOpenApiDocument({ bearerAuth: options.auth !== undefined })
   const app = new Hono<HttpEnv>()
 
+  // A request's `traceparent` is the active context while it is handled: the runs it starts, and
+  // the runs its answers, decisions and cancels wake, have its span as their parent.
+  app.use((c, next) => withTraceContext(traceFromHeaders(c.req.raw.headers), next))
   app.onError((error) => {
     const response = problemResponse(error)
     if (response.status >= 500) report(error)

@@ -1,8 +1,11 @@
+import { context } from '@opentelemetry/api'
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
 import { Agent, asTool, createRuntime } from '@vel/actors'
+import { defineTool } from '@vel/core'
 import { createScriptedModel } from '@vel/providers/testing'
 import { createMemoryStore } from '@vel/store'
-import { describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createHttpApp } from '../src/index.ts'
 import { post } from './support.ts'
 
@@ -118,5 +121,67 @@ describe('GET /usage', () => {
     expect(
       (await app.request('/usage?session=a-1', { headers: { authorization: 'Bearer bob-token' } })).status,
     ).toBe(403)
+  })
+})
+
+describe('trace context of decisions over HTTP', () => {
+  const contextManager = new AsyncLocalStorageContextManager()
+  beforeAll(() => {
+    context.setGlobalContextManager(contextManager.enable())
+  })
+  afterAll(() => {
+    context.disable()
+  })
+
+  it("an approval's traceparent parents the span of the run it wakes, which links to the run's first span", async () => {
+    const approver = new Agent({
+      id: 'approver',
+      model: createScriptedModel({
+        respond: (request) =>
+          request.messages.at(-1)?.role === 'tool'
+            ? { text: 'shipped' }
+            : { toolCalls: [{ id: 's1', name: 'ship', input: {} }] },
+      }),
+      tools: [
+        defineTool({
+          name: 'ship',
+          description: 'Ships.',
+          input: { type: 'object' },
+          handler: () => 'ok',
+          needsApproval: true,
+        }),
+      ],
+      policies: { retry: false },
+    })
+    const runtime = createRuntime({
+      store: createMemoryStore(),
+      agents: [approver],
+      telemetry: { tracer },
+      onError: () => undefined,
+    })
+    const app = createHttpApp({ runtime })
+    exporter.reset()
+    const started = await app.request('/runs?wait=true', post({ agentId: 'approver', input: 'ship it' }))
+    const { runId, status } = (await started.json()) as { runId: string; status: string }
+    expect(status).toBe('waiting')
+    await expect.poll(async () => (await runtime.record(runId))?.status).toBe('waiting')
+    await expect.poll(() => runtime.isActive(runId)).toBe(false)
+    const first = exporter.getFinishedSpans().find((span) => span.name === 'invoke_agent approver')
+    expect(first?.attributes['vel.run.outcome']).toBe('paused')
+
+    const traceparent = '00-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-bbbbbbbbbbbbbbbb-01'
+    const init = post({ approved: true })
+    const approved = await app.request(`/runs/${runId}/approvals/s1`, {
+      ...init,
+      headers: { ...(init.headers as Record<string, string>), traceparent },
+    })
+    expect(approved.status).toBe(200)
+    expect(await runtime.handle(runId).result).toBe('shipped')
+    const spans = exporter.getFinishedSpans().filter((span) => span.name === 'invoke_agent approver')
+    const resumed = spans.at(-1)
+    expect(spans).toHaveLength(2)
+    expect(resumed?.spanContext().traceId).toBe('aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa')
+    expect(resumed?.parentSpanContext?.spanId).toBe('bbbbbbbbbbbbbbbb')
+    expect(resumed?.links.map((link) => link.context.spanId)).toEqual([first?.spanContext().spanId])
   })
 })
