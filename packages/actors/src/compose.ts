@@ -21,6 +21,7 @@ import {
 } from '@vel/core'
 import { Agent } from './agent.ts'
 import { isHandOver } from './hand-over.ts'
+import { answerOf } from './run-outcome.ts'
 import type { Runtime } from './runtime-types.ts'
 
 /** The runtime a tool handler runs in: the owner of the run passes it in the tool context. */
@@ -103,9 +104,9 @@ async function superviseChild(
   runtime: Runtime,
   child: { readonly runId: string; readonly agentId: string },
   context: ToolContext,
-): Promise<void> {
+): Promise<RunState | undefined> {
   const report = context.reportChild
-  if (report === undefined) return
+  if (report === undefined) return undefined
   const since = context.reportedChildSeq?.(child.runId) ?? 0
   const marker = (status: 'started' | 'ended'): StreamPart => ({
     type: 'data-vel-agent',
@@ -141,9 +142,25 @@ async function superviseChild(
         parts,
         ...(charge ?? { steps: 0, usage: emptyUsage(), costUsd: 0 }),
       })
-    if (isEnded(state) || context.signal.aborted) return
+    if (isEnded(state)) return state
+    if (context.signal.aborted) return undefined
   }
+  return isEnded(state) ? state : undefined
 }
+
+/** The answer of a child that ended, from its journaled state, or the error it ended with. */
+const answerOfState = (state: RunState): JsonValue =>
+  answerOf(
+    state.phase === 'completed'
+      ? { phase: 'completed', answer: state.answer }
+      : state.phase === 'cancelled'
+        ? { phase: 'cancelled', reason: 'cancelled' }
+        : {
+            phase: 'failed',
+            error: state.error ?? { tag: 'RunError', reason: 'failed', message: 'failed', retryable: false },
+          },
+    state.runId,
+  )
 
 /**
  * Forwards the child's live parts (the deltas of its model call in flight, its own children's
@@ -243,8 +260,14 @@ export function asTool(agent: Agent, options: AsToolOptions = {}): Tool<{ input:
           const supervising = superviseChild(runtime, child, context)
           const previewing = new AbortController()
           const preview = previewChild(runtime, child, context, previewing.signal)
+          // The child's end as its journal says it: a child another worker runs settles no handle here.
+          const journaled = supervising.then(
+            (state) => (state === undefined ? new Promise<never>(() => undefined) : answerOfState(state)),
+            () => new Promise<never>(() => undefined),
+          )
+          journaled.catch(() => undefined)
           try {
-            return await Promise.race([handle.result, stopped])
+            return await Promise.race([handle.result, journaled, stopped])
           } finally {
             context.signal.removeEventListener('abort', onAbort)
             // The child's last parts are journaled here before its result is.

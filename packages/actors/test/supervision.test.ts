@@ -379,6 +379,53 @@ describe('a parent that changes hands leaves its child running', () => {
   })
 })
 
+describe('a child run by another worker', () => {
+  it('is supervised from its journal: the parent gets its parts and its answer though no handle here settles', async () => {
+    const data = createMemoryStore()
+    const crash = freezable(data)
+    const answer = gate()
+    let calls = 0
+    const childAgent = () =>
+      new Agent({
+        id: 'remote-child',
+        model: scripted(async () => {
+          calls += 1
+          if (calls === 1) await new Promise(() => undefined) // the first process dies in it
+          await answer.promise
+          return { text: 'answered elsewhere' }
+        }),
+        policies: { retry: false },
+      })
+    const pipeline = () => sequence([childAgent()], { id: 'remote-parent' })
+    const first = createRuntime({
+      store: crash.store,
+      agents: [pipeline()],
+      leaseTtlMs: 50,
+      onError: () => undefined,
+    })
+    const handle = await first.spawn('remote-parent', 'go')
+    await until(() => calls === 1)
+    crash.dieAt(() => true)
+    await new Promise((resolve) => setTimeout(resolve, 80))
+    // Worker B knows only the child's agent: it takes the child. Worker C takes the parent.
+    const workerB = createRuntime({ store: data, agents: [childAgent()], leaseTtlMs: 5000 })
+    const child = await runOf(workerB, 'remote-child')
+    expect(await workerB.recover()).toEqual([child])
+    const workerC = createRuntime({ store: data, agents: [pipeline()], leaseTtlMs: 5000 })
+    await workerC.recover()
+    expect(workerC.isActive(handle.runId)).toBe(true)
+    expect(workerC.isActive(child)).toBe(false)
+    answer.open()
+    expect(await workerC.handle(handle.runId).result).toBe('answered elsewhere')
+    const parts = (await all(workerC.stream(handle.runId, { follow: false }))).map((p) => p.part)
+    expect(childParts(parts, child)).toEqual(
+      (await all(workerC.stream(child, { follow: false }))).map((p) => p.part),
+    )
+    await workerB.shutdown()
+    await workerC.shutdown()
+  })
+})
+
 describe.each(backends)('a parent that crashes while its child runs (%s)', (_name, open) => {
   it('is rehydrated, finds its child, and its stream has every child part exactly once', async () => {
     const data = await open()
