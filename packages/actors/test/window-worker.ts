@@ -49,6 +49,10 @@ const open = async (): Promise<Store> => {
 
 const killHere = (): Promise<never> => {
   process.stdout.write('KILLPOINT\n')
+  // Parked until the parent's SIGKILL: a timer keeps the event loop alive meanwhile. Without it a
+  // worker with nothing else pending (Postgres's idle pool) left its top-level await unsettled and
+  // exited by itself with code 13 before a loaded parent got to kill it.
+  setInterval(() => undefined, 60_000)
   return new Promise<never>(() => undefined)
 }
 
