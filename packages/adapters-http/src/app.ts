@@ -50,7 +50,7 @@ const open = new Set(['/healthz', '/openapi.json'])
  * `serve`), Bun, Deno and edge runtimes, and tests call `app.request` with no socket.
  */
 export function createHttpApp(options: HttpAppOptions): Hono<HttpEnv> {
-  const guard = createGuard(options.auth)
+  const guard = createGuard(options.auth, (runId) => options.runtime.record(runId))
   const deps: RouteDeps = {
     runtime: options.runtime,
     guard,

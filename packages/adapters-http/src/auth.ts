@@ -39,7 +39,11 @@ export interface Guard {
 /** Metadata key of the principal that started a run. */
 export const startedByKey = 'startedBy'
 
-/** Default access rule: a run is open to its starter, and to everyone if nobody started it over HTTP. */
+/**
+ * Default access rule: a run is open to its starter, and to everyone if nobody started it over HTTP.
+ * The guard applies an access check to a run's root: a child run (a pipeline stage, an agent
+ * called as a tool) belongs to whoever may act on the run that started it.
+ */
 export const startersOnly: AccessCheck = (principal, run) => {
   const starter = run.metadata[startedByKey]
   return typeof starter !== 'string' || starter === principal.id
@@ -54,8 +58,17 @@ const bearerToken = (request: Request): string | undefined => {
   return match?.[1]
 }
 
-/** Builds the guard for `auth` (no auth: everyone is anonymous and allowed). */
-export function createGuard(auth: AuthOptions | undefined): Guard {
+/** How far up a run's parents the guard looks for its root (deeper trees are refused). */
+const maxTreeDepth = 32
+
+/**
+ * Builds the guard for `auth` (no auth: everyone is anonymous and allowed). `lookup` reads a run's
+ * index row; with it, access to a child run is decided on its root run (without it, on the run).
+ */
+export function createGuard(
+  auth: AuthOptions | undefined,
+  lookup?: (runId: string) => Promise<RunRecord | undefined>,
+): Guard {
   if (auth === undefined)
     return { authenticate: async () => undefined, authorize: async () => undefined, allows: async () => true }
   const verify =
@@ -66,8 +79,22 @@ export function createGuard(auth: AuthOptions | undefined): Guard {
         }
       : auth.verify
   const canAccess = auth.canAccess ?? startersOnly
-  const allows = async (principal: Principal | undefined, run: RunRecord) =>
-    principal !== undefined && (await canAccess(principal, run))
+  /** The run whose access decides: the root of its tree, or `undefined` if it cannot be found. */
+  const rootOf = async (run: RunRecord): Promise<RunRecord | undefined> => {
+    let current = run
+    for (let depth = 0; current.parentRunId !== null; depth++) {
+      if (lookup === undefined) return current
+      const parent = depth < maxTreeDepth ? await lookup(current.parentRunId) : undefined
+      if (parent === undefined) return undefined
+      current = parent
+    }
+    return current
+  }
+  const allows = async (principal: Principal | undefined, run: RunRecord) => {
+    if (principal === undefined) return false
+    const root = await rootOf(run)
+    return root !== undefined && (await canAccess(principal, root))
+  }
   return {
     async authenticate(request) {
       const principal = toPrincipal(await verify(request))

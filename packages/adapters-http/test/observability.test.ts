@@ -107,12 +107,13 @@ describe('GET /usage', () => {
       expect(response.status).toBe(200)
       return (await response.json()) as { runs: number; usage: { inputTokens: number }; costUsd: number }
     }
-    // Alice's two writer runs, and the three researcher runs, which nobody started over HTTP: the
-    // default access rule (startersOnly) leaves those open to every caller, as GET /runs does.
+    // Alice's two writer runs and their two researcher children (a child run belongs to whoever
+    // owns its root run, so Bob's writer's researcher is not hers).
     const writerCost = 2 * (1 * 0.75 + 0.1 * 4.5)
     const mine = await usage('')
-    expect(mine.runs).toBe(5)
-    expect(mine.costUsd).toBeCloseTo(2 * writerCost + 3 * 3, 9)
+    expect(mine.runs).toBe(4)
+    expect(mine.costUsd).toBeCloseTo(2 * writerCost + 2 * 3, 9)
+    expect((await usage('', 'bob-token')).runs).toBe(2)
     expect((await usage('?agent=writer')).runs).toBe(2)
     const session = await usage('?session=a-1')
     expect(session).toMatchObject({ runs: 1, usage: { inputTokens: 2_000_000 } })

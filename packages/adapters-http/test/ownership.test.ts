@@ -97,6 +97,33 @@ describe('a chat belongs to the principal that started it', () => {
     expect((await app.request(`/runs/${runId}`, as('alice-token'))).status).toBe(200)
   })
 
+  it("refuses another principal a child run of the owner's run, on its routes and in listings", async () => {
+    const { app, runtime } = setup({ auth })
+    const started = await app.request('/runs', post({ agentId: 'echo', input: 'parent' }, 'alice-token'))
+    expect(started.status).toBe(201)
+    const { runId: parentId } = (await started.json()) as { runId: string }
+    // A child (a pipeline stage, an agent called as a tool) is started by the parent's run, not
+    // over HTTP: it has no starter of its own, and belongs to whoever owns its root.
+    const child = await runtime.spawn('echo', 'child', { parentRunId: parentId })
+    const grandchild = await runtime.spawn('echo', 'grandchild', { parentRunId: child.runId })
+    await Promise.all([child.result, grandchild.result])
+    for (const runId of [child.runId, grandchild.runId]) {
+      expect((await app.request(`/runs/${runId}`, as('bob-token'))).status, runId).toBe(403)
+      expect((await app.request(`/runs/${runId}/stream`, as('bob-token'))).status, runId).toBe(403)
+      expect((await app.request(`/runs/${runId}`, as('alice-token'))).status, runId).toBe(200)
+    }
+    const listed = async (token: string) =>
+      (
+        (await (await app.request('/runs', as(token))).json()) as { items: Array<{ runId: string }> }
+      ).items.map((item) => item.runId)
+    expect(await listed('bob-token')).toEqual([])
+    expect((await listed('alice-token')).sort()).toEqual([parentId, child.runId, grandchild.runId].sort())
+    // A run whose parent is gone from the index is refused rather than open to all.
+    const orphan = await runtime.spawn('echo', 'orphan', { parentRunId: 'no-such-run' })
+    await orphan.result
+    expect((await app.request(`/runs/${orphan.runId}`, as('alice-token'))).status).toBe(403)
+  })
+
   it('keeps sessions open without auth', async () => {
     const { app } = setup()
     const first = await app.request('/agents/echo/chat', post(chat('shared', 'one')))

@@ -83,7 +83,7 @@ const baseOf = (c: Context): string => basePath(c).replace(/\/+$/, '')
  */
 export function createInspector(options: InspectorOptions): Hono<InspectorEnv> {
   const { runtime } = options
-  const guard = createGuard(options.auth)
+  const guard = createGuard(options.auth, (runId) => runtime.record(runId))
   const pageSize = options.pageSize ?? 50
   const report = options.onError ?? ((error: unknown) => console.error('[vel/inspector]', error))
   const app = new Hono<InspectorEnv>()
