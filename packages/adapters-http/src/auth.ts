@@ -8,7 +8,10 @@ export interface Principal {
   readonly [claim: string]: unknown
 }
 
-/** Decides whether `principal` may read or act on `run` (approve, answer, cancel, stream). */
+/**
+ * Decides whether `principal` may read or act on `run` (approve, answer, cancel, stream). The
+ * guard passes a child run's root run here, so one decision covers a whole pipeline tree.
+ */
 export type AccessCheck = (principal: Principal, run: RunRecord) => boolean | Promise<boolean>
 
 /** Auth options of `createHttpApp`: static bearer tokens, or a verifier of your own. */
