@@ -106,6 +106,12 @@ class VelRuntime implements Runtime, OwnerHost {
   private readonly releaseWaiters = new Map<string, Array<() => void>>()
   private readonly outlets = new Map<string, Outlet>()
   private readonly outcomes = new Map<string, WeakRef<Deferred>>()
+  /**
+   * The outcomes of runs whose owner is in this process, held strongly: awaiting `handle.result`
+   * keeps nothing alive, so a caller that dropped its handle (`agent.run` does) would otherwise
+   * lose its result to the garbage collector while the run is still going.
+   */
+  private readonly held = new Map<string, Deferred>()
   private readonly forgotten = new FinalizationRegistry<string>((runId) => {
     if (this.outcomes.get(runId)?.deref() === undefined) this.outcomes.delete(runId)
   })
@@ -178,13 +184,18 @@ class VelRuntime implements Runtime, OwnerHost {
     if (owner === undefined || owner.closed) {
       owner = new RunOwner(this, runId)
       this.owners.set(runId, owner)
+      const awaited = this.outcomes.get(runId)?.deref()
+      if (awaited !== undefined) this.held.set(runId, awaited)
       this.startRenewing()
     }
     return owner
   }
 
   released(owner: RunOwner): void {
-    if (this.owners.get(owner.runId) === owner) this.owners.delete(owner.runId)
+    if (this.owners.get(owner.runId) === owner) {
+      this.owners.delete(owner.runId)
+      this.held.delete(owner.runId)
+    }
     for (const wake of this.releaseWaiters.get(owner.runId) ?? []) wake()
     this.releaseWaiters.delete(owner.runId)
     const outlet = this.outlets.get(owner.runId)
@@ -231,16 +242,22 @@ class VelRuntime implements Runtime, OwnerHost {
   settle(runId: string, outcome: RunOutcome): void {
     this.outcomes.get(runId)?.deref()?.resolve(outcome)
     this.outcomes.delete(runId)
+    this.held.delete(runId)
   }
 
-  /** The deferred outcome of a run, held weakly: a run nobody awaits costs nothing here. */
+  /**
+   * The deferred outcome of a run: held strongly while the run's owner is here, weakly otherwise
+   * (a passivated run nobody holds a handle of costs nothing here).
+   */
   private outcome(runId: string): Deferred {
-    const existing = this.outcomes.get(runId)?.deref()
-    if (existing) return existing
-    const created = deferred()
-    this.outcomes.set(runId, new WeakRef(created))
-    this.forgotten.register(created, runId)
-    return created
+    let outcome = this.outcomes.get(runId)?.deref()
+    if (outcome === undefined) {
+      outcome = deferred()
+      this.outcomes.set(runId, new WeakRef(outcome))
+      this.forgotten.register(outcome, runId)
+    }
+    if (this.owners.has(runId)) this.held.set(runId, outcome)
+    return outcome
   }
 
   observe(state: RunState, agent: ResolvedAgent): RunObserver {
