@@ -128,3 +128,11 @@ export const stringFlag = (
   const value = values[name]
   return typeof value === 'string' ? value : fallback
 }
+
+/** The value of a port flag (`--port`, `--http`): an integer from 0 (any free port) to 65535. */
+export function portFlag(text: string, flag: string, command: string): number {
+  const port = Number(text)
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new UsageError(`--${flag} must be a port from 0 to 65535, not '${text}'`, command)
+  return port
+}

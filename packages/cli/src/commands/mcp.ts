@@ -1,17 +1,10 @@
 import type { Command } from '../command.ts'
-import { stringFlag } from '../command.ts'
+import { portFlag, stringFlag } from '../command.ts'
 import { createServeLog, runLog } from '../serve-log.ts'
 import { describeStore } from '../store-spec.ts'
 import { UsageError } from '../usage-error.ts'
 import { version } from '../version.ts'
 import { agentsOption, jsonOption, openWorkspace, storeOption, storeSpecOf } from '../workspace.ts'
-
-const parsePort = (text: string): number => {
-  const port = Number(text)
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new UsageError(`--http must be a port from 0 to 65535, not '${text}'`, 'mcp')
-  return port
-}
 
 /** `vel mcp`: the agents of a module as MCP tools, over stdio (default) or Streamable HTTP. */
 export const mcpCommand: Command = {
@@ -59,7 +52,7 @@ Client configuration (stdio), e.g. for Claude Desktop or the MCP Inspector:
   { "command": "npx", "args": ["vel", "mcp", "--agents", "/abs/agents.ts", "--store", "sqlite:/abs/vel.db"] }`,
   run: async (invocation) => {
     const httpFlag = stringFlag(invocation.values, 'http')
-    const port = httpFlag === undefined ? undefined : parsePort(httpFlag)
+    const port = httpFlag === undefined ? undefined : portFlag(httpFlag, 'http', 'mcp')
     const host = stringFlag(invocation.values, 'host')
     const token = stringFlag(invocation.values, 'auth')
     if (port === undefined && (host !== undefined || token !== undefined))

@@ -52,7 +52,6 @@ Example:
       const session = stringFlag(invocation.values, 'session')
       const runId = stringFlag(invocation.values, 'run-id')
       const handle = await runtime.spawn(agentId, message, {
-        stream: true,
         ...(session === undefined ? {} : { sessionId: session }),
         ...(runId === undefined ? {} : { runId }),
       })

@@ -1,6 +1,6 @@
 import { type Bus, createInProcessBus, type Runtime } from '@vel/actors'
 import type { Command, Invocation } from '../command.ts'
-import { stringFlag } from '../command.ts'
+import { portFlag, stringFlag } from '../command.ts'
 import { loadAuth } from '../serve-auth.ts'
 import { createServeLog, loggingFetch, RunDirectory, runLog } from '../serve-log.ts'
 import { describeStore, reasonOf } from '../store-spec.ts'
@@ -47,13 +47,6 @@ async function connectNats(nats: NatsModules, url: string, env: Invocation['io']
   } catch (error) {
     throw new Error(`could not reach NATS at ${url} (--nats): ${reasonOf(error)}`)
   }
-}
-
-const parsePort = (text: string): number => {
-  const port = Number(text)
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new UsageError(`--port must be a number from 0 to 65535, not '${text}'`, 'serve')
-  return port
 }
 
 /** `vel serve`: the HTTP API and, with `--nats`, a NATS worker, for the agents of a module. */
@@ -105,7 +98,7 @@ Examples:
   vel serve --agents ./agents.ts --auth ./auth.ts --json
   vel serve --agents ./agents.ts --store postgres://vel:vel@127.0.0.1/vel --nats nats://127.0.0.1:4222 --jetstream`,
   run: async (invocation) => {
-    const port = parsePort(stringFlag(invocation.values, 'port', '3000') as string)
+    const port = portFlag(stringFlag(invocation.values, 'port', '3000') as string, 'port', 'serve')
     const host = stringFlag(invocation.values, 'host', '127.0.0.1') as string
     const natsUrl = stringFlag(invocation.values, 'nats')
     const jetstream = invocation.values.jetstream === true
