@@ -190,7 +190,7 @@ export class Agent {
 
   /** Runs to the end and resolves to the answer; rejects with a `RunError` if the run fails. */
   async run(input: RunInput, options: SpawnOptions = {}): Promise<JsonValue> {
-    const handle = await this.start(input, { ...options, stream: false })
+    const handle = await this.start(input, options)
     return handle.result
   }
 
@@ -202,7 +202,7 @@ export class Agent {
    * then `finish`), so a loop that reads only text cannot mistake a failure for an empty answer.
    */
   async *stream(input: RunInput, options: SpawnOptions = {}): AsyncGenerator<StreamPart> {
-    const handle = await this.start(input, { ...options, stream: true, steer: true })
+    const handle = await this.start(input, { ...options, steer: true })
     let finished = false
     for await (const part of handle.steered?.() ?? handle.parts()) {
       if (part.type === 'finish') finished = true

@@ -115,7 +115,6 @@ export async function createWorker(options: WorkerOptions): Promise<NatsWorker> 
     const idempotencyKey = trigger.idempotencyKey ?? (trigger.runId === undefined ? fallbackKey : undefined)
     try {
       const handle = await runtime.spawn(agentId, trigger.input as RunInput, {
-        stream: false,
         ...(trigger.runId === undefined ? {} : { runId: trigger.runId }),
         ...(trigger.sessionId === undefined ? {} : { sessionId: trigger.sessionId }),
         ...(idempotencyKey === undefined ? {} : { idempotencyKey }),

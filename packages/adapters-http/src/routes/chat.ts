@@ -143,7 +143,6 @@ export function chatRoutes(deps: RouteDeps): Hono<HttpEnv> {
     const handle = await runtime.spawn(agentId, text, {
       sessionId: body.id,
       metadata: { ...starterMetadata(principal), [chatMessageIdKey]: last.id },
-      stream: false,
       ...traceOf(c.req.raw.headers),
     })
     return uiMessageStream(c, chatFrames(handle.runId, { untilPause: true }), {

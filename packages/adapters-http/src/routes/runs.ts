@@ -50,7 +50,6 @@ export function runRoutes(deps: RouteDeps): Hono<HttpEnv> {
     const handle = await runtime.spawn(start.agentId, start.message, {
       ...(start.sessionId === undefined ? {} : { sessionId: start.sessionId }),
       metadata: starterMetadata(c.get('principal')),
-      stream: false,
       ...traceOf(c.req.raw.headers),
     })
     if (wait === 'true') {
@@ -78,7 +77,6 @@ export function runRoutes(deps: RouteDeps): Hono<HttpEnv> {
     const handle = await runtime.spawn(start.agentId, start.message, {
       ...(start.sessionId === undefined ? {} : { sessionId: start.sessionId }),
       metadata: starterMetadata(c.get('principal')),
-      stream: false,
       ...traceOf(c.req.raw.headers),
     })
     return uiMessageStream(c, (signal) => runFrames(runtime, handle.runId, { untilPause: true, signal }), {
