@@ -1,4 +1,5 @@
 /** The markdown report (bench/results/latest.md): tables, Vel / LangGraph ratios, targets. */
+import { type NatsReport, natsSection, natsTargets } from './nats-bench.ts'
 import type { CrashResult } from './runner.ts'
 import { median, type Spread } from './stats.ts'
 
@@ -23,6 +24,8 @@ export interface Report {
     }
   >
   w3b: CrashResult[]
+  /** The NATS workloads (`nats-bench.ts`), when they ran. */
+  nats?: NatsReport
 }
 
 const number = (value: number, digits?: number): string => {
@@ -168,6 +171,7 @@ export function renderMarkdown(report: Report): string {
       '',
     )
   }
+  if (report.nats !== undefined) push(...natsSection(report.nats, cell))
   // The targets of issue 16 (docs/performance.md).
   push('## Targets (Vel)', '', '| target | figure | |', '|---|---|---|')
   const w1m = report.w1['vel/memory']?.perK
@@ -207,6 +211,7 @@ export function renderMarkdown(report: Report): string {
     const duplicates = velCrash.reduce((sum, result) => sum + result.duplicates, 0)
     push(`| W3 zero duplicated unsafe side effects | ${duplicates} | ${met(duplicates === 0)} |`)
   }
+  if (report.nats !== undefined) push(...natsTargets(report.nats, number))
   push('')
   return `${lines.join('\n')}\n`
 }
