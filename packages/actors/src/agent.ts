@@ -143,6 +143,8 @@ export interface AgentOptions {
 /** What an agent needs from the runtime it is registered with (`createRuntime` binds it). */
 export interface AgentHost {
   spawn(agentId: string, input: RunInput, options?: SpawnOptions): Promise<RunHandle>
+  /** Spawns and resolves to the answer (what `spawn(...).result` gives, without building a handle). */
+  run?(agentId: string, input: RunInput, options?: SpawnOptions): Promise<JsonValue>
 }
 
 /**
@@ -190,8 +192,9 @@ export class Agent {
 
   /** Runs to the end and resolves to the answer; rejects with a `RunError` if the run fails. */
   async run(input: RunInput, options: SpawnOptions = {}): Promise<JsonValue> {
-    const handle = await this.start(input, options)
-    return handle.result
+    const host = this.host ?? (await this.privateHost())
+    if (host.run !== undefined) return host.run(this.id, input, options)
+    return (await host.spawn(this.id, input, options)).result
   }
 
   /**

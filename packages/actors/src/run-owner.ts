@@ -50,6 +50,8 @@ type Input =
       readonly kind: 'start'
       readonly event: RunEvent
       readonly lease: Lease
+      /** The run's agent, resolved by the spawn. */
+      readonly agent: ResolvedAgent
       /** Follows the run for traces and metrics; its span is already in `event` (`trace`). */
       readonly observer?: RunObserver
       readonly done: (error?: unknown) => void
@@ -185,7 +187,7 @@ export class RunOwner {
     switch (input.kind) {
       case 'start':
         this.observer = input.observer ?? silentObserver
-        return this.start(input.event, input.lease)
+        return this.start(input.event, input.lease, input.agent)
       case 'wake':
         if (!this.live) await this.wake(input.republish)
         return
@@ -555,9 +557,9 @@ export class RunOwner {
   }
 
   /** Starts a new run: `run.started` journaled first, as every event. */
-  private async start(event: RunEvent, lease: Lease): Promise<void> {
+  private async start(event: RunEvent, lease: Lease, agent: ResolvedAgent): Promise<void> {
     this.lease = lease
-    this.agent = await this.host.agent(this.runId, event.type === 'run.started' ? event.agentId : '')
+    this.agent = agent
     this.actor = createActor(runLogic, { input: undefined })
     this.actor.start()
     this.seq = 0
@@ -660,8 +662,10 @@ export class RunOwner {
     })
     this.host.clearExpiries(this.runId)
     this.observer.closed('ended', state)
+    // Taken before the release drops it from the runtime's table (asking after would add a new one).
+    const outlet = this.host.outlet(this.runId)
     await this.release(false)
-    this.host.outlet(this.runId).signal('ended')
+    outlet.signal('ended')
     this.host.settle(
       this.runId,
       state.phase === 'completed'
@@ -737,10 +741,11 @@ export class RunOwner {
     this.observer.closed('lost', this.state)
     this.stopActor()
     this.closed = true
+    const outlet = this.host.outlet(this.runId)
     this.host.released(this)
     const lost = !StoreError.isInstance(cause) || cause.reason === 'conflict' || cause.reason === 'fenced'
     if (!lost) this.host.report(cause, this.runId)
-    this.host.outlet(this.runId).signal('released')
+    outlet.signal('released')
   }
 
   /** Journal entries applied so far (for tests and `get`). */

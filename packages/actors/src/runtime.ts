@@ -8,7 +8,9 @@ import {
   type JournalEntry,
   type JsonValue,
   type Lease,
+  type ModelPrice,
   messagesForModel,
+  type NewRun,
   type PositionedPart,
   type PriceTable,
   positionReplayed,
@@ -19,6 +21,7 @@ import {
   type RunPolicy,
   type RunRecord,
   type RunState,
+  StoreError,
   StreamCursor,
   type StreamPart,
   step,
@@ -105,13 +108,17 @@ class VelRuntime implements Runtime, OwnerHost {
   /** Callers waiting for a run that ended here to leave memory (its index row updated by then). */
   private readonly releaseWaiters = new Map<string, Array<() => void>>()
   private readonly outlets = new Map<string, Outlet>()
+  /** The outcomes handles wait for, of runs whose owner is not here: held weakly. */
   private readonly outcomes = new Map<string, WeakRef<Deferred>>()
   /**
    * The outcomes of runs whose owner is in this process, held strongly: awaiting `handle.result`
    * keeps nothing alive, so a caller that dropped its handle (`agent.run` does) would otherwise
-   * lose its result to the garbage collector while the run is still going.
+   * lose its result to the garbage collector while the run is still going. An outcome moves to the
+   * weak table only if its owner leaves without settling it (a run that passivates).
    */
   private readonly held = new Map<string, Deferred>()
+  /** Prices by `provider:modelId` (the price table is searched once per model). */
+  private readonly modelPrices = new Map<string, ModelPrice | undefined>()
   private readonly forgotten = new FinalizationRegistry<string>((runId) => {
     if (this.outcomes.get(runId)?.deref() === undefined) this.outcomes.delete(runId)
   })
@@ -194,7 +201,10 @@ class VelRuntime implements Runtime, OwnerHost {
   released(owner: RunOwner): void {
     if (this.owners.get(owner.runId) === owner) {
       this.owners.delete(owner.runId)
+      const unsettled = this.held.get(owner.runId)
       this.held.delete(owner.runId)
+      if (unsettled !== undefined && this.outcomes.get(owner.runId)?.deref() !== unsettled)
+        this.holdWeakly(owner.runId, unsettled)
     }
     for (const wake of this.releaseWaiters.get(owner.runId) ?? []) wake()
     this.releaseWaiters.delete(owner.runId)
@@ -240,9 +250,15 @@ class VelRuntime implements Runtime, OwnerHost {
   // --- outcomes
 
   settle(runId: string, outcome: RunOutcome): void {
+    this.held.get(runId)?.resolve(outcome)
     this.outcomes.get(runId)?.deref()?.resolve(outcome)
     this.outcomes.delete(runId)
     this.held.delete(runId)
+  }
+
+  private holdWeakly(runId: string, outcome: Deferred): void {
+    this.outcomes.set(runId, new WeakRef(outcome))
+    this.forgotten.register(outcome, runId)
   }
 
   /**
@@ -250,13 +266,13 @@ class VelRuntime implements Runtime, OwnerHost {
    * (a passivated run nobody holds a handle of costs nothing here).
    */
   private outcome(runId: string): Deferred {
-    let outcome = this.outcomes.get(runId)?.deref()
+    const here = this.owners.has(runId)
+    let outcome = this.held.get(runId) ?? this.outcomes.get(runId)?.deref()
     if (outcome === undefined) {
       outcome = deferred()
-      this.outcomes.set(runId, new WeakRef(outcome))
-      this.forgotten.register(outcome, runId)
+      if (!here) this.holdWeakly(runId, outcome)
     }
-    if (this.owners.has(runId)) this.held.set(runId, outcome)
+    if (here) this.held.set(runId, outcome)
     return outcome
   }
 
@@ -409,18 +425,44 @@ class VelRuntime implements Runtime, OwnerHost {
 
   // --- starting and resuming
 
+  private priceOf(provider: string, modelId: string): ModelPrice | undefined {
+    const key = `${provider}:${modelId}`
+    if (this.modelPrices.has(key)) return this.modelPrices.get(key)
+    const price = priceFor(this.prices, provider, modelId)
+    this.modelPrices.set(key, price)
+    return price
+  }
+
   async spawn(agentId: string, input: RunInput, options: SpawnOptions = {}): Promise<RunHandle> {
+    const started = await this.begin(agentId, input, options)
+    return 'handle' in started ? started.handle : this.makeHandle(started.runId, started.outcome, undefined)
+  }
+
+  /** `agent.run`: spawns and waits for the answer, with no handle to build. */
+  async run(agentId: string, input: RunInput, options: SpawnOptions = {}): Promise<JsonValue> {
+    const started = await this.begin(agentId, input, options)
+    if ('handle' in started) return started.handle.result
+    const { runId } = started
+    return started.outcome.promise.then((outcome) => answerOf(outcome, runId))
+  }
+
+  /** Starts a run (or finds the one its idempotency key names): what `spawn` and `run` share. */
+  private async begin(
+    agentId: string,
+    input: RunInput,
+    options: SpawnOptions,
+  ): Promise<{ readonly handle: RunHandle } | { readonly runId: string; readonly outcome: Deferred }> {
     if (this.stopped) throw new RunError('invalid-state', 'the runtime is shut down')
     const agent = await this.agent('', agentId)
     if (options.idempotencyKey !== undefined) {
       const existing = await this.store.findRunByIdempotencyKey(agentId, options.idempotencyKey)
-      if (existing) return this.handle(existing.runId)
+      if (existing) return { handle: this.handle(existing.runId) }
     }
     const messages = toMessages(input)
     const runId = options.runId ?? randomUUID()
     const sessionId = options.sessionId ?? null
     // The owner exists before the run does: `recover()` and answers find it, never a second one.
-    const price = agent.price ?? priceFor(this.prices, agent.model.provider, agent.model.modelId)
+    const price = agent.price ?? this.priceOf(agent.model.provider, agent.model.modelId)
     if (agent.policy.maxCostUsd !== undefined && price === undefined)
       throw new RunError(
         'invalid-state',
@@ -432,8 +474,7 @@ class VelRuntime implements Runtime, OwnerHost {
     if (options.steer)
       this.steering.set(runId, { seen: new Set(), waiting: new Map(), detach: options.detach === true })
     try {
-      if (sessionId !== null) await this.checkSession(sessionId)
-      await this.store.createRun({
+      await this.createRun({
         runId,
         agentId,
         sessionId,
@@ -441,11 +482,11 @@ class VelRuntime implements Runtime, OwnerHost {
         idempotencyKey: options.idempotencyKey ?? null,
         status: 'running',
         metadata: options.metadata ?? {},
+        claimSession: true,
       })
       const lease = await this.store.acquireLease(runId, this.ownerId, this.leaseTtlMs)
       if (lease === undefined)
         throw new RunError('invalid-state', `run ${runId} is owned by another worker`, { runId })
-      if (sessionId !== null) await this.claimSession(sessionId, runId)
       const history = sessionId === null ? [] : ((await this.store.getSession(sessionId))?.messages ?? [])
       observer = this.telemetry.started(
         identity(runId, agentId, sessionId, options.parentRunId ?? null, agent),
@@ -472,6 +513,7 @@ class VelRuntime implements Runtime, OwnerHost {
           kind: 'start',
           event,
           lease,
+          agent,
           observer: started,
           done: (error) => (error ? reject(error) : resolve()),
         }),
@@ -482,18 +524,30 @@ class VelRuntime implements Runtime, OwnerHost {
       if (!owner.live) this.released(owner)
       throw error
     }
-    return this.makeHandle(runId, outcome, undefined)
+    return { runId, outcome }
   }
 
-  /** Fails fast when another unfinished run holds the session (turns of one conversation queue up). */
-  private async checkSession(sessionId: string): Promise<void> {
-    const busy = await this.store.listRuns({ sessionId, status: ['running', 'waiting'] }, { limit: 1 })
-    const holder = busy.items[0]
-    if (holder === undefined) return
-    // A run that ended here streams `finish` before its index row says so: a client that sends
-    // the next turn as soon as the answer is read must not be refused for that.
-    if (await this.finishedHere(holder.runId)) return this.checkSession(sessionId)
-    throw sessionBusy(sessionId, holder)
+  /**
+   * Creates the run's index row, claiming its session: the store refuses it atomically while
+   * another run of the session is unfinished (turns of one conversation queue up, across processes).
+   */
+  private async createRun(run: NewRun, attempt = 0): Promise<void> {
+    try {
+      await this.store.createRun(run)
+    } catch (error) {
+      const sessionId = run.sessionId
+      if (!StoreError.isInstance(error) || error.reason !== 'busy' || sessionId == null) throw error
+      const busy = await this.store.listRuns({ sessionId, status: ['running', 'waiting'] }, { limit: 1 })
+      const holder = busy.items[0]
+      // A run that ended here streams `finish` before its index row says so: a client that sends
+      // the next turn as soon as the answer is read must not be refused for that. A holder that
+      // ended between the refusal and the look is gone: try once more.
+      if (attempt < 3 && (holder === undefined || (await this.finishedHere(holder.runId))))
+        return this.createRun(run, attempt + 1)
+      throw holder === undefined
+        ? new RunError('session-busy', `session ${sessionId} has an unfinished run; try again`)
+        : sessionBusy(sessionId, holder)
+    }
   }
 
   /**
@@ -513,19 +567,6 @@ class VelRuntime implements Runtime, OwnerHost {
       })
       this.releaseWaiters.set(runId, waiters)
     })
-  }
-
-  /**
-   * `checkSession` and `createRun` are two steps, so two processes can both pass the check. Once
-   * this run is indexed, look again: if another unfinished run holds the session too, this one
-   * backs off (its row is removed, nothing was journaled). Both may back off; both never go on.
-   */
-  private async claimSession(sessionId: string, runId: string): Promise<void> {
-    const unfinished = await this.store.listRuns({ sessionId, status: ['running', 'waiting'] }, { limit: 2 })
-    const holder = unfinished.items.find((record) => record.runId !== runId)
-    if (holder === undefined) return
-    await this.store.deleteRun(runId)
-    throw sessionBusy(sessionId, holder)
   }
 
   async resume(runId: string): Promise<RunHandle> {

@@ -94,6 +94,7 @@ export class ProviderError extends VelError<ProviderErrorReason> {
 
 export type StoreErrorReason =
   | 'conflict'
+  | 'busy'
   | 'fenced'
   | 'not-found'
   | 'corrupted'
@@ -102,7 +103,10 @@ export type StoreErrorReason =
   | 'invalid-argument'
   | 'closed'
 
-/** A store operation failed. `conflict`: another writer appended first; `fenced`: a stale lease epoch. */
+/**
+ * A store operation failed. `conflict`: another writer appended first (or the id exists); `busy`:
+ * the session a new run claims has an unfinished run; `fenced`: a stale lease epoch.
+ */
 export class StoreError extends VelError<StoreErrorReason> {
   readonly _tag = 'StoreError' as const
   constructor(

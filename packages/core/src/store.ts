@@ -74,7 +74,15 @@ export interface RunRecord {
 }
 
 export type NewRun = Pick<RunRecord, 'runId' | 'agentId'> &
-  Partial<Pick<RunRecord, 'sessionId' | 'parentRunId' | 'idempotencyKey' | 'status' | 'metadata'>>
+  Partial<Pick<RunRecord, 'sessionId' | 'parentRunId' | 'idempotencyKey' | 'status' | 'metadata'>> & {
+    /**
+     * One unfinished run per session: with a `sessionId`, the run is created only if no other run
+     * of that session is `running` or `waiting`, decided atomically with the insert (two callers
+     * racing for a free session: at most one is created). Otherwise nothing is written and
+     * `createRun` fails with `busy`. Not stored.
+     */
+    readonly claimSession?: boolean
+  }
 
 export type RunPatch = Partial<Pick<RunRecord, 'status' | 'pending' | 'answer' | 'error' | 'metadata'>>
 
@@ -144,7 +152,10 @@ export interface Store {
   /** Deletes journal entries with seq <= `throughSeq` if a snapshot covers them; returns how many. */
   pruneJournal(runId: string, throughSeq: number): Promise<number>
 
-  /** Creates a run; `conflict` if the id, or the agent's idempotency key, exists. */
+  /**
+   * Creates a run; `conflict` if the id, or the agent's idempotency key, exists; `busy` if it
+   * `claimSession`s a session that another unfinished run holds (then `listRuns` finds the holder).
+   */
   createRun(run: NewRun): Promise<RunRecord>
   getRun(runId: string): Promise<RunRecord | undefined>
   findRunByIdempotencyKey(agentId: string, idempotencyKey: string): Promise<RunRecord | undefined>

@@ -102,6 +102,17 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
     return text === undefined ? undefined : decodeStoredRun(runId, text).run
   }
 
+  /** A run of the session whose stored status is `running` or `waiting`, if any. */
+  const unfinishedRunOf = (sessionId: string): string | undefined => {
+    for (const runId of data.sessionRuns.get(sessionId) ?? []) {
+      const text = data.runs.get(runId)
+      if (text === undefined) continue
+      const { storedStatus } = decodeStoredRun(runId, text)
+      if (storedStatus === 'running' || storedStatus === 'waiting') return runId
+    }
+    return undefined
+  }
+
   const liveLease = (runId: string): Lease | undefined => {
     const lease = data.leases.get(runId)
     if (lease === undefined || lease.ownerId === null || lease.expiresAt <= now()) return undefined
@@ -245,6 +256,11 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       if (data.runs.has(record.runId)) throw new StoreError('conflict', `run ${record.runId} exists`)
       if (keyId !== undefined && data.idempotencyKeys.has(keyId))
         throw new StoreError('conflict', `agent ${record.agentId} has a run with that idempotency key`)
+      if (run.claimSession === true && record.sessionId !== null) {
+        const holder = unfinishedRunOf(record.sessionId)
+        if (holder !== undefined)
+          throw new StoreError('busy', `session ${record.sessionId} has an unfinished run (${holder})`)
+      }
       data.runs.set(record.runId, encodeJson(record, 'run'))
       if (keyId !== undefined) data.idempotencyKeys.set(keyId, record.runId)
       if (record.sessionId !== null) {

@@ -125,6 +125,59 @@ export const runsSuite = (harness: () => Harness): void => {
       await expectStoreError(store.listRuns({ agentId }, { cursor: 'not a cursor' }), 'invalid-argument')
     })
 
+    it('creates a run that claims its session only while no other run of it is unfinished', async () => {
+      const { store, id } = harness()
+      const [agentId, sessionId, other] = [id('agent'), id('session'), id('session')]
+      const [first, refused, second, third] = [id('run'), id('run'), id('run'), id('run')]
+      const created = await store.createRun({ runId: first, agentId, sessionId, claimSession: true })
+      expect(created).not.toHaveProperty('claimSession')
+      expect(await store.getRun(first)).toEqual(created)
+      for (const status of ['running', 'waiting'] as const) {
+        await store.updateRun(first, { status })
+        await expectStoreError(
+          store.createRun({ runId: refused, agentId, sessionId, metadata: { a: 1 }, claimSession: true }),
+          'busy',
+        )
+        // Nothing of the refused run was written: not its row, nor its id.
+        expect(await store.getRun(refused)).toBeUndefined()
+        expect((await store.listRuns({ sessionId })).items.map((run) => run.runId)).toEqual([first])
+      }
+      // Another session, and a run that does not claim its session, are not refused.
+      await store.createRun({ runId: id('run'), agentId, sessionId: other, claimSession: true })
+      await store.createRun({ runId: second, agentId, sessionId })
+      await store.updateRun(first, { status: 'completed' })
+      await store.updateRun(second, { status: 'cancelled' })
+      expect((await store.createRun({ runId: third, agentId, sessionId, claimSession: true })).runId).toBe(
+        third,
+      )
+      await store.updateRun(third, { status: 'failed' })
+      expect((await store.createRun({ runId: refused, agentId, sessionId, claimSession: true })).status).toBe(
+        'running',
+      )
+      await expectStoreError(store.createRun({ runId: refused, agentId, claimSession: true }), 'conflict')
+    })
+
+    it('lets at most one of two connections claim a free session at once', async () => {
+      const { store, connect, id } = harness()
+      const other = await connect()
+      const [agentId, sessionId] = [id('agent'), id('session')]
+      for (let round = 0; round < 5; round++) {
+        const runIds = [id('run'), id('run')]
+        const outcomes = await Promise.allSettled(
+          [store, other].map((connection, index) =>
+            connection.createRun({ runId: runIds[index]!, agentId, sessionId, claimSession: true }),
+          ),
+        )
+        const created = outcomes.filter((outcome) => outcome.status === 'fulfilled')
+        expect(created.length).toBeLessThanOrEqual(1)
+        for (const outcome of outcomes)
+          if (outcome.status === 'rejected') expect(outcome.reason).toMatchObject({ reason: 'busy' })
+        const unfinished = await store.listRuns({ sessionId, status: ['running', 'waiting'] })
+        expect(unfinished.items).toHaveLength(created.length)
+        for (const run of unfinished.items) await store.updateRun(run.runId, { status: 'completed' })
+      }
+    })
+
     it('accepts the corrupted status in updates and filters', async () => {
       const { store, id } = harness()
       const [agentId, runId] = [id('agent'), id('run')]

@@ -30,30 +30,97 @@ const toRunRecord = (row: Selectable<RunsTable>): RunRecord => {
   )
 }
 
+const runColumns = [
+  'run_id',
+  'agent_id',
+  'session_id',
+  'parent_run_id',
+  'idempotency_key',
+  'status',
+  'pending',
+  'answer',
+  'error',
+  'metadata',
+  'created_at',
+  'updated_at',
+] as const
+
+/** Column types for the typed parameters of an `insert ... select` (Postgres cannot infer them). */
+const columnTypes: Record<(typeof runColumns)[number], 'text' | 'bigint'> = {
+  run_id: 'text',
+  agent_id: 'text',
+  session_id: 'text',
+  parent_run_id: 'text',
+  idempotency_key: 'text',
+  status: 'text',
+  pending: 'text',
+  answer: 'text',
+  error: 'text',
+  metadata: 'text',
+  created_at: 'bigint',
+  updated_at: 'bigint',
+}
+
 /** The runs index through Kysely, shared by SQLite and Postgres. */
 export const createSqlRuns = (context: SqlContext) => {
   const { db } = context
   return {
     async createRun(run: NewRun): Promise<RunRecord> {
       const record = newRunRecord(run, context.now())
+      const row = {
+        run_id: record.runId,
+        agent_id: record.agentId,
+        session_id: record.sessionId,
+        parent_run_id: record.parentRunId,
+        idempotency_key: record.idempotencyKey,
+        status: record.status,
+        pending: '[]',
+        answer: 'null',
+        error: 'null',
+        metadata: encodeJson(record.metadata, 'metadata'),
+        created_at: record.createdAt,
+        updated_at: record.updatedAt,
+      }
       // The primary key and the unique (agent_id, idempotency_key) index turn duplicates into conflicts.
-      await db
+      const sessionId = record.sessionId
+      if (run.claimSession !== true || sessionId === null) {
+        await db.insertInto('runs').values(row).execute()
+        return record
+      }
+      const unfinished = (except?: string) => {
+        let query = db
+          .selectFrom('runs')
+          .select('run_id')
+          .where('session_id', '=', sessionId)
+          .where('status', 'in', ['running', 'waiting'])
+        if (except !== undefined) query = query.where('run_id', '<>', except)
+        return query
+      }
+      // One statement: the row goes in only if the session has no unfinished run (SQLite runs it
+      // under its write lock, so it is atomic there).
+      const inserted = await db
         .insertInto('runs')
-        .values({
-          run_id: record.runId,
-          agent_id: record.agentId,
-          session_id: record.sessionId,
-          parent_run_id: record.parentRunId,
-          idempotency_key: record.idempotencyKey,
-          status: record.status,
-          pending: '[]',
-          answer: 'null',
-          error: 'null',
-          metadata: encodeJson(record.metadata, 'metadata'),
-          created_at: record.createdAt,
-          updated_at: record.updatedAt,
-        })
-        .execute()
+        .columns(runColumns)
+        .expression(
+          db
+            .selectNoFrom((eb) =>
+              runColumns.map((column) => eb.cast(eb.val(row[column]), columnTypes[column]).as(column)),
+            )
+            .where(({ not, exists }) => not(exists(unfinished()))),
+        )
+        .executeTakeFirst()
+      const busy = () => new StoreError('busy', `session ${sessionId} has an unfinished run`)
+      if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0) throw busy()
+      // Postgres (read committed) may run two such statements at once, each blind to the other's
+      // row: look again once this row is committed and back off if another is there. Both may back
+      // off; both never go on.
+      if (
+        context.dialect === 'postgres' &&
+        (await unfinished(record.runId).executeTakeFirst()) !== undefined
+      ) {
+        await db.deleteFrom('runs').where('run_id', '=', record.runId).execute()
+        throw busy()
+      }
       return record
     },
 
