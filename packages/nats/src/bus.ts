@@ -2,6 +2,7 @@ import { headers as createHeaders, type Msg, type NatsConnection } from '@nats-i
 import type { Bus, HumanRequestMessage } from '@vel/actors'
 import { formatPosition, type PositionedPart, RunError, type RunEvent } from '@vel/core'
 import { decodePayload, encodeJson, errorFromReply } from './codec.ts'
+import { batchedPublisher } from './publisher.ts'
 import { type EventEnvelope, EventEnvelopeSchema, type HumanRequestPayload } from './schemas.ts'
 import { createSubjects, isSubjectToken, velHeaders } from './subjects.ts'
 
@@ -29,6 +30,8 @@ export function createNatsBus(options: NatsBusOptions): Bus {
   const { connection } = options
   const subjects = createSubjects(options.prefix)
   const onError = options.onError ?? (() => undefined)
+  // Parts and requests of every run leave in one write per event-loop turn, in order.
+  const publisher = batchedPublisher(connection, onError)
   return {
     publishParts(runId: string, parts: ReadonlyArray<PositionedPart>): void {
       const subject = subjects.runEvents(runId)
@@ -38,7 +41,7 @@ export function createNatsBus(options: NatsBusOptions): Bus {
           headers.set(velHeaders.position, formatPosition(position))
           headers.set(velHeaders.runId, runId)
           const envelope = { runId, position, part } as unknown as EventEnvelope
-          connection.publish(subject, encodeJson(envelope), { headers })
+          publisher.publish(subject, encodeJson(envelope), { headers })
         } catch (error) {
           // The hot path never throws: a lost part is a gap readers detect by position.
           onError(error)
@@ -53,7 +56,7 @@ export function createNatsBus(options: NatsBusOptions): Bus {
         agentId: message.agentId,
         request: message.request as HumanRequestPayload['request'],
       }
-      connection.publish(subjects.runHuman(message.runId), encodeJson(payload), { headers })
+      publisher.publish(subjects.runHuman(message.runId), encodeJson(payload), { headers })
     },
     partsSubscribed: () => connection.flush(),
     subscribeParts(runId, listener) {

@@ -10,6 +10,7 @@ import {
   TransportError,
 } from '@vel/core'
 import { decodePayload, encodeJson, errorReply } from './codec.ts'
+import { batchedPublisher } from './publisher.ts'
 import {
   CancelSchema,
   HumanReplySchema,
@@ -87,6 +88,14 @@ export async function createWorker(options: WorkerOptions): Promise<NatsWorker> 
   if (!isSubjectToken(runtime.ownerId))
     throw new TypeError(`runtime ownerId '${runtime.ownerId}' must be one subject token`)
 
+  // Replies go out after the parts published before them, in the same writes (see publisher.ts).
+  const publisher = batchedPublisher(connection, onError)
+  /** Answers a request message (core NATS request/reply); a message without a reply subject gets nothing. */
+  const replier =
+    (message: Msg): Respond =>
+    (payload) => {
+      if (message.reply) publisher.publish(message.reply, encodeJson(payload))
+    }
   const inFlight = new Set<Promise<unknown>>()
   const track = (work: Promise<unknown>) => {
     inFlight.add(work)
@@ -135,9 +144,7 @@ export async function createWorker(options: WorkerOptions): Promise<NatsWorker> 
   }
 
   const onTrigger = async (message: Msg): Promise<void> => {
-    const respond: Respond = (payload) => {
-      if (message.reply) message.respond(encodeJson(payload))
-    }
+    const respond = replier(message)
     try {
       respond(await startRun(message.subject, message.data, message.headers))
     } catch (error) {
@@ -148,7 +155,7 @@ export async function createWorker(options: WorkerOptions): Promise<NatsWorker> 
   const onDurableTrigger = async (message: JsMsg, stream: string): Promise<void> => {
     const replyTo = message.headers?.get(velHeaders.replyTo) || undefined
     const respond: Respond = (payload) => {
-      if (replyTo) connection.publish(replyTo, encodeJson(payload))
+      if (replyTo) publisher.publish(replyTo, encodeJson(payload))
     }
     const msgId = message.headers?.get('Nats-Msg-Id') || undefined
     const fallbackKey = msgId ? `nats-msg:${msgId}` : `nats-seq:${stream}:${message.seq}`
@@ -167,9 +174,7 @@ export async function createWorker(options: WorkerOptions): Promise<NatsWorker> 
 
   /** An event another worker's runtime routed here because this worker holds the run. */
   const onRouted = async (message: Msg): Promise<void> => {
-    const respond: Respond = (payload) => {
-      if (message.reply) message.respond(encodeJson(payload))
-    }
+    const respond = replier(message)
     try {
       // Worker to worker: tolerant, so workers of two versions can share a deploy.
       const { runId, event } = decodePayload(RoutedEventSchema, message.data, undefined, {
@@ -192,9 +197,7 @@ export async function createWorker(options: WorkerOptions): Promise<NatsWorker> 
 
   /** Answers and cancels for any run: the runtime delivers them to the run's owner, wherever it is. */
   const onControl = async (message: Msg): Promise<void> => {
-    const respond: Respond = (payload) => {
-      if (message.reply) message.respond(encodeJson(payload))
-    }
+    const respond = replier(message)
     const subject = message.subject
     const runId = subjects.runOf(subject)
     try {
@@ -226,9 +229,7 @@ export async function createWorker(options: WorkerOptions): Promise<NatsWorker> 
 
   /** A reader that saw a gap asks for the journaled parts after its position. */
   const onReplay = async (message: Msg): Promise<void> => {
-    const respond: Respond = (payload) => {
-      if (message.reply) message.respond(encodeJson(payload))
-    }
+    const respond = replier(message)
     const runId = subjects.runOf(message.subject)
     try {
       if (runId === undefined || !isSubjectToken(runId))
@@ -308,6 +309,7 @@ export async function createWorker(options: WorkerOptions): Promise<NatsWorker> 
       await consumeLoop
       for (const subscription of subscriptions) subscription.unsubscribe()
       await Promise.allSettled([...inFlight, recovering])
+      publisher.flush()
     },
   }
 }
