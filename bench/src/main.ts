@@ -169,9 +169,13 @@ try {
     const results: CrashResult[] = []
     for (let repeat = 0; repeat < settings.crashRepeats; repeat++)
       for (const at of ['model', 'tool'] as const)
-        for (const runtime of ['vel', 'langgraph'] as const) {
-          log(`W3 crash ${runtime} at ${at} ${repeat + 1}/${settings.crashRepeats}`)
-          results.push(await crashAndResume(runtime, at, dir, results.length))
+        for (const [runtime, build] of [
+          ['vel', 'compiled'],
+          ['vel', 'tsx'],
+          ['langgraph', 'tsx'],
+        ] as const) {
+          log(`W3 crash ${runtime} (${build}) at ${at} ${repeat + 1}/${settings.crashRepeats}`)
+          results.push(await crashAndResume(runtime, at, dir, results.length, build))
         }
     report.w3b = results
     const difference = Object.fromEntries(

@@ -135,14 +135,20 @@ export function renderMarkdown(report: Report): string {
       )
     push(
       '',
-      '(b) Crash (SIGKILL) and resume in a fresh process, K=20 on SQLite. B times are ms from process start (median [min, max]); "Node+tsx" is process start to the entry module, "modules" the dynamic import of the runtime, "open" the store or checkpointer.',
+      '(b) Crash (SIGKILL) and resume in a fresh process, K=20 on SQLite. B times are ms from process start (median [min, max]); "Node start-up" is process start to the entry module (with tsx loaded, for `tsx` rows), "modules" the dynamic import of the runtime, "open" the store or checkpointer. `compiled`: plain `node` on the packages\' `dist/` (as installed); `tsx`: the TypeScript sources compiled on the fly.',
       '',
-      '| runtime | crash at | answers (expected) | every add(i,i) ran | duplicate tool runs | B: start → first step | Node+tsx | modules | open |',
+      '| runtime | crash at | answers (expected) | every add(i,i) ran | duplicate tool runs | B: start → first step | Node start-up | modules | open |',
       '|---|---|---|---|---|---|---|---|---|',
     )
-    for (const runtime of ['vel', 'langgraph'] as const)
+    for (const [runtime, build] of [
+      ['vel', 'compiled'],
+      ['vel', 'tsx'],
+      ['langgraph', 'tsx'],
+    ] as const)
       for (const at of ['model', 'tool'] as const) {
-        const rows = report.w3b.filter((result) => result.runtime === runtime && result.at === at)
+        const rows = report.w3b.filter(
+          (result) => result.runtime === runtime && (result.build ?? 'tsx') === build && result.at === at,
+        )
         if (rows.length === 0) continue
         const spreadOf = (pick: (result: CrashResult) => number): Spread => ({
           median: median(rows.map(pick)),
@@ -150,7 +156,7 @@ export function renderMarkdown(report: Report): string {
           max: Math.max(...rows.map(pick)),
         })
         push(
-          `| ${runtime} | ${at === 'model' ? 'model call of step 11' : 'inside tool 10, after its side effect'} | ${[...new Set(rows.map((row) => row.answer))].join(', ')} (${rows[0]?.expectedAnswer}) | ${rows.every((row) => row.allRan) ? 'yes' : 'NO'} | ${rows.map((row) => row.duplicates).join(', ')} | ${cell(
+          `| ${runtime} (${build}) | ${at === 'model' ? 'model call of step 11' : 'inside tool 10, after its side effect'} | ${[...new Set(rows.map((row) => row.answer))].join(', ')} (${rows[0]?.expectedAnswer}) | ${rows.every((row) => row.allRan) ? 'yes' : 'NO'} | ${rows.map((row) => row.duplicates).join(', ')} | ${cell(
             spreadOf((row) => row.firstStepMs),
             0,
           )} | ${cell(
@@ -203,11 +209,15 @@ export function renderMarkdown(report: Report): string {
     )
   }
   const velCrash = report.w3b.filter((result) => result.runtime === 'vel')
-  if (velCrash.length > 0) {
-    const resume = median(velCrash.map((result) => result.firstStepMs))
+  const compiled = velCrash.filter((result) => result.build === 'compiled')
+  if (compiled.length > 0) {
+    const of = (pick: (result: CrashResult) => number) => number(median(compiled.map(pick)), 0)
+    const resume = median(compiled.map((result) => result.firstStepMs))
     push(
-      `| W3 resume: process start → first step ≤ 100 ms | ${number(resume, 0)} ms | ${met(resume <= 100)} |`,
+      `| W3 resume, compiled build: process start → first step ≤ 100 ms (stretch 60) | ${number(resume, 0)} ms (Node ${of((row) => row.entryMs)}, modules ${of((row) => row.moduleLoadMs)}, open ${of((row) => row.openMs)}) | ${met(resume <= 100)}${resume <= 60 ? ' (stretch met)' : ''} |`,
     )
+  }
+  if (velCrash.length > 0) {
     const duplicates = velCrash.reduce((sum, result) => sum + result.duplicates, 0)
     push(`| W3 zero duplicated unsafe side effects | ${duplicates} | ${met(duplicates === 0)} |`)
   }

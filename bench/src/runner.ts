@@ -1,11 +1,13 @@
 /**
- * Spawns each measurement in a fresh process (`node --expose-gc --import tsx src/<workload>.ts`)
- * and reads its single `RESULT` line. Used by the runner (`main.ts`) and the quick test.
+ * Spawns each measurement in a fresh process (`node --expose-gc --import tsx src/<workload>.ts`,
+ * or plain `node` on the compiled build for W3's `compiled` rows) and reads its single `RESULT`
+ * line. Used by the runner (`main.ts`) and the quick test.
  */
 import { spawn } from 'node:child_process'
 import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { type Build, childCommand, prepareCompiled } from './compiled.ts'
 import type { RuntimeName } from './subject.ts'
 import type { StoreKind } from './vel.ts'
 
@@ -19,13 +21,14 @@ interface ChildOutcome {
 }
 
 /** Runs `src/<script>` with JSON options; returns its `RESULT` (or undefined) and how it ended. */
-export function runChild(script: string, options: object): Promise<ChildOutcome> {
+export function runChild(script: string, options: object, build: Build = 'tsx'): Promise<ChildOutcome> {
+  const { args, env } = childCommand(benchDir, script, build)
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--expose-gc', '--import', 'tsx', join('src', script), JSON.stringify(options)],
-      { cwd: benchDir, stdio: ['ignore', 'pipe', 'pipe'] },
-    )
+    const child = spawn(process.execPath, [...args, JSON.stringify(options)], {
+      cwd: benchDir,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (chunk: Buffer) => {
@@ -48,8 +51,8 @@ export function runChild(script: string, options: object): Promise<ChildOutcome>
 }
 
 /** Runs a measuring child that must succeed. */
-export async function measure<T>(script: string, options: object): Promise<T> {
-  const outcome = await runChild(script, options)
+export async function measure<T>(script: string, options: object, build: Build = 'tsx'): Promise<T> {
+  const outcome = await runChild(script, options, build)
   if (outcome.code !== 0 || outcome.result === undefined)
     throw new Error(
       `${script} ${JSON.stringify(options)} failed (${outcome.code ?? outcome.signal}): ${outcome.stderr}`,
@@ -80,6 +83,8 @@ export interface W2Result {
 
 export interface CrashResult {
   runtime: RuntimeName
+  /** How both processes ran: sources through tsx, or plain node on the compiled `dist/`. */
+  build: Build
   at: 'model' | 'tool'
   answer: string
   expectedAnswer: string
@@ -88,25 +93,33 @@ export interface CrashResult {
   /** Tool invocations beyond one per i. */
   duplicates: number
   crashSignal: string | null
-  /** Process B, ms since its process started. */
+  /** Process B, ms since its process started: to its entry module (Node start-up, plus tsx's). */
   entryMs: number
   moduleLoadMs: number
   openMs: number
   firstStepMs: number
+  /** Where process B resolved `@vel/actors` (a `dist/` file for the compiled build). */
+  velEntry?: string
 }
 
 /**
  * W3 (b): process A crashes (SIGKILL itself) at `at`; after the lease TTL a fresh process B
  * resumes. With the exit inside tool 10 (unsafe), Vel resolves call 10 as interrupted: the model
  * sees an error result for it, so its sum lacks 20 (`sum=400`) and add(10,10) ran exactly once.
+ * `build: 'compiled'` (Vel only) runs both processes with plain node on the packages' `dist/`.
  */
 export async function crashAndResume(
   runtime: RuntimeName,
   at: 'model' | 'tool',
   dir: string,
   index: number,
+  build: Build = 'tsx',
 ): Promise<CrashResult> {
-  const base = join(dir, `w3-${runtime}-${at}-${index}`)
+  if (build === 'compiled') {
+    if (runtime !== 'vel') throw new Error(`W3 compiled build: Vel only, not ${runtime}`)
+    await prepareCompiled(benchDir)
+  }
+  const base = join(dir, `w3-${runtime}-${build}-${at}-${index}`)
   const options = {
     runtime,
     at,
@@ -116,12 +129,14 @@ export async function crashAndResume(
     leaseTtlMs: 100,
   }
   for (const suffix of ['.db', '.db-wal', '.db-shm', '.log']) rmSync(`${base}${suffix}`, { force: true })
-  const crash = await runChild('w3-crash.ts', { ...options, mode: 'crash' })
+  const crash = await runChild('w3-crash.ts', { ...options, mode: 'crash' }, build)
   if (crash.signal !== 'SIGKILL') throw new Error(`process A did not crash: ${crash.code} ${crash.stderr}`)
   await new Promise((resolve) => setTimeout(resolve, 3 * options.leaseTtlMs)) // the dead owner's lease expires
   const resumed = await measure<
-    Omit<CrashResult, 'runtime' | 'at' | 'allRan' | 'duplicates' | 'crashSignal' | 'expectedAnswer'>
-  >('w3-crash.ts', { ...options, mode: 'resume' })
+    Omit<CrashResult, 'runtime' | 'build' | 'at' | 'allRan' | 'duplicates' | 'crashSignal' | 'expectedAnswer'>
+  >('w3-crash.ts', { ...options, mode: 'resume' }, build)
+  if (build === 'compiled' && !resumed.velEntry?.includes('/dist/'))
+    throw new Error(`W3 compiled: process B loaded @vel/actors from ${resumed.velEntry}, not dist/`)
   const lines = existsSync(options.log) ? readFileSync(options.log, 'utf8').trim().split('\n') : []
   const counts = new Map<string, number>()
   for (const line of lines) counts.set(line, (counts.get(line) ?? 0) + 1)
@@ -130,6 +145,7 @@ export async function crashAndResume(
   const interruptedUnsafe = runtime === 'vel' && at === 'tool'
   return {
     runtime,
+    build,
     at,
     ...resumed,
     expectedAnswer: interruptedUnsafe ? 'sum=400' : 'sum=420',

@@ -3,7 +3,8 @@
  * and kills itself with SIGKILL when the model is called for step 11 (`at: "model"`) or inside
  * tool 10 right after its side effect (`at: "tool"`). Mode `resume`: a fresh process continues the
  * same run without resending the input and reports its timings. The tool appends one line per
- * invocation to a log file; the parent counts duplicates.
+ * invocation to a log file; the parent counts duplicates. Runs through tsx on the sources, or, compiled
+ * by `compiled.ts` into `bench/dist/`, with plain node on the packages' `dist/`.
  */
 const entryMs = performance.now()
 
@@ -90,4 +91,5 @@ printResult({
   openMs: readyMs - loadedMs,
   firstModelCallMs,
   firstStepMs,
+  ...(options.runtime === 'vel' ? { velEntry: import.meta.resolve('@vel/actors') } : {}),
 })

@@ -86,3 +86,13 @@ describe('bench (quick correctness, no timings)', () => {
     expect(inTool).toMatchObject({ answer: 'sum=420', allRan: true })
   })
 })
+
+describe('bench W3 on the compiled build (builds dist/ first when it is stale)', () => {
+  it('plain node on dist/ resumes after SIGKILL at the model call and inside an unsafe tool', async () => {
+    const atModel = await crashAndResume('vel', 'model', dir, 5, 'compiled')
+    const inTool = await crashAndResume('vel', 'tool', dir, 6, 'compiled')
+    expect(atModel).toMatchObject({ build: 'compiled', answer: 'sum=420', allRan: true, duplicates: 0 })
+    expect(inTool).toMatchObject({ build: 'compiled', answer: 'sum=400', allRan: true, duplicates: 0 })
+    expect(atModel.velEntry).toMatch(/\/packages\/actors\/dist\/index\.js$/)
+  }, 600_000)
+})

@@ -1,0 +1,94 @@
+/**
+ * The compiled build for W3: process B run by plain `node` (no tsx, no `@vel/source` condition) on
+ * the packages' `dist/`, as an installed app would run it. `prepareCompiled()` builds the packages
+ * Vel's bench imports when their `dist/` is missing or older than their sources (`pnpm --filter
+ * @vel/actors... run build`), then compiles the bench's own child script with esbuild into
+ * `bench/dist/` (the bench's modules bundled, every package external, dynamic imports kept as
+ * separate chunks so the runtime's module loading is still timed apart).
+ */
+import { spawnSync } from 'node:child_process'
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+
+/** How process B runs Vel: TypeScript sources through tsx, or the compiled `dist/` with plain node. */
+export type Build = 'tsx' | 'compiled'
+
+/** The packages the bench's Vel imports, with their workspace dependencies. */
+const packages = ['core', 'store', 'providers', 'actors'] as const
+
+const newestMtime = (dir: string): number => {
+  let newest = 0
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true }))
+    if (entry.isFile()) newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs)
+  return newest
+}
+
+/** Packages whose `dist/index.js` is missing or older than a source file or the package's manifest. */
+export function stalePackages(root: string): string[] {
+  return packages.filter((name) => {
+    const dir = join(root, 'packages', name)
+    const built = join(dir, 'dist', 'index.js')
+    if (!existsSync(built)) return true
+    const sources = Math.max(newestMtime(join(dir, 'src')), statSync(join(dir, 'package.json')).mtimeMs)
+    return statSync(built).mtimeMs < sources
+  })
+}
+
+let prepared: Promise<void> | undefined
+
+/** Builds what the compiled child needs, once per process; throws with the way out if it cannot. */
+export function prepareCompiled(benchDir: string): Promise<void> {
+  prepared ??= (async () => {
+    const root = join(benchDir, '..')
+    const stale = stalePackages(root)
+    if (stale.length > 0) {
+      process.stderr.write(`building ${stale.map((name) => `@vel/${name}`).join(', ')} for W3 (compiled)\n`)
+      const built = spawnSync('pnpm', ['--filter', '@vel/actors...', 'run', 'build'], {
+        cwd: root,
+        stdio: ['ignore', 'inherit', 'inherit'],
+      })
+      if (built.error !== undefined || built.status !== 0)
+        throw new Error(
+          `W3 (compiled) needs the packages' dist/: \`pnpm --filter '@vel/actors...' run build\` failed (${built.error?.message ?? `exit ${built.status}`}); run \`pnpm build\` and try again`,
+        )
+      const still = stalePackages(root)
+      if (still.length > 0)
+        throw new Error(`W3 (compiled): the build left dist/ stale in ${still.join(', ')}`)
+    }
+    const { build } = await import('esbuild')
+    const outdir = join(benchDir, 'dist')
+    rmSync(outdir, { recursive: true, force: true })
+    await build({
+      absWorkingDir: benchDir,
+      entryPoints: ['src/w3-crash.ts'],
+      outdir,
+      bundle: true,
+      splitting: true,
+      format: 'esm',
+      platform: 'node',
+      target: 'node20.19',
+      packages: 'external',
+      logLevel: 'error',
+    })
+  })()
+  return prepared
+}
+
+/** The child's command line and environment for a build. */
+export function childCommand(
+  benchDir: string,
+  script: string,
+  build: Build,
+): { args: string[]; env: NodeJS.ProcessEnv } {
+  if (build === 'tsx')
+    return { args: ['--expose-gc', '--import', 'tsx', join('src', script)], env: process.env }
+  // Without the source condition (pnpm puts it in NODE_OPTIONS), `@vel/*` resolve to `dist/`.
+  const nodeOptions = (process.env.NODE_OPTIONS ?? '')
+    .split(/\s+/)
+    .filter((option) => option !== '' && option !== '--conditions=@vel/source')
+    .join(' ')
+  return {
+    args: ['--expose-gc', join(benchDir, 'dist', script.replace(/\.ts$/, '.js'))],
+    env: { ...process.env, NODE_OPTIONS: nodeOptions },
+  }
+}
