@@ -13,11 +13,19 @@
 import { spawnSync } from 'node:child_process'
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { dirname, join, relative, sep } from 'node:path'
+import { join, relative, sep } from 'node:path'
 import { parseArgs } from 'node:util'
 
-const { values } = parseArgs({ options: { bundle: { type: 'string', multiple: true, default: [] } } })
+const { values } = parseArgs({
+  options: {
+    bundle: { type: 'string', multiple: true, default: [] },
+    'peer-types': { type: 'string', multiple: true, default: [] },
+  },
+})
 const bundled = values.bundle
+// Bundled packages whose types the declarations may still name: they stay (optional) peers that a
+// TypeScript user installs, and only their run-time code is bundled (docs/decisions/0012-*.md).
+const peerTypes = values['peer-types']
 const dist = join(process.cwd(), 'dist')
 const manifest = JSON.parse(readFileSync('package.json', 'utf8'))
 const require = createRequire(import.meta.url)
@@ -113,20 +121,40 @@ async function bundle(packages) {
 
   // What the published package needs: no static import of a bundled package left in its
   // JavaScript, and none at all in its declarations (it is not installed for the user's tsc).
+  // esbuild's outputs by their metafile (bundled code keeps comments that quote imports), the rest
+  // by their text.
+  const outputs = new Map(
+    Object.entries(outcome.metafile.outputs).map(([file, output]) => [join(process.cwd(), file), output]),
+  )
   for (const file of files('.js'))
-    for (const name of packages)
-      if (importsOf(name, readFileSync(file, 'utf8'), { dynamic: false }))
-        fail(`${relative(dist, file)} still imports ${name}`)
+    for (const name of packages) {
+      const output = outputs.get(file)
+      const imports =
+        output === undefined
+          ? importsOf(name, readFileSync(file, 'utf8'), { dynamic: false })
+          : output.imports.some(
+              (entry) => entry.external && entry.kind !== 'dynamic-import' && names(name, entry.path),
+            )
+      if (imports) fail(`${relative(dist, file)} still imports ${name}`)
+    }
   for (const file of files('.d.ts'))
-    for (const name of packages)
+    for (const name of packages.filter((candidate) => !peerTypes.includes(candidate)))
       if (importsOf(name, readFileSync(file, 'utf8'), { dynamic: true }))
         fail(`${relative(dist, file)} names ${name} in its types: keep it out of the public API`)
 
-  // The bundled code keeps its license.
+  // The bundled code keeps its licenses: of every package it took code from (ajv's own
+  // dependencies too), found from esbuild's inputs.
   mkdirSync(join(dist, '_bundled'), { recursive: true })
-  for (const name of packages) {
-    const root = dirname(require.resolve(`${name}/package.json`, { paths: [process.cwd()] }))
-    const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
+  const roots = new Set()
+  for (const input of Object.keys(outcome.metafile.inputs)) {
+    const match = /^(.*node_modules[\\/](?:@[^\\/]+[\\/])?[^\\/]+)[\\/]/.exec(input)
+    if (match !== null) roots.add(join(process.cwd(), match[1]))
+  }
+  for (const name of packages)
+    if (![...roots].some((root) => root.endsWith(`${sep}${name.replace('/', sep)}`)))
+      fail(`--bundle ${name}: esbuild took no code from it`)
+  for (const root of roots) {
+    const { name, version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
     const license = readdirSync(root).find((file) => /^licen[cs]e/i.test(file))
     if (license === undefined) fail(`${name} has no LICENSE file to ship with its bundled code`)
     copyFileSync(join(root, license), join(dist, '_bundled', `${name.replace('/', '+')}@${version}.LICENSE`))
