@@ -12,11 +12,121 @@ export const encodeJson = (value: unknown, what: string): string => {
   return text
 }
 
-/** Parses a stored JSON text; unparsable text is `corrupted`, naming the row in `where`. */
+/**
+ * The fragments of Vel's events and messages that compact text replaces, most frequent shapes
+ * first. This list is part of the stored format: entries may be appended, never changed, removed
+ * or reordered (a stored token means the fragment at its index forever).
+ */
+const fragments: ReadonlyArray<string> = [
+  '{"type":"model.responded","message":{"role":"assistant","content":[',
+  '{"type":"tool.succeeded","toolCallId":',
+  '{"type":"tool.started","toolCallId":',
+  '{"type":"tool.failed","toolCallId":',
+  '{"type":"tool-call","id":',
+  '{"type":"text","text":',
+  '{"role":"tool","content":[{"type":"tool-result","toolCallId":',
+  '{"role":"assistant","content":[',
+  '{"role":"user","content":',
+  ',"usage":{"inputTokens":',
+  ',"outputTokens":',
+  ',"reasoningTokens":',
+  ',"cachedInputTokens":',
+  ',"finishReason":"tool-calls"',
+  ',"finishReason":"stop"',
+  ',"plan":[{"toolCallId":',
+  ',"action":"execute"',
+  ',"sideEffects":"none"',
+  ',"streamed":true',
+  ',"epoch":',
+  ',"toolName":',
+  ',"name":',
+  ',"input":',
+  ',"output":',
+  ',"at":',
+  '"type":',
+  ',"providerMetadata":',
+  // Two-character tokens from here on.
+  '{"type":"run.started","runId":',
+  ',"agentId":',
+  ',"sessionId":',
+  ',"parentRunId":null',
+  ',"parentRunId":',
+  ',"rootRunId":',
+  ',"history":[]',
+  ',"history":',
+  ',"instructions":',
+  ',"policy":{"maxSteps":',
+  ',"policy":',
+  '{"type":"model.failed","error":',
+  '{"type":"tool.interrupted","toolCallId":',
+  '{"type":"approval.decided","toolCallId":',
+  '{"type":"human.responded"',
+  '{"type":"run.cancelled"',
+  ',"sideEffects":"idempotent"',
+  ',"sideEffects":"unsafe"',
+  ',"action":"approve"',
+  ',"finishReason":"length"',
+  ',"finishReason":',
+  ',"streamed":false',
+  '{"type":"reasoning","text":',
+  '{"role":"system","content":',
+  ',"error":',
+  ',"reason":',
+  ',"message":',
+  ',"content":',
+  ',"text":',
+  ',"id":',
+]
+
+// Control characters never appear raw in JSON text (JSON.stringify escapes them; JSON forbids them
+// in strings), so they can stand for fragments. Tab, newline and carriage return are left out: JSON
+// allows them as whitespace. The last one is the prefix of two-character tokens.
+const singles = [
+  1, 2, 3, 4, 5, 6, 7, 8, 11, 12, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30,
+]
+const prefix = '\u001f'
+const tokenOf = new Map<string, string>()
+const fragmentOf = new Map<string, string>()
+fragments.forEach((fragment, index) => {
+  const code = singles[index]
+  const token =
+    code === undefined
+      ? prefix + String.fromCharCode(0x21 + index - singles.length)
+      : String.fromCharCode(code)
+  tokenOf.set(fragment, token)
+  fragmentOf.set(token, fragment)
+})
+const literal = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+// Longest first, so a fragment wins over the shorter ones it starts with.
+const fragmentPattern = new RegExp(
+  [...fragments]
+    .sort((a, b) => b.length - a.length)
+    .map(literal)
+    .join('|'),
+  'g',
+)
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the tokens are control characters
+const tokenPattern = /[\u0001-\u0008\u000b\u000c\u000e-\u001e]|\u001f[\s\S]?/g
+const toToken = (fragment: string) => tokenOf.get(fragment) as string
+// An unknown token stays as it is, and the text then fails to parse.
+const toFragment = (token: string) => fragmentOf.get(token) ?? token
+
+/**
+ * Serializes a value as compact text: its JSON with the common fragments of events and messages
+ * replaced by control characters (a model response of ~370 characters takes ~80). `decodeJson`
+ * reads both this and plain JSON; text with no fragment in it is plain JSON.
+ */
+export const encodeCompact = (value: unknown, what: string): string =>
+  encodeJson(value, what).replace(fragmentPattern, toToken)
+
+/**
+ * Parses a stored JSON text, plain or compact (`encodeCompact`); unparsable text is `corrupted`,
+ * naming the row in `where`.
+ */
 export const decodeJson = <T = JsonValue>(text: unknown, where: string): T => {
   if (typeof text !== 'string') throw new StoreError('corrupted', `${where}: stored value is not text`)
   try {
-    return JSON.parse(text) as T
+    return JSON.parse(text.replace(tokenPattern, toFragment)) as T
   } catch (cause) {
     throw new StoreError('corrupted', `${where}: stored JSON is unparsable`, { cause })
   }

@@ -88,6 +88,64 @@ describe('SQLite migrations', () => {
     await store.close()
   })
 
+  it('upgrade a version 2 database to compact tables: rows, leases, turns and keys carry over, old JSON still reads', async () => {
+    const filename = newFile()
+    const db = new Kysely({ dialect: new SqliteDialect({ database: new Database(filename) }) })
+    const migrator = new Migrator({ db, provider: { getMigrations: async () => ({ ...sqliteMigrations }) } })
+    expect((await migrator.migrateTo('0002-session-turns')).error).toBeUndefined()
+    await db.destroy()
+    // Rows as version 2 code wrote them: plain JSON everywhere.
+    const old = new Database(filename)
+    old
+      .prepare("insert into journal values ('run', 1, 'e', 5, ?)")
+      .run('{"type":"e","toolCallId":"c","at":5}')
+    old
+      .prepare(
+        "insert into runs values ('run', 'agent', 's', null, 'key', 'running', '[]', 'null', 'null', '{}', 1, 1)",
+      )
+      .run()
+    old.prepare("insert into leases values ('run', 'owner', 3, 9e15)").run()
+    old.prepare("insert into sessions values ('s', 1, 1, 1)").run()
+    old.prepare(`insert into session_messages values ('s', 0, '{"role":"user","content":"old"}')`).run()
+    old.prepare("insert into session_turns values ('s', 'run')").run()
+    old.close()
+    const store = createSqliteStore({ filename })
+    await store.migrate()
+    expect(await store.read('run')).toEqual([
+      { runId: 'run', seq: 1, type: 'e', at: 5, data: { type: 'e', toolCallId: 'c', at: 5 } },
+    ])
+    expect(await store.getLease('run')).toMatchObject({ ownerId: 'owner', epoch: 3 })
+    expect(await store.acquireLease('run', 'other', 1000)).toBeUndefined()
+    await store.append('run', [{ type: 'e', data: { type: 'e', toolCallId: 'd' } }], 1, {
+      lease: { ownerId: 'owner', epoch: 3 },
+    })
+    expect((await store.read('run', { afterSeq: 1 }))[0]?.data).toEqual({ type: 'e', toolCallId: 'd' })
+    // The run's turn is already in the session: a repeat changes nothing.
+    expect(
+      await store.appendSession('s', [{ role: 'user', content: 'again' }], undefined, { runId: 'run' }),
+    ).toBe(1)
+    expect((await store.getSession('s'))?.messages).toEqual([{ role: 'user', content: 'old' }])
+    expect((await store.findRunByIdempotencyKey('agent', 'key'))?.runId).toBe('run')
+    await expectStoreError(
+      store.createRun({ runId: 'other', agentId: 'agent', idempotencyKey: 'key' }),
+      'conflict',
+    )
+    expect((await store.listRuns({ sessionId: 's' })).items.map((run) => run.runId)).toEqual(['run'])
+    await store.close()
+    const database = new Database(filename, { readonly: true })
+    const definitions = database
+      .prepare(
+        "select name, sql from sqlite_master where name in ('leases', 'sessions', 'session_turns', 'runs_by_session_id')",
+      )
+      .all() as { name: string; sql: string }[]
+    database.close()
+    expect(definitions).toHaveLength(4)
+    for (const { name, sql } of definitions)
+      expect(sql, name).toMatch(
+        name === 'runs_by_session_id' ? /where "session_id" is not null/i : /without rowid/i,
+      )
+  })
+
   it('refuse a database migrated by newer code with schema-too-new, changing nothing', async () => {
     const filename = newFile()
     const store = createSqliteStore({ filename })

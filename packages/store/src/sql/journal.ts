@@ -15,12 +15,16 @@ import type { Database, JournalTable } from './schema.ts'
 /** A journal row as inserted. */
 export type JournalRow = Insertable<JournalTable> & { at: number }
 
-/** Journal rows ready to insert after `expectedSeq`; everything is serialized before any write. */
+/**
+ * Journal rows ready to insert after `expectedSeq`; everything is serialized before any write, as
+ * JSON or (SQLite) as compact text, which `toJournalEntry` reads alike.
+ */
 export const journalRows = (
   runId: string,
   entries: ReadonlyArray<JournalEntryInput>,
   expectedSeq: number,
   time: number,
+  encode: (value: unknown, what: string) => string = encodeJson,
 ): JournalRow[] => {
   checkId('runId', runId)
   checkSeq('expectedSeq', expectedSeq)
@@ -30,7 +34,7 @@ export const journalRows = (
     seq: expectedSeq + index + 1,
     type: entry.type,
     at: entry.at ?? time,
-    data: encodeJson(entry.data, `entry ${index}`),
+    data: encode(entry.data, `entry ${index}`),
   }))
 }
 

@@ -21,7 +21,8 @@ export const createSqlSessions = (context: SqlContext) => {
     if (expectedVersion !== undefined) checkSeq('expectedVersion', expectedVersion)
     if (runId !== undefined) checkId('runId', runId)
     if (!Array.isArray(messages)) throw new StoreError('invalid-argument', 'messages must be an array')
-    const texts = messages.map((message, index) => encodeJson(message, `message ${index}`))
+    const encode = context.encodeData ?? encodeJson
+    const texts = messages.map((message, index) => encode(message, `message ${index}`))
     const time = context.now()
     return context.transaction(async (trx: Kysely<Database>) => {
       // The insert (a write first, so SQLite takes its write lock up front) makes sure the head row

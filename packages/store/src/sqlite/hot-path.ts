@@ -7,7 +7,7 @@ import {
   StoreError,
 } from '@vel/core'
 import type { Selectable } from 'kysely'
-import { encodeJson } from '../codec.ts'
+import { encodeCompact, encodeJson } from '../codec.ts'
 import type { JournalRow } from '../sql/journal.ts'
 import { conflictError, fencedError, journalRows, toJournalEntry } from '../sql/journal.ts'
 import type { JournalTable } from '../sql/schema.ts'
@@ -117,7 +117,7 @@ export function createSqliteHotPath(connection: SqliteConnection, now: () => num
   return {
     append(runId, entries, expectedSeq, options) {
       const time = now()
-      const rows = journalRows(runId, entries, expectedSeq, time)
+      const rows = journalRows(runId, entries, expectedSeq, time, encodeCompact)
       const lease = options?.lease
       if (options?.snapshot !== undefined) {
         const snapshot = {

@@ -2,6 +2,7 @@ import { resolve } from 'node:path'
 import type { Store } from '@vel/core'
 import Database from 'better-sqlite3'
 import { Kysely, SqliteDialect } from 'kysely'
+import { encodeCompact } from '../codec.ts'
 import { createGate, type Gate } from '../gate.ts'
 import { toStoreError } from '../map-error.ts'
 import { migrateToLatest } from '../migrate.ts'
@@ -77,6 +78,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     db,
     dialect: 'sqlite' as const,
     now,
+    encodeData: encodeCompact,
     transaction: <T>(body: (trx: Kysely<Schema>) => Promise<T>) =>
       gate.run(() => db.transaction().execute(body)),
   }
