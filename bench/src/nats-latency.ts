@@ -7,7 +7,7 @@
  * Usage: node --import tsx bench/src/nats-latency.ts '{"runs":1000,"warmupRuns":200}'
  */
 import type { Msg, Subscription } from '@nats-io/transport-node'
-import { createSubjects } from '@vel/nats'
+import { createNatsClient, createSubjects } from '@vel/nats'
 import { createMemoryStore } from '@vel/store'
 import { createPostgresStore } from '@vel/store/postgres'
 import {
@@ -28,6 +28,11 @@ import { childOptions, median, printResult, quantile } from './stats.ts'
 interface LatencyOptions {
   /** `memory` (default) or `postgres` (a fresh database, dropped at the end). */
   store?: 'memory' | 'postgres'
+  /**
+   * `nats` (default): plain NATS as a non-JS caller does; `client`: `createNatsClient` of
+   * @vel/nats, from `trigger()` called to the first part `events()` yields.
+   */
+  caller?: 'nats' | 'client'
   runs: number
   warmupRuns: number
   /** Raw request/reply round trips for the floor. */
@@ -37,6 +42,7 @@ interface LatencyOptions {
 export interface NatsLatencyResult {
   skipped?: string
   store: 'memory' | 'postgres'
+  caller: 'nats' | 'client'
   runs: number
   checked: number
   firstPartMs: { p50: number; p99: number; max: number }
@@ -82,6 +88,27 @@ interface Timing {
 
 let checked = 0
 async function triggerOnce(runId: string): Promise<Timing> {
+  return options.caller === 'client' ? triggerThroughClient(runId) : triggerThroughNats(runId)
+}
+
+const client = createNatsClient(caller, { prefix })
+/** Through the JS client: `trigger()` resolves once the run is stored, then `events()` yields its parts. */
+async function triggerThroughClient(runId: string): Promise<Timing> {
+  const started = performance.now()
+  await client.trigger('adder', prompt, { runId })
+  const triggerReply = performance.now() - started
+  let firstPart = 0
+  let text = ''
+  for await (const part of client.events(runId)) {
+    if (firstPart === 0) firstPart = performance.now() - started
+    if (part.type === 'text-delta') text += part.delta
+  }
+  if (text !== expected) throw new Error(`run ${runId} answered ${text} (expected ${expected})`)
+  checked += 1
+  return { firstPart, triggerReply, finish: performance.now() - started }
+}
+
+async function triggerThroughNats(runId: string): Promise<Timing> {
   const replySubject = `${inbox}.${runId}`
   let events: Subscription | undefined
   const timing = await new Promise<Timing>((resolve, reject) => {
@@ -143,6 +170,7 @@ const timings: Timing[] = []
 for (let i = 0; i < options.runs; i++) timings.push(await triggerOnce(`run-${i}`))
 
 replySubscription.unsubscribe()
+client.close()
 await caller.close()
 await worker.close()
 await store.close()
@@ -151,6 +179,7 @@ if (database !== undefined) await adminQuery(`drop database ${database} with (fo
 const first = timings.map((timing) => timing.firstPart)
 printResult({
   store: options.store ?? 'memory',
+  caller: options.caller ?? 'nats',
   runs: options.runs,
   checked,
   firstPartMs: { p50: median(first), p99: quantile(first, 0.99), max: Math.max(...first) },

@@ -51,6 +51,8 @@ export interface NatsThroughputResult {
   completedInStore: number
   /** Tool calls per worker process (the spread of the load). */
   perWorker: number[]
+  /** CPU of all worker processes per run (warm-up included), in ms: what a run costs Vel's side. */
+  workerCpuMsPerRun: number
 }
 
 const options = childOptions<ThroughputOptions>()
@@ -213,6 +215,8 @@ try {
     missing,
     completedInStore: Number(completed.rows[0]?.count ?? 0),
     perWorker: results.map((result) => result.toolRuns.length),
+    workerCpuMsPerRun:
+      results.reduce((sum, result) => sum + result.cpuMs, 0) / (options.runs + options.warmupRuns),
   }
 } finally {
   for (const worker of workers) if (worker.child.exitCode === null) worker.child.kill('SIGKILL')

@@ -25,6 +25,8 @@ export interface NatsWorkerResult {
   pid: number
   /** The run of each executed `add` call, in order. */
   toolRuns: string[]
+  /** CPU time (user + system) this process spent from READY to `stop`, in ms. */
+  cpuMs: number
 }
 
 const options = childOptions<WorkerProcessOptions>()
@@ -51,12 +53,18 @@ const store = createPostgresStore({
 })
 await store.migrate()
 const worker = await startBenchWorker({ store, prefix: options.prefix, agent })
+const cpuAtReady = process.cpuUsage()
 process.stdout.write('READY\n')
 
 for await (const line of createInterface({ input: process.stdin })) {
   if (line.trim() !== 'stop') continue
+  const cpu = process.cpuUsage(cpuAtReady)
   await worker.close()
   await store.close()
-  printResult({ pid: process.pid, toolRuns } satisfies NatsWorkerResult)
+  printResult({
+    pid: process.pid,
+    toolRuns,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+  } satisfies NatsWorkerResult)
   break
 }

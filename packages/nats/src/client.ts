@@ -184,7 +184,10 @@ export function createNatsClient(connection: NatsConnection, options: NatsClient
           : { idempotencyKey: triggerOptions.idempotencyKey }),
         ...(triggerOptions.metadata === undefined ? {} : { metadata: triggerOptions.metadata }),
       }
-      // Subscribe before the run can emit anything, so `events()` sees its first part.
+      // Subscribe before the run can emit anything, so `events()` sees its first part. No flush
+      // is needed: the server handles this connection's SUB before the trigger sent after it,
+      // and the worker publishes parts only once it has the trigger (causally after the SUB; a
+      // cluster carries the interest on the same route, ahead of the trigger).
       if (!buffers.has(runId)) {
         const inbox = new Inbox(connection, subjects.runEvents(runId))
         const timer = setTimeout(() => {
@@ -194,7 +197,6 @@ export function createNatsClient(connection: NatsConnection, options: NatsClient
         timer.unref?.()
         buffers.set(runId, { inbox, timer })
       }
-      await connection.flush()
       const trace = triggerOptions.trace ?? activeTrace()
       const traceHeaders = () => {
         const headers = createHeaders()
