@@ -98,6 +98,8 @@ export interface CrashResult {
   moduleLoadMs: number
   openMs: number
   firstStepMs: number
+  /** CPU time (user + system) of process B to its first step: less distorted by a busy machine. */
+  firstStepCpuMs?: number
   /** Where process B resolved `@vel/actors` (a `dist/` file for the compiled build). */
   velEntry?: string
 }

@@ -31,9 +31,14 @@ const die = (): Promise<never> => {
   return new Promise<never>(() => undefined)
 }
 let firstStepMs: number | undefined
+let firstStepCpuMs: number | undefined
 let firstModelCallMs: number | undefined
 const onTool = async ({ a, b }: { a: number; b: number }) => {
-  firstStepMs ??= performance.now()
+  if (firstStepMs === undefined) {
+    firstStepMs = performance.now()
+    const cpu = process.cpuUsage()
+    firstStepCpuMs = (cpu.user + cpu.system) / 1000
+  }
   appendFileSync(options.log, `add(${a},${b})\n`)
   if (crashing && options.at === 'tool' && a === 10) await die()
 }
@@ -91,5 +96,6 @@ printResult({
   openMs: readyMs - loadedMs,
   firstModelCallMs,
   firstStepMs,
+  firstStepCpuMs,
   ...(options.runtime === 'vel' ? { velEntry: import.meta.resolve('@vel/actors') } : {}),
 })
