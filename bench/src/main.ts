@@ -1,5 +1,5 @@
 /**
- * `pnpm bench [--quick] [--only=w1,w2,w3,nats]`: runs the workloads of shared/BENCHMARKS.md for Vel,
+ * `pnpm bench [--quick] [--only=w1,w2,w3,nats,approvals]`: runs the workloads of shared/BENCHMARKS.md for Vel,
  * the bare-loop floor and the peers (LangGraph.js, the Vercel AI SDK, the OpenAI Agents SDK),
  * interleaved, each measurement in fresh processes; prints one JSON line per workload
  * and writes bench/results/latest.md (quick mode: quick.md; raw figures in *.json, not committed).
@@ -8,6 +8,7 @@ import { execSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
+import { approvalsCorrect, runApprovals } from './approvals-bench.ts'
 import { natsCorrect, runNatsWorkloads } from './nats-bench.ts'
 import { type Report, renderMarkdown } from './report.ts'
 import {
@@ -196,6 +197,10 @@ try {
     report.nats = await runNatsWorkloads(quick, log)
     emit('NATS', report.nats)
   }
+  if (wants('approvals')) {
+    report.approvals = await runApprovals(quick, dir, log)
+    emit('approvals', report.approvals)
+  }
   report.machine = { ...machine, loadAverageAtEnd: loadavg()[0], wallSeconds: (Date.now() - started) / 1000 }
   const resultsDir = join(benchDir, 'results')
   mkdirSync(resultsDir, { recursive: true })
@@ -208,6 +213,10 @@ try {
   const unsafeTwice = report.w3b.filter((result) => result.runtime === 'vel' && result.duplicates > 0)
   if (failed.length > 0 || unsafeTwice.length > 0) {
     log(`correctness FAILED: ${JSON.stringify([...failed, ...unsafeTwice])}`)
+    process.exitCode = 1
+  }
+  if (report.approvals !== undefined && !approvalsCorrect(report.approvals)) {
+    log(`approvals correctness FAILED: ${JSON.stringify(report.approvals.results)}`)
     process.exitCode = 1
   }
   if (report.nats !== undefined && !natsCorrect(report.nats)) {

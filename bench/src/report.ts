@@ -1,4 +1,5 @@
 /** The markdown report (bench/results/latest.md): tables, Vel / LangGraph ratios, targets. */
+import { type ApprovalsReport, approvalsSection, approvalsTargets } from './approvals-bench.ts'
 import { type NatsReport, natsSection, natsTargets } from './nats-bench.ts'
 import type { CrashResult } from './runner.ts'
 import { median, type Spread } from './stats.ts'
@@ -26,6 +27,8 @@ export interface Report {
   w3b: CrashResult[]
   /** The NATS workloads (`nats-bench.ts`), when they ran. */
   nats?: NatsReport
+  /** The approvals workload (`approvals-bench.ts`), when it ran. */
+  approvals?: ApprovalsReport
 }
 
 const number = (value: number, digits?: number): string => {
@@ -178,6 +181,7 @@ export function renderMarkdown(report: Report): string {
     )
   }
   if (report.nats !== undefined) push(...natsSection(report.nats, cell))
+  if (report.approvals !== undefined) push(...approvalsSection(report.approvals, number))
   // The targets of issue 16 (docs/performance.md).
   push('## Targets (Vel)', '', '| target | figure | |', '|---|---|---|')
   const w1m = report.w1['vel/memory']?.perK
@@ -222,6 +226,7 @@ export function renderMarkdown(report: Report): string {
     push(`| W3 zero duplicated unsafe side effects | ${duplicates} | ${met(duplicates === 0)} |`)
   }
   if (report.nats !== undefined) push(...natsTargets(report.nats, number))
+  if (report.approvals !== undefined) push(...approvalsTargets(report.approvals, number))
   push('')
   return `${lines.join('\n')}\n`
 }
