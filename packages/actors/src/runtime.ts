@@ -668,6 +668,16 @@ class VelRuntime implements Runtime, OwnerHost {
 
   /** The run in the tree under `runId` whose state waits on `requestId` (breadth first). */
   private async findRequester(runId: string, requestId: string): Promise<string | undefined> {
+    // A run waiting out of memory lists its requests in its index row (written with the status when
+    // it passivated): one row read instead of loading the run, which its wake does anyway.
+    if (!this.owners.has(runId)) {
+      const record = await this.store.getRun(runId)
+      if (
+        record?.status === 'waiting' &&
+        record.pending.some((request) => (request as { requestId?: unknown }).requestId === requestId)
+      )
+        return runId
+    }
     const queue = [runId]
     for (let visited = 0; queue.length > 0 && visited < 1000; visited++) {
       const current = queue.shift() as string
