@@ -20,7 +20,7 @@ import {
   type W2Result,
 } from './runner.ts'
 import { spread } from './stats.ts'
-import type { RuntimeName } from './subject.ts'
+import type { RuntimeName, Variant } from './subject.ts'
 import type { StoreKind } from './vel.ts'
 
 const quick = process.argv.includes('--quick')
@@ -42,6 +42,12 @@ const configs: ReadonlyArray<{ runtime: RuntimeName; store: StoreKind }> = [
   { runtime: 'langgraph', store: 'memory' },
   { runtime: 'vel', store: 'sqlite' },
   { runtime: 'langgraph', store: 'sqlite' },
+]
+
+/** W1 also measures Vel with an `async` tool handler (issue 16: the targets hold for both kinds). */
+const w1Configs: ReadonlyArray<{ runtime: RuntimeName; store: StoreKind; variant?: Variant }> = [
+  ...configs,
+  { runtime: 'vel', store: 'memory', variant: 'async-tool' },
 ]
 
 const versionOf = (path: string): string =>
@@ -73,7 +79,8 @@ const machine = {
 
 const dir = mkdtempSync(join(tmpdir(), 'vel-bench-'))
 const started = Date.now()
-const key = (config: { runtime: string; store: string }) => `${config.runtime}/${config.store}`
+const key = (config: { runtime: string; store: string; variant?: string }) =>
+  `${config.runtime}/${config.store}${config.variant === 'async-tool' ? ' (async tool)' : ''}`
 const log = (message: string) =>
   process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0)}s] ${message}\n`)
 const collect = <T>(into: Record<string, T[]>, name: string, value: T) => {
@@ -99,7 +106,7 @@ try {
   if (wants('w1') || wants('w3')) {
     const raw: Record<string, W1Result[]> = {}
     for (let round = 0; round < settings.processes; round++)
-      for (const config of configs) {
+      for (const config of w1Configs) {
         log(`W1 ${key(config)} process ${round + 1}/${settings.processes}`)
         const result = await measure<W1Result>('w1.ts', {
           ...config,

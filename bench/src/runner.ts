@@ -8,7 +8,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type Build, childCommand, prepareCompiled } from './compiled.ts'
-import type { RuntimeName } from './subject.ts'
+import type { RuntimeName, Variant } from './subject.ts'
 import type { StoreKind } from './vel.ts'
 
 export const benchDir = fileURLToPath(new URL('..', import.meta.url))
@@ -63,6 +63,7 @@ export async function measure<T>(script: string, options: object, build: Build =
 export interface W1Result {
   runtime: RuntimeName
   store: StoreKind
+  variant?: Variant
   warmupSteps: number
   warmupMs: number
   checked: number

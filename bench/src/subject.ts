@@ -4,6 +4,9 @@ import type { StoreKind } from './vel.ts'
 
 export type RuntimeName = 'vel' | 'langgraph' | 'bare' | 'ai-sdk' | 'openai-agents'
 
+/** A variant of a runtime's configuration: `async-tool` makes Vel's `add` handler `async`. */
+export type Variant = 'async-tool'
+
 /** Runtimes with no store of their own: measured with in-memory sessions only. */
 export const memoryOnly: ReadonlySet<RuntimeName> = new Set(['bare', 'ai-sdk', 'openai-agents'])
 
@@ -22,6 +25,7 @@ export async function createSubject(
   runtime: RuntimeName,
   store: StoreKind,
   filename?: string,
+  variant?: Variant,
 ): Promise<Subject> {
   if (memoryOnly.has(runtime)) {
     if (store !== 'memory') throw new Error(`${runtime} keeps sessions in memory only`)
@@ -44,7 +48,11 @@ export async function createSubject(
     }
   }
   const { createVel } = await import('./vel.ts')
-  const vel = await createVel({ store, ...(filename === undefined ? {} : { filename }) })
+  const vel = await createVel({
+    store,
+    ...(filename === undefined ? {} : { filename }),
+    ...(variant === 'async-tool' ? { asyncTool: true } : {}),
+  })
   return {
     run: async (prompt, sessionId) => String(await vel.run(prompt, sessionId)),
     conversation: async (sessionId) => {

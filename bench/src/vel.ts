@@ -74,6 +74,8 @@ export interface VelOptions {
   /** Runs inside the tool before it returns (the crash workload's side effect). */
   readonly onTool?: (input: { a: number; b: number }, context: ToolContext) => void | Promise<void>
   readonly onModelCall?: (results: number) => void | Promise<void>
+  /** The `add` handler is `async` (it awaits a resolved promise): the W1 async-tool variant. */
+  readonly asyncTool?: boolean
   readonly leaseTtlMs?: number
 }
 
@@ -102,7 +104,12 @@ export async function createVel(options: VelOptions): Promise<VelBench> {
           await onTool(input, context)
           return input.a + input.b
         }
-      : (input: { a: number; b: number }) => input.a + input.b,
+      : options.asyncTool
+        ? async (input: { a: number; b: number }) => {
+            await Promise.resolve()
+            return input.a + input.b
+          }
+        : (input: { a: number; b: number }) => input.a + input.b,
     sideEffects: options.sideEffects ?? 'none',
   })
   const agent = new Agent({

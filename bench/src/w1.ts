@@ -6,12 +6,13 @@
 import { join } from 'node:path'
 import { expectedAnswer, promptFor } from './script.ts'
 import { childOptions, fullGc, median, printResult } from './stats.ts'
-import { createSubject, type RuntimeName } from './subject.ts'
+import { createSubject, type RuntimeName, type Variant } from './subject.ts'
 import type { StoreKind } from './vel.ts'
 
 interface W1Options {
   runtime: RuntimeName
   store: StoreKind
+  variant?: Variant
   dir: string
   ks: number[]
   runs: number
@@ -22,7 +23,7 @@ interface W1Options {
 const options = childOptions<W1Options>()
 const filename =
   options.store === 'sqlite' ? join(options.dir, `w1-${options.runtime}-${process.pid}.db`) : undefined
-const subject = await createSubject(options.runtime, options.store, filename)
+const subject = await createSubject(options.runtime, options.store, filename, options.variant)
 
 let session = 0
 let checked = 0
@@ -53,4 +54,12 @@ for (const steps of options.ks) {
   perK[steps] = { median: median(perStep), min: Math.min(...perStep), max: Math.max(...perStep) }
 }
 await subject.close()
-printResult({ runtime: options.runtime, store: options.store, warmupSteps, warmupMs, checked, perK })
+printResult({
+  runtime: options.runtime,
+  store: options.store,
+  ...(options.variant === undefined ? {} : { variant: options.variant }),
+  warmupSteps,
+  warmupMs,
+  checked,
+  perK,
+})

@@ -25,7 +25,7 @@ const configs = [
 describe('bench (quick correctness, no timings)', () => {
   it('W1: runs of K = 20, 5 and 100 answer sum=K(K+1) on every runtime and store', async () => {
     const results = await Promise.all(
-      configs.map((config) =>
+      [...configs, { runtime: 'vel', store: 'memory', variant: 'async-tool' } as const].map((config) =>
         measure<W1Result>('w1.ts', {
           ...config,
           dir,
@@ -36,6 +36,7 @@ describe('bench (quick correctness, no timings)', () => {
         }),
       ),
     )
+    expect(results.at(-1)?.variant).toBe('async-tool')
     for (const result of results) {
       expect(result.checked).toBe(6)
       expect(Object.keys(result.perK).sort()).toEqual(['100', '20', '5'])

@@ -40,7 +40,8 @@ export interface ModelCall {
   readonly step: number
   /** Lease epoch of the run's owner: part of block ids, so a re-run after a takeover uses new ones. */
   readonly epoch?: number
-  readonly signal: AbortSignal
+  /** Aborts the call; its `signal` is made only if the model reads it. */
+  readonly control: { readonly aborted: boolean; readonly signal: AbortSignal }
   /** Forwards live parts (text, reasoning, tool input) to the run's stream. */
   readonly emit: (part: LivePart) => void
   /** Decides what to do with each tool call (validation, approval, built-ins). */
@@ -83,8 +84,16 @@ export async function executeModelCall(call: ModelCall): Promise<ModelOutcome> {
 
   // Plain async iteration: retries and timeouts of model calls are the provider layer's Effect
   // schedule (withRetry); here an Effect fiber per call would only add cost on the hot path.
-  const consume = async (signal: AbortSignal) => {
-    for await (const part of call.model.stream(call.request, { signal })) {
+  const { control } = call
+  // An own getter (it survives a spread of the options): the signal is made only if read.
+  const options = {
+    get signal() {
+      return control.signal
+    },
+  }
+  let failure: unknown
+  try {
+    for await (const part of call.model.stream(call.request, options)) {
       switch (part.type) {
         case 'text-start':
         case 'reasoning-start': {
@@ -170,25 +179,12 @@ export async function executeModelCall(call: ModelCall): Promise<ModelOutcome> {
           break
       }
     }
-  }
-
-  let failure: unknown
-  try {
-    await consume(call.signal)
   } catch (cause) {
     failure = cause
   }
-  closeOpenBlocks(call, blocks, openTools)
-  const blockParts = (entries: ReadonlyArray<Block | ToolCallPart>) =>
-    entries.map((entry) => {
-      if ('type' in entry) return entry
-      const base = entry.providerMetadata ? { providerMetadata: entry.providerMetadata } : {}
-      return entry.kind === 'text'
-        ? ({ type: 'text', text: entry.text, ...base } satisfies TextPart)
-        : ({ type: 'reasoning', text: entry.text, ...base } satisfies ReasoningPart)
-    })
-  if (failure !== undefined || call.signal.aborted) {
-    const error = call.signal.aborted
+  if (blocks.size > 0 || openTools.size > 0) closeOpenBlocks(call, blocks, openTools)
+  if (failure !== undefined || call.control.aborted) {
+    const error = call.control.aborted
       ? new ProviderError({ reason: 'aborted', message: 'model call aborted', provider: call.model.provider })
       : toProviderError(call.model, failure)
     // What was streamed stays part of the run: replays show it before the error, as live readers saw it.
@@ -232,6 +228,16 @@ export async function executeModelCall(call: ModelCall): Promise<ModelOutcome> {
     ...(output === undefined ? {} : { output }),
   }
 }
+
+/** The message content of what was streamed: text and reasoning blocks as parts, tool calls as they are. */
+const blockParts = (entries: ReadonlyArray<Block | ToolCallPart>) =>
+  entries.map((entry) => {
+    if ('type' in entry) return entry
+    const base = entry.providerMetadata ? { providerMetadata: entry.providerMetadata } : {}
+    return entry.kind === 'text'
+      ? ({ type: 'text', text: entry.text, ...base } satisfies TextPart)
+      : ({ type: 'reasoning', text: entry.text, ...base } satisfies ReasoningPart)
+  })
 
 /** Closes blocks a failed or odd stream left open, so the run's stream stays well formed. */
 function closeOpenBlocks(

@@ -16,9 +16,17 @@ export async function appendWithRetry<T>(write: () => Promise<T>): Promise<T> {
   try {
     return await write()
   } catch (error) {
-    if (!isTransient(error)) throw error
+    return retryTransient(error, write)
   }
-  const retried = Effect.retry(Effect.tryPromise({ try: write, catch: (error) => error }), {
+}
+
+/**
+ * After a write's first attempt failed with `error`: rethrows it unless it is transient, else
+ * retries the write as `appendWithRetry` would have (2 more attempts, exponential from 50 ms).
+ */
+export async function retryTransient<T>(error: unknown, write: () => Promise<T>): Promise<T> {
+  if (!isTransient(error)) throw error
+  const retried = Effect.retry(Effect.tryPromise({ try: write, catch: (cause) => cause }), {
     schedule: Schedule.exponential(Duration.millis(50)).pipe(Schedule.intersect(Schedule.recurs(2))),
     while: isTransient,
   })

@@ -19,12 +19,13 @@ import {
 } from '@vel/core'
 import { createActor } from 'xstate'
 import type { ResolvedAgent } from './agent-resolve.ts'
+import { CallControl } from './call-control.ts'
 import { handOverReasons } from './hand-over.ts'
 import { executeModelCall, type LivePart } from './model-executor.ts'
 import type { OwnerHost } from './owner-host.ts'
-import { appendWithRetry } from './retry.ts'
+import { retryTransient } from './retry.ts'
 import { type RunActorRef, runLogic } from './run-logic.ts'
-import { type RunObserver, silentObserver } from './run-observer.ts'
+import { type CallObservation, type RunObserver, silentObserver } from './run-observer.ts'
 import { type Summarizer, summarizeStep } from './summarize.ts'
 import { executeTool } from './tool-executor.ts'
 
@@ -65,6 +66,8 @@ type Input =
   /** The lease was lost (renewal failed): stop at once, writing nothing. */
   | { readonly kind: 'lost' }
 
+const noParts: ReadonlyArray<StreamPart> = []
+
 const isTerminal = (state: RunState) =>
   state.phase === 'completed' || state.phase === 'failed' || state.phase === 'cancelled'
 
@@ -94,7 +97,7 @@ export class RunOwner {
   private lease: Lease | undefined
   private seq = 0
   private eventsSinceSnapshot = 0
-  private readonly inflight = new Map<string, AbortController>()
+  private readonly inflight = new Map<string, CallControl>()
   private budgetTimer: ReturnType<typeof setTimeout> | undefined
   private draining: (() => void) | undefined
   private liveIndex = 0
@@ -240,16 +243,24 @@ export class RunOwner {
       }
       throw new RunError('invalid-state', `${event.type} rejected: ${first.reason}`, { runId: this.runId })
     }
-    const entry = { type: event.type, data: event as never, at: this.host.now() }
+    const entries = [{ type: event.type, data: event as never, at: this.host.now() }]
     // A snapshot due with this entry goes in the same write (one round trip on Postgres).
     const snapshotDue = this.eventsSinceSnapshot + 1 >= (this.agent as ResolvedAgent).snapshotEvery
-    const options = {
-      lease: this.lease as Lease,
-      ...(snapshotDue ? { snapshot: { state: state as never, schemaVersion: runStateVersion } } : {}),
-    }
+    const lease = this.lease as Lease
+    const options = snapshotDue
+      ? { lease, snapshot: { state: state as never, schemaVersion: runStateVersion } }
+      : { lease }
+    const expected = this.seq
     const appendStart = performance.now()
     try {
-      this.seq = await appendWithRetry(() => this.host.store.append(this.runId, [entry], this.seq, options))
+      // The first attempt is a plain await; only a failure pays for the retry machinery.
+      try {
+        this.seq = await this.host.store.append(this.runId, entries, expected, options)
+      } catch (first) {
+        this.seq = await retryTransient(first, () =>
+          this.host.store.append(this.runId, entries, expected, options),
+        )
+      }
     } catch (error) {
       // Lost ownership, or the store stays down: nothing was journaled, so nothing is acted on. The
       // run stays resumable from the store; a caller's event goes to whoever owns the run now.
@@ -277,8 +288,10 @@ export class RunOwner {
     state: RunState,
     commands: ReadonlyArray<Command>,
   ): void {
-    const parts: StreamPart[] = []
-    for (const command of commands) if (command.type === 'emit') parts.push(...command.parts)
+    // Most events emit once: their parts are used as they are, not copied.
+    let parts: ReadonlyArray<StreamPart> = noParts
+    for (const command of commands)
+      if (command.type === 'emit') parts = parts.length === 0 ? command.parts : [...parts, ...command.parts]
     const offset = liveContentCount(event)
     const positioned: PositionedPart[] =
       offset === 0
@@ -327,20 +340,29 @@ export class RunOwner {
   private callModel(
     command: Extract<Command, { type: 'call-model' }>,
     state: RunState,
-    summarized?: AbortController,
+    summarized?: CallControl,
   ): void {
     const agent = this.agent as ResolvedAgent
-    const controller = summarized ?? new AbortController()
+    const controller = summarized ?? new CallControl()
     this.inflight.set('model', controller)
     if (summarized === undefined && agent.summarize !== undefined) {
       this.summarizeFirst(agent.summarize, command, state, controller)
       return
     }
+    void this.runModel(command, state, controller)
+  }
+
+  private async runModel(
+    command: Extract<Command, { type: 'call-model' }>,
+    state: RunState,
+    controller: CallControl,
+  ): Promise<void> {
+    const agent = this.agent as ResolvedAgent
     const seq = this.seq + 1
     const epoch = (this.lease as Lease).epoch
     const outlet = this.host.outlet(this.runId)
     const emit = (live: LivePart) => {
-      if (controller.signal.aborted) return
+      if (controller.aborted) return
       outlet.live({
         position: {
           seq,
@@ -351,8 +373,8 @@ export class RunOwner {
         part: live.part,
       })
     }
-    let call: ReturnType<RunObserver['modelCall']> | undefined
-    void (async () => {
+    let call: CallObservation | undefined
+    try {
       const tools = command.tools ? await agent.toolsFor() : undefined
       const request = {
         ...agent.modelSettings,
@@ -368,22 +390,22 @@ export class RunOwner {
           request,
           step: command.step,
           epoch,
-          signal: controller.signal,
+          control: controller,
           emit,
           plan: (calls) => agent.plan(calls, { runId: this.runId }, tools?.byName),
           ...(agent.parseOutput ? { parseOutput: agent.parseOutput } : {}),
           now: this.host.now,
         }),
       )
-      observed.end(controller.signal.aborted ? undefined : outcome)
-      if (controller.signal.aborted) return
+      observed.end(controller.aborted ? undefined : outcome)
+      if (controller.aborted) return
       this.inflight.delete('model')
       this.enqueue({ kind: 'event', event: outcome, from: 'executor' })
-    })().catch((error: unknown) => {
+    } catch (error) {
       call?.end()
       this.inflight.delete('model')
       this.host.report(error, this.runId)
-    })
+    }
   }
 
   /** The context step runs first; a summary is journaled before the model call is made from it. */
@@ -391,18 +413,18 @@ export class RunOwner {
     summarizer: Summarizer,
     command: Extract<Command, { type: 'call-model' }>,
     state: RunState,
-    controller: AbortController,
+    controller: CallControl,
   ): void {
     const agent = this.agent as ResolvedAgent
     const context = { runId: this.runId, agentId: agent.id, app: agent.app, signal: controller.signal }
     void summarizeStep(summarizer, state, context)
       .catch((error: unknown) => {
         // A failed summary leaves the context as it was: the model call still goes ahead.
-        if (!controller.signal.aborted) this.host.report(error, this.runId)
+        if (!controller.aborted) this.host.report(error, this.runId)
         return undefined
       })
       .then((event) => {
-        if (controller.signal.aborted || this.closed) return
+        if (controller.aborted || this.closed) return
         if (event === undefined) {
           this.callModel(command, state, controller)
           return
@@ -412,7 +434,7 @@ export class RunOwner {
           event,
           from: 'executor',
           onCommit: () => {
-            if (!controller.signal.aborted && !this.closed)
+            if (!controller.aborted && !this.closed)
               this.callModel(command, this.state as RunState, controller)
           },
         })
@@ -420,13 +442,13 @@ export class RunOwner {
   }
 
   private callTool(command: Extract<Command, { type: 'call-tool' }>): void {
-    const controller = new AbortController()
+    const controller = new CallControl()
     this.inflight.set(command.toolCallId, controller)
     // A run its caller steers by reading: the tool waits until the caller has seen its input.
     const steering = this.host.steered(this.runId, command.toolCallId)
     if (steering !== undefined) {
       void steering.then((go) => {
-        if (controller.signal.aborted || this.closed) return
+        if (controller.aborted || this.closed) return
         if (go) return this.findTool(command, controller)
         this.inflight.delete(command.toolCallId)
         this.enqueue({
@@ -440,7 +462,7 @@ export class RunOwner {
     this.findTool(command, controller)
   }
 
-  private findTool(command: Extract<Command, { type: 'call-tool' }>, controller: AbortController): void {
+  private findTool(command: Extract<Command, { type: 'call-tool' }>, controller: CallControl): void {
     const agent = this.agent as ResolvedAgent
     const known = agent.tool(command.toolName)
     // After a restart no model call has listed the sources' tools yet: list them first.
@@ -455,77 +477,97 @@ export class RunOwner {
   private startTool(
     command: Extract<Command, { type: 'call-tool' }>,
     tool: Tool | undefined,
-    controller: AbortController,
+    controller: CallControl,
   ): void {
-    const agent = this.agent as ResolvedAgent
-    if (controller.signal.aborted || this.closed) return
-    const run = () => {
-      if (controller.signal.aborted || this.closed) return
-      const state = this.state as RunState
-      const context = {
-        runId: this.runId,
-        sessionId: state.sessionId,
-        agentId: agent.id,
-        idempotencyKey: command.idempotencyKey,
-        app: agent.app,
-        runtime: this.host.runtime,
-        fencingToken: (this.lease as Lease).epoch,
-        ...(state.policy.deadline === undefined ? {} : { deadline: state.policy.deadline }),
-        rootRunId: state.rootRunId ?? this.runId,
-        emit: (parts: ReadonlyArray<StreamPart>) => {
-          if (!controller.signal.aborted) this.emitForeign(parts)
-        },
-        reportChild: (report: ChildReport) => this.reportChild(command.toolCallId, report, controller),
-        reportedChildSeq: (childRunId: string) => this.state?.children?.[childRunId] ?? 0,
-      }
-      const call = this.observer.toolCall(command)
-      const outcome =
-        tool === undefined
-          ? ({
-              type: 'tool.failed',
-              toolCallId: command.toolCallId,
-              error: `Unknown tool '${command.toolName}'`,
-            } as const)
-          : call.within(() =>
-              executeTool(tool, command.toolCallId, command.input, context, {
-                signal: controller.signal,
-                defaultTimeoutMs: agent.toolTimeoutMs,
-                defaultRetry: agent.toolRetry,
-              }),
-            )
-      const report = (event: RunEvent) => {
-        call.end(controller.signal.aborted ? undefined : event)
-        // A tool stopped by cancel or shutdown has no result to journal: the run moved on, or will
-        // resolve the call as interrupted when it resumes.
-        if (controller.signal.aborted) return
-        this.inflight.delete(command.toolCallId)
-        this.enqueue({ kind: 'event', event, from: 'executor' })
-      }
-      if ('then' in outcome)
-        outcome.then(report, (error: unknown) => {
-          call.end()
-          this.host.report(error, this.runId)
-        })
-      else report(outcome)
-    }
+    if (controller.aborted || this.closed) return
     // Write-ahead for tools with effects: the handler runs only once `tool.started` is journaled. A
     // `none` tool may simply run again after a crash, so its start costs no write.
-    if (tool?.sideEffects === 'none') run()
+    if (tool?.sideEffects === 'none') this.runTool(command, tool, controller)
     else
       this.enqueue({
         kind: 'event',
         event: { type: 'tool.started', toolCallId: command.toolCallId, at: this.host.now() },
         from: 'executor',
-        onCommit: run,
+        onCommit: () => this.runTool(command, tool, controller),
       })
   }
+
+  private runTool(
+    command: Extract<Command, { type: 'call-tool' }>,
+    tool: Tool | undefined,
+    controller: CallControl,
+  ): void {
+    if (controller.aborted || this.closed) return
+    const call = this.observer.toolCall(command)
+    if (tool === undefined) {
+      this.toolEnded(command, controller, call, {
+        type: 'tool.failed',
+        toolCallId: command.toolCallId,
+        error: `Unknown tool '${command.toolName}'`,
+      })
+      return
+    }
+    const agent = this.agent as ResolvedAgent
+    const state = this.state as RunState
+    const { toolCallId } = command
+    const context = {
+      runId: this.runId,
+      sessionId: state.sessionId,
+      agentId: agent.id,
+      idempotencyKey: command.idempotencyKey,
+      app: agent.app,
+      runtime: this.host.runtime,
+      fencingToken: (this.lease as Lease).epoch,
+      ...(state.policy.deadline === undefined ? {} : { deadline: state.policy.deadline }),
+      rootRunId: state.rootRunId ?? this.runId,
+      emit: (parts: ReadonlyArray<StreamPart>) => {
+        if (!controller.aborted) this.emitForeign(parts)
+      },
+      reportChild: (report: ChildReport) => this.reportChild(toolCallId, report, controller),
+      reportedChildSeq: this.reportedChildSeq,
+    }
+    const outcome = call.within(() =>
+      executeTool(tool, toolCallId, command.input, context, {
+        signal: controller,
+        defaultTimeoutMs: agent.toolTimeoutMs,
+        defaultRetry: agent.toolRetry,
+      }),
+    )
+    if ('then' in outcome)
+      outcome.then(
+        (event) => this.toolEnded(command, controller, call, event),
+        (error: unknown) => {
+          call.end()
+          this.host.report(error, this.runId)
+        },
+      )
+    else this.toolEnded(command, controller, call, outcome)
+  }
+
+  /** A tool call's outcome: into the mailbox, unless the call was stopped (cancel, shutdown). */
+  private toolEnded(
+    command: Extract<Command, { type: 'call-tool' }>,
+    controller: CallControl,
+    call: CallObservation,
+    event: RunEvent,
+  ): void {
+    call.end(controller.aborted ? undefined : event)
+    // A tool stopped by cancel or shutdown has no result to journal: the run moved on, or will
+    // resolve the call as interrupted when it resumes.
+    if (controller.aborted) return
+    this.inflight.delete(command.toolCallId)
+    this.enqueue({ kind: 'event', event, from: 'executor' })
+  }
+
+  /** A tool's `reportedChildSeq`: one function per owner, as it needs nothing of the call. */
+  private readonly reportedChildSeq = (childRunId: string): number => this.state?.children?.[childRunId] ?? 0
 
   /**
    * A child's progress, from the tool that supervises it: journaled as `child.reported` through the
    * mailbox like any outcome, so its parts get journal positions and its charge is replayed.
    */
-  private reportChild(toolCallId: string, report: ChildReport, controller: AbortController): Promise<void> {
-    if (controller.signal.aborted || this.closed) return Promise.resolve()
+  private reportChild(toolCallId: string, report: ChildReport, controller: CallControl): Promise<void> {
+    if (controller.aborted || this.closed) return Promise.resolve()
     return new Promise((resolve) =>
       this.enqueue({
         kind: 'event',

@@ -187,6 +187,7 @@ class OtelRunObserver implements RunObserver {
   private readonly inputTokenAttributes: Attributes
   private readonly outputTokenAttributes: Attributes
   private readonly costAttributes: Attributes
+  private readonly byTool = new Map<string, Attributes>()
 
   constructor(
     private readonly telemetry: Telemetry,
@@ -259,105 +260,109 @@ class OtelRunObserver implements RunObserver {
   }
 
   modelCall(step: number, request: ModelRequest): CallObservation {
-    const { run } = this
-    const attributes = this.chatAttributes
-    const opening = (): Attributes => ({
-      'vel.step': step,
-      ...(request.maxOutputTokens === undefined
-        ? {}
-        : { 'gen_ai.request.max_tokens': request.maxOutputTokens }),
-      ...(request.temperature === undefined ? {} : { 'gen_ai.request.temperature': request.temperature }),
-      ...(this.telemetry.recordContent ? { 'gen_ai.input.messages': json(request.messages) } : {}),
-    })
-    return this.call(
-      `chat ${run.modelId}`,
-      SpanKind.CLIENT,
-      attributes,
-      opening,
-      (span, outcome, seconds) => {
-        if (outcome?.type !== 'model.responded') {
-          const failure = outcome?.type === 'model.failed' ? outcome.error : undefined
-          const errorType = failed(span, failure?.reason ?? 'aborted', failure?.message)
-          this.instruments.modelDuration.record(seconds, { ...attributes, 'error.type': errorType })
-          return
-        }
-        const cost = this.price === undefined ? undefined : costOf(outcome.usage, this.price)
-        if (span.isRecording())
-          span.setAttributes({
-            ...usageAttributes(outcome.usage),
-            'gen_ai.response.finish_reasons': [outcome.finishReason],
-            ...(cost === undefined ? {} : { 'vel.cost.usd': cost }),
-            ...(this.telemetry.recordContent ? { 'gen_ai.output.messages': json([outcome.message]) } : {}),
-          })
-        const { tokens } = this.instruments
-        tokens.record(outcome.usage.inputTokens, this.inputTokenAttributes)
-        tokens.record(outcome.usage.outputTokens, this.outputTokenAttributes)
-        if (cost !== undefined) this.instruments.cost.add(cost, this.costAttributes)
-        this.instruments.modelDuration.record(seconds, attributes)
-      },
-    )
-  }
-
-  toolCall(command: Extract<Command, { type: 'call-tool' }>): CallObservation {
-    const attributes: Attributes = {
-      'gen_ai.operation.name': 'execute_tool',
-      'gen_ai.tool.name': command.toolName,
-    }
-    const opening = (): Attributes => ({
-      'gen_ai.tool.call.id': command.toolCallId,
-      'gen_ai.tool.type': 'function',
-      ...(this.telemetry.recordContent ? { 'gen_ai.tool.call.arguments': json(command.input) } : {}),
-    })
-    const name = `execute_tool ${command.toolName}`
-    return this.call(name, SpanKind.INTERNAL, attributes, opening, (span, outcome, seconds) => {
-      if (outcome?.type === 'tool.succeeded') {
-        if (this.telemetry.recordContent && span.isRecording())
-          span.setAttribute('gen_ai.tool.call.result', json(outcome.output))
-        this.instruments.toolDuration.record(seconds, attributes)
-        return
-      }
-      const failure = outcome?.type === 'tool.failed' ? outcome : undefined
-      const errorType = failed(
-        span,
-        failure === undefined ? 'aborted' : (failure.reason ?? 'failed'),
-        failure?.error,
-      )
-      this.instruments.toolDuration.record(seconds, { ...attributes, 'error.type': errorType })
-    })
-  }
-
-  /**
-   * A child span of the run's for one call; `finish` records its outcome once, then it ends. Under
-   * a run span that does not record (no SDK, or not sampled) the call has no span of its own: it
-   * runs in the run's context, which is what a non-recording child would carry too.
-   */
-  private call(
-    name: string,
-    kind: SpanKind,
-    attributes: Attributes,
-    opening: () => Attributes,
-    finish: (span: Span, outcome: RunEvent | undefined, seconds: number) => void,
-  ): CallObservation {
     const recording = this.span.isRecording()
     const span = recording
       ? this.telemetry.tracer.startSpan(
-          name,
-          { kind, attributes: { ...attributes, ...opening() } },
+          `chat ${this.run.modelId}`,
+          {
+            kind: SpanKind.CLIENT,
+            attributes: {
+              ...this.chatAttributes,
+              'vel.step': step,
+              ...(request.maxOutputTokens === undefined
+                ? {}
+                : { 'gen_ai.request.max_tokens': request.maxOutputTokens }),
+              ...(request.temperature === undefined
+                ? {}
+                : { 'gen_ai.request.temperature': request.temperature }),
+              ...(this.telemetry.recordContent ? { 'gen_ai.input.messages': json(request.messages) } : {}),
+            },
+          },
           this.context,
         )
-      : this.span
-    const spanContext = recording ? trace.setSpan(this.context, span) : this.context
-    const start = performance.now()
-    let ended = false
-    return {
-      within: (work) => context.with(spanContext, work),
-      end: (outcome) => {
-        if (ended) return
-        ended = true
-        finish(span, outcome, secondsSince(start))
-        if (recording) span.end()
-      },
+      : undefined
+    return new OtelCall(this, span, 'model', this.chatAttributes)
+  }
+
+  toolCall(command: Extract<Command, { type: 'call-tool' }>): CallObservation {
+    const attributes = this.toolAttributes(command.toolName)
+    const span = this.span.isRecording()
+      ? this.telemetry.tracer.startSpan(
+          `execute_tool ${command.toolName}`,
+          {
+            kind: SpanKind.INTERNAL,
+            attributes: {
+              ...attributes,
+              'gen_ai.tool.call.id': command.toolCallId,
+              'gen_ai.tool.type': 'function',
+              ...(this.telemetry.recordContent ? { 'gen_ai.tool.call.arguments': json(command.input) } : {}),
+            },
+          },
+          this.context,
+        )
+      : undefined
+    return new OtelCall(this, span, 'tool', attributes)
+  }
+
+  /** The metric attributes of a tool's calls, made once per tool name. */
+  private toolAttributes(toolName: string): Attributes {
+    let attributes = this.byTool.get(toolName)
+    if (attributes === undefined) {
+      attributes = { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': toolName }
+      this.byTool.set(toolName, attributes)
     }
+    return attributes
+  }
+
+  /** The context a call runs in: its own span's, or the run's when the run's span does not record. */
+  callContext(span: Span | undefined): Context {
+    return span === undefined ? this.context : trace.setSpan(this.context, span)
+  }
+
+  /** A model call ended: its span's attributes and status, and the model metrics. */
+  modelEnded(span: Span, outcome: RunEvent | undefined, seconds: number): void {
+    const attributes = this.chatAttributes
+    if (outcome?.type !== 'model.responded') {
+      const failure = outcome?.type === 'model.failed' ? outcome.error : undefined
+      const errorType = failed(span, failure?.reason ?? 'aborted', failure?.message)
+      this.instruments.modelDuration.record(seconds, { ...attributes, 'error.type': errorType })
+      return
+    }
+    const cost = this.price === undefined ? undefined : costOf(outcome.usage, this.price)
+    if (span.isRecording())
+      span.setAttributes({
+        ...usageAttributes(outcome.usage),
+        'gen_ai.response.finish_reasons': [outcome.finishReason],
+        ...(cost === undefined ? {} : { 'vel.cost.usd': cost }),
+        ...(this.telemetry.recordContent ? { 'gen_ai.output.messages': json([outcome.message]) } : {}),
+      })
+    const { tokens } = this.instruments
+    tokens.record(outcome.usage.inputTokens, this.inputTokenAttributes)
+    tokens.record(outcome.usage.outputTokens, this.outputTokenAttributes)
+    if (cost !== undefined) this.instruments.cost.add(cost, this.costAttributes)
+    this.instruments.modelDuration.record(seconds, attributes)
+  }
+
+  /** A tool call ended: its span's attributes and status, and the tool metric. */
+  toolEnded(span: Span, attributes: Attributes, outcome: RunEvent | undefined, seconds: number): void {
+    if (outcome?.type === 'tool.succeeded') {
+      if (this.telemetry.recordContent && span.isRecording())
+        span.setAttribute('gen_ai.tool.call.result', json(outcome.output))
+      this.instruments.toolDuration.record(seconds, attributes)
+      return
+    }
+    const failure = outcome?.type === 'tool.failed' ? outcome : undefined
+    const errorType = failed(
+      span,
+      failure === undefined ? 'aborted' : (failure.reason ?? 'failed'),
+      failure?.error,
+    )
+    this.instruments.toolDuration.record(seconds, { ...attributes, 'error.type': errorType })
+  }
+
+  /** The run's own span (what a call without a span of its own records on). */
+  get runSpan(): Span {
+    return this.span
   }
 
   closed(how: 'ended' | 'paused' | 'released' | 'lost', state: RunState | undefined): void {
@@ -385,6 +390,37 @@ class OtelRunObserver implements RunObserver {
     if (how === 'lost')
       span.setStatus({ code: SpanStatusCode.ERROR, message: 'the run was lost by this process' })
     span.end()
+  }
+}
+
+/**
+ * One call's observation: a child span of the run's, or none when the run's span does not record
+ * (no SDK, or not sampled: the call runs in the run's context, which is what a non-recording child
+ * would carry too). `end` records the outcome once. A class, not closures: it is made per call.
+ */
+class OtelCall implements CallObservation {
+  private readonly start = performance.now()
+  private ended = false
+
+  constructor(
+    private readonly observer: OtelRunObserver,
+    private readonly span: Span | undefined,
+    private readonly kind: 'model' | 'tool',
+    private readonly attributes: Attributes,
+  ) {}
+
+  within<T>(work: () => T): T {
+    return context.with(this.observer.callContext(this.span), work)
+  }
+
+  end(outcome?: RunEvent): void {
+    if (this.ended) return
+    this.ended = true
+    const span = this.span ?? this.observer.runSpan
+    const seconds = secondsSince(this.start)
+    if (this.kind === 'model') this.observer.modelEnded(span, outcome, seconds)
+    else this.observer.toolEnded(span, this.attributes, outcome, seconds)
+    this.span?.end()
   }
 }
 

@@ -13,8 +13,18 @@ import * as Duration from 'effect/Duration'
 import * as Effect from 'effect/Effect'
 import * as Exit from 'effect/Exit'
 import * as Schedule from 'effect/Schedule'
+import { CallControl } from './call-control.ts'
 
 type ToolOutcome = Extract<RunEvent, { type: 'tool.succeeded' | 'tool.failed' }>
+
+/** What a tool call is given besides its input. */
+export interface ToolCallOptions {
+  /** Aborts the call (cancel, budget, shutdown, lost lease): the handler's signal aborts with it. */
+  readonly signal: AbortSignal | CallControl
+  readonly defaultTimeoutMs: number
+  /** The agent's retry policy, for a tool without its own. */
+  readonly defaultRetry?: ToolRetry | undefined
+}
 
 const warned = new Set<string>()
 
@@ -32,51 +42,90 @@ const messageOf = (cause: unknown): string => (cause instanceof Error ? cause.me
 const isPromiseLike = (value: unknown): value is PromiseLike<unknown> =>
   typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function'
 
+const failed = (toolCallId: string, error: ToolError): ToolOutcome => ({
+  type: 'tool.failed',
+  toolCallId,
+  error: error.message,
+  reason: error.reason,
+})
+
+const abortedError = (tool: Tool) => new ToolError('aborted', tool.name, `Tool '${tool.name}' was aborted`)
+
+const toToolError = (tool: Tool, cause: unknown): ToolError =>
+  ToolError.isInstance(cause)
+    ? cause
+    : new ToolError('execution', tool.name, `Tool '${tool.name}' failed: ${messageOf(cause)}`, { cause })
+
+const timeoutError = (tool: Tool, timeoutMs: number) =>
+  new ToolError(
+    'timeout',
+    tool.name,
+    `Tool '${tool.name}' timed out after ${timeoutMs} ms. A tool that waits for a person should not wait in its handler: use needsApproval, or the contactHuman tool, which pause the run without a timeout.`,
+  )
+
+const settle = (tool: Tool, toolCallId: string, output: Validation<JsonValue>): ToolOutcome =>
+  output.ok
+    ? { type: 'tool.succeeded', toolCallId, output: output.value }
+    : failed(
+        toolCallId,
+        new ToolError(
+          'invalid-output',
+          tool.name,
+          `Tool '${tool.name}' returned an invalid result: ${output.error}`,
+        ),
+      )
+
+const succeeded = (tool: Tool, toolCallId: string, value: unknown): ToolOutcome | Promise<ToolOutcome> => {
+  const output = tool.validateOutput(value)
+  return isPromiseLike(output)
+    ? Promise.resolve(output).then((checked) => settle(tool, toolCallId, checked))
+    : settle(tool, toolCallId, output)
+}
+
+/** The handler's context for one attempt: its signal is the attempt's, made when the handler reads it. */
+const attemptContext = (
+  context: Omit<ToolContext, 'signal' | 'toolCallId'>,
+  toolCallId: string,
+  attempt: CallControl,
+): ToolContext => ({
+  ...context,
+  toolCallId,
+  get signal() {
+    return attempt.signal
+  },
+})
+
+/** The retry policy that applies to the tool, if any. */
+const retryOf = (tool: Tool, options: ToolCallOptions): ToolRetry | undefined => {
+  const retry = tool.retry ?? options.defaultRetry
+  if (retry === undefined || retry.maxAttempts <= 1) return undefined
+  if (tool.sideEffects !== 'unsafe') return retry
+  warnUnsafeRetry(tool.name)
+  return undefined
+}
+
+const maxTimerMs = 2 ** 31 - 1
+
+type Attempt =
+  | { readonly ok: true; readonly value: unknown }
+  | { readonly ok: false; readonly error: ToolError }
+
 /**
- * One tool call: decode the input, run the handler with an abort signal, a per-attempt timeout
- * and (only for `none`/`idempotent` tools) retries with exponential backoff as an Effect schedule,
- * then check the output. Every failure becomes a `tool.failed` event the model reads.
+ * One tool call: decode the input, run the handler with an abort signal and a per-attempt timeout,
+ * retry it (only `none`/`idempotent` tools) with exponential backoff on an Effect schedule, then check
+ * the output. Every failure becomes a `tool.failed` event the model reads.
  *
- * The first attempt is called directly: a handler that returns a plain value has nothing to time
- * out, abort or wait for, so it costs no Effect fiber; a promise or a throw continues as an Effect
- * program (timeout, interruption, retries) from that first attempt.
+ * The first attempt is a plain call: a handler that returns a value costs nothing more, and one that
+ * returns a promise is raced against its timeout and the call's abort with one timer. Only a failed
+ * attempt that may be retried continues as an Effect program (schedule, timeout, interruption).
  */
 export function executeTool(
   tool: Tool,
   toolCallId: string,
   input: JsonValue,
   context: Omit<ToolContext, 'signal' | 'toolCallId'>,
-  options: {
-    readonly signal: AbortSignal
-    readonly defaultTimeoutMs: number
-    /** The agent's retry policy, for a tool without its own. */
-    readonly defaultRetry?: ToolRetry | undefined
-  },
+  options: ToolCallOptions,
 ): Promise<ToolOutcome> | ToolOutcome {
-  const failed = (error: ToolError): ToolOutcome => ({
-    type: 'tool.failed',
-    toolCallId,
-    error: error.message,
-    reason: error.reason,
-  })
-  const toToolError = (cause: unknown): ToolError =>
-    ToolError.isInstance(cause)
-      ? cause
-      : new ToolError('execution', tool.name, `Tool '${tool.name}' failed: ${messageOf(cause)}`, { cause })
-  const settle = (output: Validation<JsonValue>): ToolOutcome =>
-    output.ok
-      ? { type: 'tool.succeeded', toolCallId, output: output.value }
-      : failed(
-          new ToolError(
-            'invalid-output',
-            tool.name,
-            `Tool '${tool.name}' returned an invalid result: ${output.error}`,
-          ),
-        )
-  const succeeded = (value: unknown): ToolOutcome | Promise<ToolOutcome> => {
-    const output = tool.validateOutput(value)
-    return isPromiseLike(output) ? Promise.resolve(output).then(settle) : settle(output)
-  }
   const decoded = tool.validateInput(input)
   // An asynchronous schema: validate first, then run as a tool whose validation is done.
   if (isPromiseLike(decoded))
@@ -84,72 +133,116 @@ export function executeTool(
       executeTool({ ...tool, validateInput: () => result }, toolCallId, input, context, options),
     )
   if (!decoded.ok)
-    return failed(new ToolError('invalid-input', tool.name, `Invalid arguments: ${decoded.error}`))
+    return failed(
+      toolCallId,
+      new ToolError('invalid-input', tool.name, `Invalid arguments: ${decoded.error}`),
+    )
 
-  const firstAbort = new AbortController()
-  const onAbort = () => firstAbort.abort(options.signal.reason)
-  if (options.signal.aborted)
-    return failed(new ToolError('aborted', tool.name, `Tool '${tool.name}' was aborted`))
-  options.signal.addEventListener('abort', onAbort, { once: true })
+  const control = options.signal instanceof CallControl ? options.signal : CallControl.of(options.signal)
+  if (control.aborted) return failed(toolCallId, abortedError(tool))
+  const attempt = new CallControl(control)
   let first: unknown
-  let firstError: { cause: unknown } | undefined
   try {
-    first = tool.handler(decoded.value, { ...context, toolCallId, signal: firstAbort.signal })
+    first = tool.handler(decoded.value, attemptContext(context, toolCallId, attempt))
   } catch (cause) {
-    firstError = { cause }
+    attempt.release()
+    const call = { tool, toolCallId, input: decoded.value, context, options, control }
+    return afterFirst(call, { ok: false, error: toToolError(tool, cause) })
   }
-  if (firstError === undefined && !isPromiseLike(first)) {
-    options.signal.removeEventListener('abort', onAbort)
-    return succeeded(first)
+  if (!isPromiseLike(first)) {
+    attempt.release()
+    return succeeded(tool, toolCallId, first)
   }
+  const timeoutMs = tool.timeoutMs ?? options.defaultTimeoutMs
+  const call = { tool, toolCallId, input: decoded.value, context, options, control }
+  return raced(tool, first, attempt, control, timeoutMs).then((outcome) => afterFirst(call, outcome))
+}
 
+/** The first attempt's promise against its timeout and the call's abort: whichever comes first. */
+function raced(
+  tool: Tool,
+  pending: PromiseLike<unknown>,
+  attempt: CallControl,
+  control: CallControl,
+  timeoutMs: number,
+): Promise<Attempt> {
+  return new Promise<Attempt>((resolve) => {
+    const done = (outcome: Attempt) => {
+      clearTimeout(timer)
+      control.onAbort(undefined)
+      attempt.release()
+      resolve(outcome)
+    }
+    // Past what a timer holds (about 24.8 days) there is no timeout, as with Effect's clock.
+    const timer =
+      timeoutMs <= maxTimerMs
+        ? setTimeout(() => {
+            done({ ok: false, error: timeoutError(tool, timeoutMs) })
+            attempt.abort()
+          }, timeoutMs)
+        : undefined
+    control.onAbort(() => done({ ok: false, error: abortedError(tool) }))
+    pending.then(
+      (value) => done({ ok: true, value }),
+      (cause: unknown) => done({ ok: false, error: toToolError(tool, cause) }),
+    )
+  })
+}
+
+/** A tool call past its first attempt (which failed, or returned a promise). */
+interface PendingCall {
+  readonly tool: Tool
+  readonly toolCallId: string
+  readonly input: unknown
+  readonly context: Omit<ToolContext, 'signal' | 'toolCallId'>
+  readonly options: ToolCallOptions
+  readonly control: CallControl
+}
+
+/** The outcome after the first attempt: its result, or the retries a failure may get. */
+function afterFirst(call: PendingCall, first: Attempt): ToolOutcome | Promise<ToolOutcome> {
+  const { tool, toolCallId } = call
+  if (first.ok) return succeeded(tool, toolCallId, first.value)
+  const retry = retryOf(tool, call.options)
+  if (call.control.aborted || retry === undefined || !retryable(first.error))
+    return failed(toolCallId, first.error)
+  return retried(call, first.error, retry)
+}
+
+const retryable = (error: ToolError): boolean =>
+  error.reason !== 'aborted' && error.reason !== 'invalid-input'
+
+/** Attempts 2 to `maxAttempts` as an Effect program, the first one having failed with `firstError`. */
+function retried(call: PendingCall, firstError: ToolError, retry: ToolRetry): Promise<ToolOutcome> {
+  const { tool, toolCallId, input, context, options, control } = call
   let attempts = 0
   const attempt = Effect.suspend(() => {
     attempts += 1
+    if (attempts === 1) return Effect.fail(firstError)
     // On the tool call's span (`execute_tool`), when the runtime traces it.
-    if (attempts > 1) trace.getActiveSpan()?.addEvent('vel.retry', { 'vel.attempt': attempts })
-    if (attempts === 1) {
-      if (firstError !== undefined) return Effect.fail(toToolError(firstError.cause))
-      return Effect.tryPromise({ try: () => Promise.resolve(first), catch: toToolError }).pipe(
-        Effect.onInterrupt(() => Effect.sync(() => firstAbort.abort())),
-      )
-    }
+    trace.getActiveSpan()?.addEvent('vel.retry', { 'vel.attempt': attempts })
     return Effect.tryPromise({
-      try: async (signal) => tool.handler(decoded.value, { ...context, toolCallId, signal }),
-      catch: toToolError,
+      try: async (signal) => tool.handler(input, { ...context, toolCallId, signal }),
+      catch: (cause) => toToolError(tool, cause),
     })
   })
   const timeoutMs = tool.timeoutMs ?? options.defaultTimeoutMs
   const timed = Effect.timeoutFail(attempt, {
     duration: Duration.millis(timeoutMs),
-    onTimeout: () =>
-      new ToolError(
-        'timeout',
-        tool.name,
-        `Tool '${tool.name}' timed out after ${timeoutMs} ms. A tool that waits for a person should not wait in its handler: use needsApproval, or the contactHuman tool, which pause the run without a timeout.`,
-      ),
+    onTimeout: () => timeoutError(tool, timeoutMs),
   })
-  const retry = tool.retry ?? options.defaultRetry
-  if (retry !== undefined && retry.maxAttempts > 1 && tool.sideEffects === 'unsafe')
-    warnUnsafeRetry(tool.name)
-  const program =
-    retry !== undefined && retry.maxAttempts > 1 && tool.sideEffects !== 'unsafe'
-      ? Effect.retry(timed, {
-          schedule: Schedule.exponential(Duration.millis(retry.initialDelayMs ?? 100)).pipe(
-            Schedule.either(Schedule.spaced(Duration.millis(retry.maxDelayMs ?? 5000))),
-            Schedule.intersect(Schedule.recurs(retry.maxAttempts - 1)),
-          ),
-          while: (error: ToolError) => error.reason !== 'aborted' && error.reason !== 'invalid-input',
-        })
-      : timed
-
-  return Effect.runPromiseExit(program, { signal: options.signal }).then(
+  const program = Effect.retry(timed, {
+    schedule: Schedule.exponential(Duration.millis(retry.initialDelayMs ?? 100)).pipe(
+      Schedule.either(Schedule.spaced(Duration.millis(retry.maxDelayMs ?? 5000))),
+      Schedule.intersect(Schedule.recurs(retry.maxAttempts - 1)),
+    ),
+    while: retryable,
+  })
+  return Effect.runPromiseExit(program, { signal: control.signal }).then(
     (exit): ToolOutcome | Promise<ToolOutcome> => {
-      options.signal.removeEventListener('abort', onAbort)
-      if (Exit.isSuccess(exit)) return succeeded(exit.value)
-      if (Cause.isInterruptedOnly(exit.cause))
-        return failed(new ToolError('aborted', tool.name, `Tool '${tool.name}' was aborted`))
-      return failed(toToolError(Cause.squash(exit.cause)))
+      if (Exit.isSuccess(exit)) return succeeded(tool, toolCallId, exit.value)
+      if (Cause.isInterruptedOnly(exit.cause)) return failed(toolCallId, abortedError(tool))
+      return failed(toolCallId, toToolError(tool, Cause.squash(exit.cause)))
     },
   )
 }

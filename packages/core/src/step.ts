@@ -215,13 +215,15 @@ function start(event: Extract<RunEvent, { type: 'run.started' }>): Result {
 
 function modelResponded(state: RunState, event: Extract<RunEvent, { type: 'model.responded' }>): Result {
   const parts: StreamPart[] = event.streamed ? [] : contentParts(event.message, state.step + 1, event.epoch)
-  const calls = event.message.content.filter((part): part is ToolCallPart => part.type === 'tool-call')
-  const usage = addUsage(state.usage, event.usage)
-  let next: RunState = {
+  const calls: ToolCallPart[] = []
+  for (const part of event.message.content) if (part.type === 'tool-call') calls.push(part)
+  // One new state for the whole event, filled in below and by `afterResolution` (it is ours alone
+  // until returned, so filling it in mutates nothing the caller holds).
+  const next: Draft = {
     ...state,
     step: state.step + 1,
-    usage,
-    messages: [...state.messages, event.message],
+    usage: addUsage(state.usage, event.usage),
+    messages: appended(state.messages, event.message),
     finishReason: event.finishReason,
   }
   const maxTokens = state.policy.maxTokens
@@ -245,106 +247,122 @@ function modelResponded(state: RunState, event: Extract<RunEvent, { type: 'model
   if (calls.length === 0 || state.finalizing || overBudget) {
     const note = overBudget ? 'Not run: the cost budget was reached.' : 'Not run: the step limit was reached.'
     const settled = settleAll(calls, note, parts)
-    if (settled.length > 0)
-      next = { ...next, messages: [...next.messages, { role: 'tool', content: settled }] }
+    if (settled.length > 0) next.messages = appended(next.messages, { role: 'tool', content: settled })
     const answer = event.output !== undefined ? event.output : textOf(event.message)
     // Cut short by the budget with work left: say so as a length stop, as a token limit would.
     const finishReason = overBudget && calls.length > 0 ? 'length' : event.finishReason
     parts.push({ type: 'finish-step' }, { type: 'finish', finishReason })
-    return [
-      { ...next, phase: 'completed', answer, finishReason },
-      [emit(parts), { type: 'finish', phase: 'completed', answer, error: null }],
-    ]
+    next.phase = 'completed'
+    next.answer = answer
+    next.finishReason = finishReason
+    return [next, [emit(parts), { type: 'finish', phase: 'completed', answer, error: null }]]
   }
-  const plans = new Map<string, ToolPlan>(event.plan.map((plan) => [plan.toolCallId, plan]))
   const commands: Command[] = []
-  const pending: HumanRequest[] = [...state.pending]
+  // Copied only when a human request is added.
+  let pending: HumanRequest[] | undefined
   const requestedAt = event.at ?? 0
-  const toolCalls = calls.map((call): ToolCallState => {
-    const plan = plans.get(call.id) ?? {
-      toolCallId: call.id,
-      action: 'reject',
-      error: 'No plan for this tool call.',
-    }
-    const base = { toolCallId: call.id, toolName: call.name, input: call.input }
+  const toolCalls: ToolCallState[] = []
+  let rejected = 0
+  for (const call of calls) {
+    const plan = planOf(event.plan, call.id)
+    const toolCallId = call.id
+    const toolName = call.name
+    const input = call.input
     switch (plan.action) {
       case 'reject':
-        parts.push({
-          type: 'tool-input-error',
-          toolCallId: call.id,
-          toolName: call.name,
-          input: call.input,
-          errorText: plan.error,
-        })
-        return { ...base, sideEffects: 'none', status: 'done', result: resultOf(call, { error: plan.error }) }
+        parts.push({ type: 'tool-input-error', toolCallId, toolName, input, errorText: plan.error })
+        rejected += 1
+        toolCalls.push(notRun(call, plan.error))
+        break
       case 'execute':
-        parts.push({
-          type: 'tool-input-available',
-          toolCallId: call.id,
-          toolName: call.name,
-          input: call.input,
-        })
-        commands.push(callTool(state, base))
-        return {
-          ...base,
-          sideEffects: plan.sideEffects,
-          status: 'queued',
-          ...(plan.final ? { final: true } : {}),
-        }
+        parts.push({ type: 'tool-input-available', toolCallId, toolName, input })
+        commands.push(callTool(state, { toolCallId, toolName, input }))
+        toolCalls.push(
+          plan.final
+            ? { toolCallId, toolName, input, sideEffects: plan.sideEffects, status: 'queued', final: true }
+            : { toolCallId, toolName, input, sideEffects: plan.sideEffects, status: 'queued' },
+        )
+        break
       case 'approve': {
         const timeout = state.policy.approvalTimeoutMs
         const request: HumanRequest = {
-          requestId: call.id,
+          requestId: toolCallId,
           kind: 'approval',
-          toolName: call.name,
-          input: call.input,
+          toolName,
+          input,
           requestedAt,
           ...(timeout === undefined ? {} : { expiresAt: requestedAt + timeout }),
         }
+        pending ??= [...state.pending]
         pending.push(request)
         parts.push(
-          { type: 'tool-input-available', toolCallId: call.id, toolName: call.name, input: call.input },
-          { type: 'tool-approval-request', approvalId: call.id, toolCallId: call.id },
+          { type: 'tool-input-available', toolCallId, toolName, input },
+          { type: 'tool-approval-request', approvalId: toolCallId, toolCallId },
         )
         commands.push({ type: 'request-approval', request })
-        return { ...base, sideEffects: plan.sideEffects, status: 'approval' }
+        toolCalls.push({ toolCallId, toolName, input, sideEffects: plan.sideEffects, status: 'approval' })
+        break
       }
       case 'deny': {
         const error = `Denied by policy: ${plan.reason}. Do not retry this call unchanged.`
         parts.push(
-          { type: 'tool-input-available', toolCallId: call.id, toolName: call.name, input: call.input },
-          { type: 'tool-output-denied', toolCallId: call.id },
+          { type: 'tool-input-available', toolCallId, toolName, input },
+          { type: 'tool-output-denied', toolCallId },
         )
-        return { ...base, sideEffects: 'none', status: 'done', result: resultOf(call, { error }) }
+        rejected += 1
+        toolCalls.push(notRun(call, error))
+        break
       }
       default: {
         // 'ask-human'
         const request: HumanRequest = {
-          requestId: call.id,
+          requestId: toolCallId,
           kind: 'question',
-          toolName: call.name,
-          input: call.input,
+          toolName,
+          input,
           question: plan.question,
           requestedAt,
         }
+        pending ??= [...state.pending]
         pending.push(request)
         parts.push(
-          { type: 'tool-input-available', toolCallId: call.id, toolName: call.name, input: call.input },
+          { type: 'tool-input-available', toolCallId, toolName, input },
           {
             type: 'data-vel-human-request',
-            id: call.id,
-            data: { requestId: call.id, question: plan.question },
+            id: toolCallId,
+            data: { requestId: toolCallId, question: plan.question },
           },
         )
         commands.push({ type: 'contact-human', request })
-        return { ...base, sideEffects: 'none', status: 'question' }
+        toolCalls.push({ toolCallId, toolName, input, sideEffects: 'none', status: 'question' })
       }
     }
-  })
-  const rejected = toolCalls.filter((call) => call.status === 'done').length
-  next = { ...next, toolCalls, pending, toolErrors: state.toolErrors + rejected }
-  const [advanced, more] = afterResolution(next, parts)
-  return [advanced, [...more, ...commands]]
+  }
+  next.toolCalls = toolCalls
+  if (pending !== undefined) next.pending = pending
+  next.toolErrors = state.toolErrors + rejected
+  const result = afterResolution(next, parts)
+  for (const command of commands) result[1].push(command)
+  return result
+}
+
+/** A call the plan does not run (rejected, denied): done already, with an error result. */
+const notRun = (call: ToolCallPart, error: string): ToolCallState => ({
+  toolCallId: call.id,
+  toolName: call.name,
+  input: call.input,
+  sideEffects: 'none',
+  status: 'done',
+  result: resultOf(call, { error }),
+})
+
+/** The plan for a call (the last one given for its id, as a map of them would keep). */
+function planOf(plans: ReadonlyArray<ToolPlan>, toolCallId: string): ToolPlan {
+  for (let index = plans.length - 1; index >= 0; index--) {
+    const plan = plans[index] as ToolPlan
+    if (plan.toolCallId === toolCallId) return plan
+  }
+  return { toolCallId, action: 'reject', error: 'No plan for this tool call.' }
 }
 
 /** Records one tool result, then moves on if the step's calls are all resolved. */
@@ -354,52 +372,67 @@ function resolve(
   outcome: { output: JsonValue } | { error: string },
   parts: StreamPart[],
 ): Result {
-  const toolErrors = 'error' in outcome ? state.toolErrors + 1 : state.toolErrors
-  const next = withCall(
-    { ...state, toolErrors },
-    { ...call, status: 'done', result: resultOf(call, outcome) },
+  const done: ToolCallState = { ...call, status: 'done', result: resultOf(call, outcome) }
+  const toolCalls: ToolCallState[] = []
+  for (const existing of state.toolCalls)
+    toolCalls.push(existing.toolCallId === call.toolCallId ? done : existing)
+  return afterResolution(
+    { ...state, toolErrors: 'error' in outcome ? state.toolErrors + 1 : state.toolErrors, toolCalls },
+    parts,
   )
-  return afterResolution(next, parts)
 }
 
-/** Sets the phase from the step's calls; when all are done, appends the results and calls the model. */
-function afterResolution(state: RunState, parts: StreamPart[]): Result {
-  const open = state.toolCalls.filter((call) => call.status !== 'done')
-  if (open.length > 0) {
-    const acting = open.some((call) => call.status === 'queued' || call.status === 'running')
-    return [{ ...state, phase: acting ? 'acting' : 'waiting' }, parts.length > 0 ? [emit(parts)] : []]
+/**
+ * Sets the phase from the step's calls; when all are done, appends the results and calls the model.
+ * `state` is a new state of the caller's own making: it is filled in, not copied again.
+ */
+function afterResolution(state: Draft, parts: StreamPart[]): Result {
+  let open = false
+  let acting = false
+  for (const call of state.toolCalls) {
+    if (call.status === 'done') continue
+    open = true
+    if (call.status === 'queued' || call.status === 'running') acting = true
   }
-  const results = state.toolCalls.map((call) => call.result as ToolResultPart)
-  const handoff = state.toolCalls.find((call) => call.final && call.result && 'output' in call.result)
+  if (open) {
+    state.phase = acting ? 'acting' : 'waiting'
+    return [state, parts.length > 0 ? [emit(parts)] : []]
+  }
+  const results: ToolResultPart[] = []
+  let handoff: ToolCallState | undefined
+  for (const call of state.toolCalls) {
+    results.push(call.result as ToolResultPart)
+    if (handoff === undefined && call.final && call.result && 'output' in call.result) handoff = call
+  }
+  state.toolCalls = none
+  state.pending = none
+  state.messages = appended(state.messages, { role: 'tool', content: results })
   if (handoff?.result && 'output' in handoff.result) {
     // Control passed to another agent: its answer is this run's answer.
     const answer = handoff.result.output
     parts.push({ type: 'finish-step' }, { type: 'finish', finishReason: 'stop' })
-    return [
-      {
-        ...state,
-        phase: 'completed',
-        answer,
-        toolCalls: [],
-        pending: [],
-        messages: [...state.messages, { role: 'tool', content: results }],
-      },
-      [emit(parts), { type: 'finish', phase: 'completed', answer, error: null }],
-    ]
+    state.phase = 'completed'
+    state.answer = answer
+    return [state, [emit(parts), { type: 'finish', phase: 'completed', answer, error: null }]]
   }
   const finalizing = state.finalizing || stepsOf(state) >= state.policy.maxSteps
   parts.push({ type: 'finish-step' }, { type: 'start-step' })
-  return [
-    {
-      ...state,
-      phase: 'thinking',
-      finalizing,
-      toolCalls: [],
-      pending: [],
-      messages: [...state.messages, { role: 'tool', content: results }],
-    },
-    [emit(parts), { type: 'call-model', step: state.step + 1, tools: !finalizing }],
-  ]
+  state.phase = 'thinking'
+  state.finalizing = finalizing
+  return [state, [emit(parts), { type: 'call-model', step: state.step + 1, tools: !finalizing }]]
+}
+
+/** A new state being made by one transition: filled in before it is returned, never after. */
+type Draft = { -readonly [Key in keyof RunState]: RunState[Key] }
+
+/** Shared empty lists of a state (states are never mutated, so one instance serves them all). */
+const none: ReadonlyArray<never> = Object.freeze([])
+
+/** A copy of `messages` with `message` at the end. */
+const appended = (messages: ReadonlyArray<Message>, message: Message): Message[] => {
+  const copy = messages.slice()
+  copy.push(message)
+  return copy
 }
 
 /** Tokens counted against `maxTokens`: the run's own and its descendants'. */

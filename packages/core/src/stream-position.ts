@@ -226,20 +226,35 @@ export function positionReplayed(
         ? event.partial
         : undefined
   const epoch = event.type === 'model.responded' || event.type === 'model.failed' ? event.epoch : undefined
-  const blocks = new Map<string, number>()
-  message?.content.forEach((_part, index) => {
-    blocks.set(blockId(stepBefore + 1, index, epoch), index)
-  })
-  const offsets = new Map<string, number>()
-  return parts.map((part, index) => {
-    const block = 'id' in part && typeof part.id === 'string' ? blocks.get(part.id) : undefined
-    if (block === undefined || !contentTypes.has(part.type))
-      return { position: { seq, index, ...(epoch === undefined ? {} : { epoch }) }, part }
-    const id = (part as { id: string }).id
-    const offset = (offsets.get(id) ?? 0) + ('delta' in part ? part.delta.length : 0)
-    offsets.set(id, offset)
-    return { position: { seq, index, block, offset, ...(epoch === undefined ? {} : { epoch }) }, part }
-  })
+  // Block ids and offsets are worked out only for content parts (text, reasoning), which few entries have.
+  let blocks: Map<string, number> | undefined
+  let offsets: Map<string, number> | undefined
+  const positioned: PositionedPart[] = []
+  for (let index = 0; index < parts.length; index++) {
+    const part = parts[index] as StreamPart
+    if (message !== undefined && contentTypes.has(part.type)) {
+      const id = (part as { id: string }).id
+      if (blocks === undefined) {
+        blocks = new Map()
+        for (let block = 0; block < message.content.length; block++)
+          blocks.set(blockId(stepBefore + 1, block, epoch), block)
+      }
+      const block = blocks.get(id)
+      if (block !== undefined) {
+        offsets ??= new Map()
+        const offset = (offsets.get(id) ?? 0) + ('delta' in part ? part.delta.length : 0)
+        offsets.set(id, offset)
+        positioned.push({
+          position:
+            epoch === undefined ? { seq, index, block, offset } : { seq, index, block, offset, epoch },
+          part,
+        })
+        continue
+      }
+    }
+    positioned.push({ position: epoch === undefined ? { seq, index } : { seq, index, epoch }, part })
+  }
+  return positioned
 }
 
 /**
