@@ -10,6 +10,7 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { approvalsCorrect, runApprovals } from './approvals-bench.ts'
 import { natsCorrect, runNatsWorkloads } from './nats-bench.ts'
+import { postgresUnavailable } from './postgres.ts'
 import { type Report, renderMarkdown } from './report.ts'
 import {
   benchDir,
@@ -33,6 +34,12 @@ const wants = (workload: string) => only === undefined || only.includes(workload
 const settings = quick
   ? { processes: 1, runs: 10, warmupSteps: 600, warmupMs: 300, sessions: 1_000, crashRepeats: 1 }
   : { processes: 3, runs: 60, warmupSteps: 6_000, warmupMs: 3_000, sessions: 10_000, crashRepeats: 3 }
+// W2 on Postgres: every append commits (18 round trips a run), so fewer sessions, or it takes minutes.
+const postgresSessions = quick ? 200 : 2_000
+
+// Vel on Postgres (VEL_POSTGRES_URL, default the local test server) runs when the server answers.
+const postgresSkip = await postgresUnavailable()
+if (postgresSkip !== undefined) process.stderr.write(`[bench] skipping vel/postgres: ${postgresSkip}\n`)
 
 const configs: ReadonlyArray<{ runtime: RuntimeName; store: StoreKind }> = [
   { runtime: 'bare', store: 'memory' },
@@ -42,6 +49,7 @@ const configs: ReadonlyArray<{ runtime: RuntimeName; store: StoreKind }> = [
   { runtime: 'langgraph', store: 'memory' },
   { runtime: 'vel', store: 'sqlite' },
   { runtime: 'langgraph', store: 'sqlite' },
+  ...(postgresSkip === undefined ? [{ runtime: 'vel', store: 'postgres' } as const] : []),
 ]
 
 /** W1 also measures Vel with an `async` tool handler (issue 16: the targets hold for both kinds). */
@@ -128,6 +136,8 @@ try {
             spread(results.map((result) => result.perK[k]?.median ?? Number.NaN)),
           ]),
         ),
+        // Counts, the same in every process (one run at a time): the first process's.
+        ...(results[0]?.roundTrips === undefined ? {} : { roundTrips: results[0].roundTrips }),
       }
     emit('W1', { unit: 'µs/step, median of per-process medians [min, max]', configurations: report.w1 })
   }
@@ -139,7 +149,7 @@ try {
         const result = await measure<W2Result>('w2.ts', {
           ...config,
           dir,
-          sessions: settings.sessions,
+          sessions: config.store === 'postgres' ? postgresSessions : settings.sessions,
           concurrency: 100,
           warmupSessions: 100,
         })
@@ -161,7 +171,7 @@ try {
     )
     for (const [name, results] of Object.entries(raw))
       report.w2[name] = {
-        sessions: settings.sessions,
+        sessions: results[0]?.sessions ?? settings.sessions,
         checkedRuns: results.reduce((sum, result) => sum + result.checked, 0),
         sessionsVerified: results.reduce((sum, result) => sum + result.sessionsVerified, 0),
         runsPerSecond: spread(results.map((result) => result.runsPerSecond)),
@@ -170,6 +180,9 @@ try {
         heapPlusExternalMBPer1k: spread(results.map((result) => result.retainedMBPer1k.heapPlusExternal)),
         rssMBPer1k: spread(results.map((result) => result.retainedMBPer1k.rss)),
         dbMBPer1k: spread(results.map((result) => result.retainedMBPer1k.db)),
+        ...(results[0]?.roundTripsPerRun === undefined
+          ? {}
+          : { roundTripsPerRun: spread(results.map((result) => result.roundTripsPerRun ?? Number.NaN)) }),
       }
     emit('W2', { configurations: report.w2 })
   }

@@ -9,7 +9,16 @@ export interface Report {
   settings: Record<string, number>
   versions: Record<string, string>
   machine: Record<string, string | number | undefined>
-  w1: Record<string, { checkedRuns: number; processes: number; perK: Record<string, Spread> }>
+  w1: Record<
+    string,
+    {
+      checkedRuns: number
+      processes: number
+      perK: Record<string, Spread>
+      /** Postgres: round trips per step (all), journal appends per step, round trips per append. */
+      roundTrips?: Record<string, { perStep: number; appendsPerStep: number; perAppend: number }>
+    }
+  >
   w2: Record<
     string,
     {
@@ -22,6 +31,8 @@ export interface Report {
       heapPlusExternalMBPer1k: Spread
       rssMBPer1k: Spread
       dbMBPer1k: Spread
+      /** Postgres: server round trips per run. */
+      roundTripsPerRun?: Spread
     }
   >
   w3b: CrashResult[]
@@ -108,7 +119,13 @@ export function renderMarkdown(report: Report): string {
     )
     for (const [name, figures] of Object.entries(report.w2))
       push(
-        `| ${name} | ${cell(figures.runsPerSecond, 0)} | ${cell(figures.latencyP50Ms)} | ${cell(figures.latencyP90Ms)} | ${cell(figures.heapPlusExternalMBPer1k)} | ${cell(figures.rssMBPer1k)} | ${name.endsWith('sqlite') ? cell(figures.dbMBPer1k) : ''} | ${figures.sessionsVerified} |`,
+        `| ${name} | ${cell(figures.runsPerSecond, 0)} | ${cell(figures.latencyP50Ms)} | ${cell(figures.latencyP90Ms)} | ${cell(figures.heapPlusExternalMBPer1k)} | ${cell(figures.rssMBPer1k)} | ${name.endsWith('sqlite') || name.endsWith('postgres') ? cell(figures.dbMBPer1k) : ''} | ${figures.sessionsVerified} |`,
+      )
+    const w2p = report.w2['vel/postgres']
+    if (w2p)
+      push(
+        '',
+        `vel/postgres: ${w2p.sessions.toLocaleString('en-US')} sessions (every append commits), ${number(w2p.roundTripsPerRun?.median ?? Number.NaN, 1)} round trips per run; its DB figure is \`pg_database_size\`.`,
       )
     push(
       '',
@@ -203,6 +220,15 @@ export function renderMarkdown(report: Report): string {
       const growth = (perK['100']?.median ?? Infinity) / (perK['20']?.median ?? 1)
       push(`| W1 growth K=20 → K=100 ≤ 1.2× (${store}) | ${number(growth, 2)}× | ${met(growth <= 1.2)} |`)
     }
+  }
+  const w1p = report.w1['vel/postgres']
+  const trips = w1p?.roundTrips?.['20']
+  if (w1p && trips) {
+    const perStep = w1p.perK['20']?.median ?? Number.NaN
+    push(
+      `| Postgres: one round trip per journal step (the append with its lease fence, head check and any snapshot) | ${number(trips.perAppend)} per append; a W1 step (K=20) makes ${number(trips.appendsPerStep)} appends, ${number(trips.perStep)} round trips in all | ${met(trips.perAppend <= 1)} |`,
+      `| Postgres ≤ 600 µs per step (W1, K=20) | ${number(perStep)} (${number(perStep / trips.appendsPerStep)} per append) | ${met(perStep <= 600)} |`,
+    )
   }
   const w2m = report.w2['vel/memory']
   const w2s = report.w2['vel/sqlite']

@@ -68,6 +68,10 @@ export interface W1Result {
   warmupMs: number
   checked: number
   perK: Record<string, { median: number; min: number; max: number }>
+  /** Postgres: round trips per step (all, journal appends per step, round trips per append). */
+  roundTrips?: Record<string, { perStep: number; appendsPerStep: number; perAppend: number }>
+  /** Postgres: the database the process created (and dropped). */
+  database?: string
 }
 
 export interface W2Result {
@@ -80,6 +84,8 @@ export interface W2Result {
   latencyMs: { p50: number; p90: number }
   retainedMBPer1k: { heapPlusExternal: number; rss: number; db: number }
   dbMB: number
+  /** Postgres: server round trips per run. */
+  roundTripsPerRun?: number
 }
 
 export interface CrashResult {

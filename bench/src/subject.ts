@@ -1,5 +1,6 @@
 /** One runtime under test behind one small interface, so each workload is written once. */
 import { existsSync, statSync } from 'node:fs'
+import type { RoundTrips } from './postgres.ts'
 import type { StoreKind } from './vel.ts'
 
 export type RuntimeName = 'vel' | 'langgraph' | 'bare' | 'ai-sdk' | 'openai-agents'
@@ -18,6 +19,12 @@ export interface Subject {
   conversation(sessionId: string): Promise<string[]>
   /** Folds the SQLite WAL into the database file so its size is meaningful; no-op otherwise. */
   checkpoint(): Promise<void>
+  /** Vel on Postgres: the database created for the run (dropped by `close`). */
+  readonly database?: string
+  /** Vel on Postgres: round trips to the server so far (see `postgres.ts`). */
+  roundTrips?(): RoundTrips
+  /** Vel on Postgres: the database's size in bytes. */
+  databaseBytes?(): Promise<number>
   close(): Promise<void>
 }
 
@@ -38,6 +45,7 @@ export async function createSubject(
     return { ...peer, checkpoint: async () => undefined, close: async () => undefined }
   }
   if (runtime === 'langgraph') {
+    if (store === 'postgres') throw new Error('the bench runs LangGraph on memory and SQLite only')
     const { createLangGraph } = await import('./langgraph.ts')
     const lg = await createLangGraph({ store, ...(filename === undefined ? {} : { filename }) })
     return {
@@ -80,6 +88,13 @@ export async function createSubject(
       connection.pragma('wal_checkpoint(TRUNCATE)')
       connection.close()
     },
+    ...(vel.postgres === undefined
+      ? {}
+      : {
+          database: vel.postgres.database,
+          roundTrips: vel.postgres.roundTrips,
+          databaseBytes: vel.postgres.databaseBytes,
+        }),
     close: () => vel.close(),
   }
 }

@@ -1,6 +1,7 @@
 /**
  * Vel under the benchmark: the scripted `LanguageModel`, the `add` tool, and an agent on a runtime
- * over the memory store or the SQLite store (WAL, synchronous=NORMAL).
+ * over the memory store, the SQLite store (WAL, synchronous=NORMAL) or the Postgres store (a
+ * database of its own, `postgres.ts`).
  */
 import { Agent, createRuntime, type Runtime } from '@vel/actors'
 import {
@@ -14,9 +15,10 @@ import {
 } from '@vel/core'
 import { createMemoryStore } from '@vel/store'
 import { createSqliteStore } from '@vel/store/sqlite'
+import type { BenchPostgres } from './postgres.ts'
 import { addDescription, addInputSchema, decide, stepsIn } from './script.ts'
 
-export type StoreKind = 'memory' | 'sqlite'
+export type StoreKind = 'memory' | 'sqlite' | 'postgres'
 
 const firstUserText = (messages: ReadonlyArray<Message>): string => {
   for (const message of messages)
@@ -84,15 +86,20 @@ export interface VelBench {
   readonly runtime: Runtime
   readonly store: Store
   readonly agent: Agent
+  /** Postgres only: the store's database and its round-trip counts. */
+  readonly postgres?: BenchPostgres
   run(prompt: string, sessionId: string): Promise<unknown>
   close(): Promise<void>
 }
 
 export async function createVel(options: VelOptions): Promise<VelBench> {
+  const postgres =
+    options.store === 'postgres' ? await (await import('./postgres.ts')).createBenchPostgres() : undefined
   const store =
-    options.store === 'memory'
+    postgres?.store ??
+    (options.store === 'memory'
       ? createMemoryStore()
-      : createSqliteStore({ filename: options.filename ?? ':memory:', synchronous: 'NORMAL' })
+      : createSqliteStore({ filename: options.filename ?? ':memory:', synchronous: 'NORMAL' }))
   await store.migrate()
   const onTool = options.onTool
   const add = defineTool({
@@ -128,10 +135,11 @@ export async function createVel(options: VelOptions): Promise<VelBench> {
     runtime,
     store,
     agent,
+    ...(postgres === undefined ? {} : { postgres }),
     run: (prompt, sessionId) => agent.run(prompt, { sessionId }),
     close: async () => {
       await runtime.shutdown()
-      await store.close()
+      await (postgres ?? store).close()
     },
   }
 }

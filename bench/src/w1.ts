@@ -47,11 +47,24 @@ while (warmupSteps < options.warmupSteps || performance.now() - warmupStarted < 
 const warmupMs = performance.now() - warmupStarted
 
 const perK: Record<string, { median: number; min: number; max: number }> = {}
+// Postgres: server round trips per step over the measured runs, all of them and the appends'.
+const roundTrips: Record<string, { perStep: number; appendsPerStep: number; perAppend: number }> = {}
 for (const steps of options.ks) {
   fullGc()
   const perStep: number[] = []
+  const before = subject.roundTrips?.()
   for (let run = 0; run < options.runs; run++) perStep.push(((await runOnce(steps)) * 1000) / steps)
   perK[steps] = { median: median(perStep), min: Math.min(...perStep), max: Math.max(...perStep) }
+  const after = subject.roundTrips?.()
+  if (before !== undefined && after !== undefined) {
+    const totalSteps = steps * options.runs
+    const appends = after.appends - before.appends
+    roundTrips[steps] = {
+      perStep: (after.total - before.total) / totalSteps,
+      appendsPerStep: appends / totalSteps,
+      perAppend: (after.duringAppends - before.duringAppends) / appends,
+    }
+  }
 }
 await subject.close()
 printResult({
@@ -62,4 +75,6 @@ printResult({
   warmupMs,
   checked,
   perK,
+  ...(Object.keys(roundTrips).length === 0 ? {} : { roundTrips }),
+  ...(subject.database === undefined ? {} : { database: subject.database }),
 })

@@ -50,13 +50,16 @@ const memory = () => {
 await runSessions('warm-', options.warmupSessions)
 await subject.checkpoint()
 fullGc()
-const before = { ...memory(), db: databaseBytes(filename) }
+const storeBytes = async () => (await subject.databaseBytes?.()) ?? databaseBytes(filename)
+const before = { ...memory(), db: await storeBytes() }
+const tripsBefore = subject.roundTrips?.()
 const started = performance.now()
 const latencies = await runSessions('s-', options.sessions)
 const wallMs = performance.now() - started
+const tripsAfter = subject.roundTrips?.()
 await subject.checkpoint()
 fullGc()
-const after = { ...memory(), db: databaseBytes(filename) }
+const after = { ...memory(), db: await storeBytes() }
 
 // A few sessions must still hold their whole conversation: prompt, 2 calls and results, answer.
 const wanted = [`human:${prompt}`, 'ai:', 'tool:2', 'ai:', 'tool:4', `ai:${expected}`]
@@ -82,4 +85,7 @@ printResult({
     db: perThousand(after.db - before.db),
   },
   dbMB: after.db / (1024 * 1024),
+  ...(tripsBefore === undefined || tripsAfter === undefined
+    ? {}
+    : { roundTripsPerRun: (tripsAfter.total - tripsBefore.total) / options.sessions }),
 })
