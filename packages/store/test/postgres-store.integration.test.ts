@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import type { Store } from '@vel/core'
 import { Kysely, Migrator, PostgresDialect } from 'kysely'
 import pg from 'pg'
 import { describe, expect, it } from 'vitest'
@@ -236,6 +237,82 @@ describe.skipIf(!reachable)('Postgres store specifics', () => {
     expect(await store.getSnapshot('run')).toMatchObject({ seq: 3, state: { step: 3 } })
     await store.close()
     await pool.end()
+  })
+
+  it('prepares the append and putSnapshot once per connection, per schema, unless told not to', async () => {
+    // One connection, shared by two stores of different schemas and one that does not prepare.
+    const pool = new pg.Pool({ connectionString: scratch.url, max: 1 })
+    const prepared = async () =>
+      (
+        await pool.query<{ name: string }>(
+          "select name from pg_prepared_statements where name like 'vel\\_%'",
+        )
+      ).rows.length
+    const [first, second] = [scratch.another(), scratch.another()].map((schema) =>
+      createPostgresStore({ pool, schema }),
+    ) as [Store, Store]
+    const unprepared = createPostgresStore({ pool, schema: scratch.another(), preparedStatements: false })
+    for (const store of [first, second, unprepared]) await store.migrate()
+    const lease = await first.acquireLease('run', 'worker', 60_000)
+    if (lease === undefined) throw new Error('no lease')
+    for (let seq = 0; seq < 3; seq++)
+      await first.append('run', [{ type: 'e', data: seq }], seq, {
+        lease,
+        snapshot: { state: { seq }, schemaVersion: 1 },
+      })
+    await first.putSnapshot('run', 3, { seq: 3 }, 1)
+    expect(await prepared()).toBe(2)
+    // Same shapes, another schema: other texts, other names, on the same connection.
+    await second.append('run', [{ type: 'e', data: 0 }], 0)
+    await second.append('run', [{ type: 'e', data: 1 }], 1)
+    expect(await prepared()).toBe(3)
+    await unprepared.append('run', [{ type: 'e', data: 0 }], 0)
+    await unprepared.putSnapshot('run', 1, { seq: 1 }, 1)
+    expect(await prepared()).toBe(3)
+    expect((await first.read('run')).map((entry) => entry.data)).toEqual([0, 1, 2])
+    expect(await first.getSnapshot('run')).toMatchObject({ seq: 3, state: { seq: 3 } })
+    expect((await unprepared.read('run')).map((entry) => entry.data)).toEqual([0])
+    for (const store of [first, second, unprepared]) await store.close()
+    await pool.end()
+  })
+
+  it('appends many entries of any text in one statement, exactly as given', async () => {
+    const store = createPostgresStore({ connectionString: scratch.url, schema: scratch.another() })
+    await store.migrate()
+    // Text an array literal would have to escape: quotes, backslashes, braces, commas, NULL, blanks.
+    const awkward = [
+      '"',
+      '\\',
+      '\\"',
+      '{}',
+      '{"a":[1,2]}',
+      'a,b',
+      'NULL',
+      '',
+      ' ',
+      '\n\t',
+      'é😀',
+      '\u0001',
+      '\u0000',
+    ]
+    const entries = awkward.map((text, index) => ({
+      type: index % 2 === 0 ? 'odd"type\\' : '{type,}',
+      data: { text, nested: [text, { text }] },
+      at: 1_000 + index,
+    }))
+    expect(await store.append('run', entries, 0)).toBe(entries.length)
+    expect(await store.append('run', entries.slice(0, 2), entries.length)).toBe(entries.length + 2)
+    const read = await store.read('run')
+    expect(read.map(({ seq, type, at, data }) => ({ seq, type, at, data }))).toEqual(
+      [...entries, ...entries.slice(0, 2)].map((entry, index) => ({ seq: index + 1, ...entry })),
+    )
+    // A value Postgres refuses leaves nothing behind: a time that is not an integer.
+    await expectStoreError(
+      store.append('run', [{ type: 'e', data: 1, at: 1.5 }], read.length),
+      'invalid-argument',
+    )
+    expect(await store.lastSeq('run')).toBe(read.length)
+    await store.close()
   })
 
   it('uses a caller pool without ending it', async () => {

@@ -1,22 +1,62 @@
 import type { AppendOptions, JournalEntryInput } from '@vel/core'
-import { type Kysely, sql } from 'kysely'
 import { encodeJson, toNumber } from '../codec.ts'
 import { conflictError, fencedError, journalRows } from '../sql/journal.ts'
-import type { Database } from '../sql/schema.ts'
 import { checkSeq } from '../validate.ts'
+import { type Statement, type Statements, statement } from './statements.ts'
 
 /**
- * Appends in one statement, so one round trip, whatever the outcome: CTEs read the journal head
- * and (with a lease) lock the lease row `FOR SHARE`, so a takeover waits for the append; the
- * entries, and the snapshot when given, are inserted only if the head is `expectedSeq` and the
- * lease matches; the same statement returns the head and whether the lease matched, so a refused
- * append says why without asking again. A concurrent writer of the same seq fails on the primary
- * key: a conflict too. Data-modifying CTEs run to completion whether or not the final select reads
- * them, and the whole statement is atomic.
+ * The append's statement for one shape (with or without a lease, with or without a snapshot).
+ * CTEs read the journal head and (with a lease) lock the lease row `FOR SHARE`, so a takeover
+ * waits for the append; the entries (`unnest` of arrays, so one statement serves any count) and
+ * the snapshot are inserted only if the head is `expectedSeq` and the lease matches; the same
+ * statement returns the head and whether the lease matched, so a refused append says why without
+ * asking again. A concurrent writer of the same seq fails on the primary key: a conflict too.
+ * Data-modifying CTEs run to completion whether or not the final select reads them, and the whole
+ * statement is atomic. Parameters: $1 run, $2 expected seq, $3 types, $4 times, $5 data, then
+ * ($6 owner, $7 epoch) with a lease, then (next four) the snapshot's seq, schema version, time and
+ * state.
+ */
+const appendText = (schema: string, withLease: boolean, withSnapshot: boolean): string => {
+  const table = (name: string) => `"${schema}"."${name}"`
+  const held = withLease ? 'exists (select 1 from held)' : 'true'
+  const next = withLease ? 8 : 6
+  return [
+    `with head as (select coalesce(max(seq), 0) as seq from ${table('journal')} where run_id = $1::text)`,
+    withLease
+      ? `, held as (select 1 from ${table('leases')} where run_id = $1::text and owner_id = $6::text and epoch = $7::integer for share)`
+      : '',
+    `, ok as (select 1 from head where head.seq = $2::integer and ${held})`,
+    `, inserted as (insert into ${table('journal')} (run_id, seq, type, at, data)`,
+    `  select $1::text, $2::integer + entry.n, entry.type, entry.at, entry.data`,
+    `  from unnest($3::text[], $4::bigint[], $5::text[]) with ordinality as entry (type, at, data, n)`,
+    `  where exists (select 1 from ok) returning 1)`,
+    withSnapshot
+      ? [
+          `, snapshot as (insert into ${table('snapshots')} (run_id, seq, schema_version, at, state)`,
+          `  select $1::text, $${next}::integer, $${next + 1}::integer, $${next + 2}::bigint, $${next + 3}::text`,
+          `  where exists (select 1 from ok)`,
+          `  on conflict (run_id) do update set seq = excluded.seq, schema_version = excluded.schema_version,`,
+          `    at = excluded.at, state = excluded.state`,
+          `  where ${table('snapshots')}.seq <= excluded.seq returning 1)`,
+        ].join('\n')
+      : '',
+    `select (select seq from head) as head, ${held} as held`,
+  ]
+    .filter((line) => line !== '')
+    .join('\n')
+}
+
+/** The append's four shapes for one schema, indexed by `(lease ? 1 : 0) | (snapshot ? 2 : 0)`. */
+export const appendStatements = (schema: string): ReadonlyArray<Statement> =>
+  [0, 1, 2, 3].map((shape) => statement(appendText(schema, (shape & 1) !== 0, (shape & 2) !== 0)))
+
+/**
+ * Appends in one statement, so one round trip, whatever the outcome (see `appendText`); the
+ * statement is prepared once per connection, so a step's append is bind and execute only.
  */
 export async function appendPostgres(
-  db: Kysely<Database>,
-  schema: string,
+  statements: Statements,
+  shapes: ReadonlyArray<Statement>,
   now: () => number,
   runId: string,
   entries: ReadonlyArray<JournalEntryInput>,
@@ -29,46 +69,18 @@ export async function appendPostgres(
   const snapshotText = snapshot === undefined ? undefined : encodeJson(snapshot.state, 'snapshot state')
   if (snapshot !== undefined) checkSeq('snapshot.schemaVersion', snapshot.schemaVersion)
   const newSeq = expectedSeq + rows.length
-  // Raw SQL is not rewritten by Kysely's schema plugin, so tables are qualified here.
-  const table = (name: 'journal' | 'leases' | 'snapshots') => sql.table(`${schema}.${name}`)
-  const leaseCte =
-    lease === undefined
-      ? sql``
-      : sql`, held as (select 1 from ${table('leases')} where run_id = ${runId}
-          and owner_id = ${lease.ownerId} and epoch = ${lease.epoch} for share)`
-  const leaseHeld = lease === undefined ? sql`true` : sql`exists (select 1 from held)`
-  const insertCte =
-    rows.length === 0
-      ? sql``
-      : sql`, inserted as (
-          insert into ${table('journal')} (run_id, seq, type, at, data)
-          select * from (values ${sql.join(
-            rows.map(
-              (row) =>
-                sql`(${row.run_id}::text, ${row.seq}::integer, ${row.type}::text, ${row.at}::bigint, ${row.data}::text)`,
-            ),
-          )}) as entry (run_id, seq, type, at, data)
-          where exists (select 1 from ok) returning 1)`
-  const snapshotCte =
-    snapshot === undefined
-      ? sql``
-      : sql`, snapshot as (
-          insert into ${table('snapshots')} (run_id, seq, schema_version, at, state)
-          select ${runId}::text, ${newSeq}::integer, ${snapshot.schemaVersion}::integer, ${time}::bigint,
-            ${snapshotText}::text
-          where exists (select 1 from ok)
-          on conflict (run_id) do update set seq = excluded.seq, schema_version = excluded.schema_version,
-            at = excluded.at, state = excluded.state
-          where ${table('snapshots')}.seq <= excluded.seq
-          returning 1)`
-  const result = await sql<{ head: number | string; held: boolean }>`
-    with head as (select coalesce(max(seq), 0) as seq from ${table('journal')} where run_id = ${runId})
-    ${leaseCte}
-    , ok as (select 1 from head where head.seq = ${expectedSeq} and ${leaseHeld})
-    ${insertCte}
-    ${snapshotCte}
-    select (select seq from head) as head, ${leaseHeld} as held`.execute(db)
-  const outcome = result.rows[0]
+  const values: unknown[] = [
+    runId,
+    expectedSeq,
+    rows.map((row) => row.type),
+    rows.map((row) => row.at),
+    rows.map((row) => row.data),
+  ]
+  if (lease !== undefined) values.push(lease.ownerId, lease.epoch)
+  if (snapshot !== undefined) values.push(newSeq, snapshot.schemaVersion, time, snapshotText)
+  const shape = shapes[(lease === undefined ? 0 : 1) | (snapshot === undefined ? 0 : 2)] as Statement
+  const result = await statements.run<{ head: number | string; held: boolean }>(shape, values)
+  const outcome = result[0]
   if (outcome === undefined) throw conflictError(runId, expectedSeq, expectedSeq)
   // A lease that is not current wins over a moved journal.
   if (lease !== undefined && !outcome.held) throw fencedError(runId, lease)

@@ -4,9 +4,10 @@ import pg from 'pg'
 import { migrateToLatest } from '../migrate.ts'
 import type { Database } from '../sql/schema.ts'
 import { createSqlStore } from '../sql/sql-store.ts'
-import { appendPostgres } from './append.ts'
+import { appendPostgres, appendStatements } from './append.ts'
 import { postgresMigrations } from './migrations/index.ts'
-import { putSnapshotPostgres } from './put-snapshot.ts'
+import { putSnapshotPostgres, putSnapshotStatement } from './put-snapshot.ts'
+import { createStatements } from './statements.ts'
 
 const schemaName = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/
 
@@ -57,12 +58,19 @@ export type PostgresStoreOptions = (
   readonly schema?: string
   /** The clock for timestamps and lease expiry (epoch ms); defaults to `Date.now`. */
   readonly now?: () => number
+  /**
+   * Whether the journal append and `putSnapshot` run as named prepared statements (parsed and
+   * planned once per connection; default true). Set false behind a pooler that cannot keep a
+   * connection's prepared statements, such as PgBouncer in transaction mode before 1.21.
+   */
+  readonly preparedStatements?: boolean
 }
 
 /**
- * A `Store` on Postgres through pg and Kysely. Everything goes through Kysely; the journal append
- * (with its snapshot) and `putSnapshot` are one statement each, and the (run_id, seq) primary key
- * turns a concurrent writer into a `conflict`.
+ * A `Store` on Postgres through pg and Kysely. The journal append (with its lease fence, head
+ * check and snapshot) and `putSnapshot` are one statement each, run straight on the pool as
+ * prepared statements (one round trip, no parse or plan per call); everything else goes through
+ * Kysely. The (run_id, seq) primary key turns a concurrent writer into a `conflict`.
  */
 export function createPostgresStore(options: PostgresStoreOptions): Store {
   const now = options.now ?? Date.now
@@ -85,8 +93,12 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     owned.on('error', () => undefined)
     pool = owned
   }
-  const base = new Kysely<Database>({ dialect: new PostgresDialect({ pool: guardClients(pool) }) })
+  const guarded = guardClients(pool)
+  const base = new Kysely<Database>({ dialect: new PostgresDialect({ pool: guarded }) })
   const db = base.withSchema(schema)
+  const statements = createStatements(guarded, options.preparedStatements ?? true)
+  const appendShapes = appendStatements(schema)
+  const put = putSnapshotStatement(schema)
   return createSqlStore(
     { db, dialect: 'postgres', now, transaction: (body) => db.transaction().execute(body) },
     {
@@ -96,9 +108,9 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
       destroy: () => base.destroy(),
       overrides: {
         append: (runId, entries, expectedSeq, appendOptions) =>
-          appendPostgres(db, schema, now, runId, entries, expectedSeq, appendOptions),
+          appendPostgres(statements, appendShapes, now, runId, entries, expectedSeq, appendOptions),
         putSnapshot: (runId, seq, state, schemaVersion) =>
-          putSnapshotPostgres(db, schema, now, runId, seq, state, schemaVersion),
+          putSnapshotPostgres(statements, put, now, runId, seq, state, schemaVersion),
       },
     },
   )
