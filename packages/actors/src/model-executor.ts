@@ -74,10 +74,12 @@ const toProviderError = (model: LanguageModel, cause: unknown): ProviderError | 
  */
 export async function executeModelCall(call: ModelCall): Promise<ModelOutcome> {
   const content: Array<Block | ToolCallPart> = []
-  const blocks = new Map<string, Block>()
-  const openTools = new Map<string, { toolName: string; block: number }>()
+  // Made on the first text or reasoning block and the first streamed tool input (most responses
+  // of a tool loop have neither).
+  let blocks: Map<string, Block> | undefined
+  let openTools: Map<string, { toolName: string; block: number }> | undefined
   const toolCalls: ToolCallPart[] = []
-  let usage: Usage = emptyUsage()
+  let usage: Usage | undefined
   let finishReason: FinishReason = 'other'
   let responseMetadata: ProviderMetadata | undefined
   let toolBlocks = 0
@@ -85,7 +87,7 @@ export async function executeModelCall(call: ModelCall): Promise<ModelOutcome> {
   // Plain async iteration: retries and timeouts of model calls are the provider layer's Effect
   // schedule (withRetry); here an Effect fiber per call would only add cost on the hot path.
   const { control } = call
-  // An own getter (it survives a spread of the options): the signal is made only if read.
+  // An own getter, so a wrapper that spreads the options keeps it: the signal is made only if read.
   const options = {
     get signal() {
       return control.signal
@@ -100,6 +102,7 @@ export async function executeModelCall(call: ModelCall): Promise<ModelOutcome> {
           const kind = part.type === 'text-start' ? 'text' : 'reasoning'
           const index = content.length
           const block: Block = { kind, text: '', index, id: blockId(call.step, index, call.epoch) }
+          blocks ??= new Map()
           blocks.set(part.id, block)
           content.push(block)
           call.emit({
@@ -112,7 +115,7 @@ export async function executeModelCall(call: ModelCall): Promise<ModelOutcome> {
         }
         case 'text-delta':
         case 'reasoning-delta': {
-          const block = blocks.get(part.id)
+          const block = blocks?.get(part.id)
           if (block === undefined || part.delta === '') break
           block.text += part.delta
           call.emit({
@@ -125,10 +128,10 @@ export async function executeModelCall(call: ModelCall): Promise<ModelOutcome> {
         }
         case 'text-end':
         case 'reasoning-end': {
-          const block = blocks.get(part.id)
+          const block = blocks?.get(part.id)
           if (block === undefined) break
           if (part.providerMetadata) block.providerMetadata = part.providerMetadata
-          blocks.delete(part.id)
+          blocks?.delete(part.id)
           call.emit({
             part: { type: part.type, id: block.id },
             block: block.index,
@@ -140,6 +143,7 @@ export async function executeModelCall(call: ModelCall): Promise<ModelOutcome> {
           // Its block is where the call will stand in the message, after the blocks before it.
           const block = content.length + toolBlocks
           toolBlocks += 1
+          openTools ??= new Map()
           openTools.set(part.id, { toolName: part.toolName, block })
           call.emit({
             part: { type: 'tool-input-start', toolCallId: part.id, toolName: part.toolName },
@@ -148,7 +152,7 @@ export async function executeModelCall(call: ModelCall): Promise<ModelOutcome> {
           break
         }
         case 'tool-input-delta': {
-          const open = openTools.get(part.id)
+          const open = openTools?.get(part.id)
           if (open)
             call.emit({
               part: { type: 'tool-input-delta', toolCallId: part.id, inputTextDelta: part.delta },
@@ -167,7 +171,7 @@ export async function executeModelCall(call: ModelCall): Promise<ModelOutcome> {
           }
           toolCalls.push(toolCall)
           content.push(toolCall)
-          if (openTools.delete(part.toolCallId)) toolBlocks -= 1
+          if (openTools?.delete(part.toolCallId)) toolBlocks -= 1
           break
         }
         case 'finish':
@@ -182,7 +186,7 @@ export async function executeModelCall(call: ModelCall): Promise<ModelOutcome> {
   } catch (cause) {
     failure = cause
   }
-  if (blocks.size > 0 || openTools.size > 0) closeOpenBlocks(call, blocks, openTools)
+  if (blocks?.size || openTools?.size) closeOpenBlocks(call, blocks, openTools)
   if (failure !== undefined || call.control.aborted) {
     const error = call.control.aborted
       ? new ProviderError({ reason: 'aborted', message: 'model call aborted', provider: call.model.provider })
@@ -219,7 +223,7 @@ export async function executeModelCall(call: ModelCall): Promise<ModelOutcome> {
   return {
     type: 'model.responded',
     message,
-    usage,
+    usage: usage ?? emptyUsage(),
     finishReason,
     plan,
     streamed: true,
@@ -242,16 +246,16 @@ const blockParts = (entries: ReadonlyArray<Block | ToolCallPart>) =>
 /** Closes blocks a failed or odd stream left open, so the run's stream stays well formed. */
 function closeOpenBlocks(
   call: ModelCall,
-  blocks: Map<string, Block>,
-  openTools: Map<string, { toolName: string; block: number }>,
+  blocks: Map<string, Block> | undefined,
+  openTools: Map<string, { toolName: string; block: number }> | undefined,
 ): void {
-  for (const block of blocks.values())
+  for (const block of blocks?.values() ?? [])
     call.emit({
       part: { type: block.kind === 'text' ? 'text-end' : 'reasoning-end', id: block.id },
       block: block.index,
       offset: block.text.length,
     })
-  for (const [toolCallId, { toolName, block }] of openTools)
+  for (const [toolCallId, { toolName, block }] of openTools ?? [])
     call.emit({
       part: {
         type: 'tool-input-error',

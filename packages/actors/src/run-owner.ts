@@ -16,6 +16,7 @@ import {
   StoreError,
   type StreamPart,
   type Tool,
+  type ToolContext,
 } from '@vel/core'
 import { createActor } from 'xstate'
 import type { ResolvedAgent } from './agent-resolve.ts'
@@ -155,7 +156,9 @@ export class RunOwner {
       while (this.queue.length > 0) {
         const input = this.queue.shift() as Input
         try {
-          await this.handle(input)
+          // Events (most inputs) skip one async hop through `handle`.
+          if (input.kind === 'event' && !this.closed) await this.onEvent(input)
+          else await this.handle(input)
           if ('done' in input) input.done?.()
         } catch (error) {
           if ('done' in input && input.done) input.done(error)
@@ -510,15 +513,21 @@ export class RunOwner {
     const agent = this.agent as ResolvedAgent
     const state = this.state as RunState
     const { toolCallId } = command
-    const context = {
+    // The handler's context for its first attempt, in one literal (a spread of it with more
+    // properties after costs far more); `signal` is an own getter, so a spread of it keeps it.
+    const attempt = new CallControl(controller)
+    const context: { -readonly [Key in keyof ToolContext]: ToolContext[Key] } = {
       runId: this.runId,
       sessionId: state.sessionId,
       agentId: agent.id,
+      toolCallId,
       idempotencyKey: command.idempotencyKey,
+      get signal() {
+        return attempt.signal
+      },
       app: agent.app,
       runtime: this.host.runtime,
       fencingToken: (this.lease as Lease).epoch,
-      ...(state.policy.deadline === undefined ? {} : { deadline: state.policy.deadline }),
       rootRunId: state.rootRunId ?? this.runId,
       emit: (parts: ReadonlyArray<StreamPart>) => {
         if (!controller.aborted) this.emitForeign(parts)
@@ -526,9 +535,11 @@ export class RunOwner {
       reportChild: (report: ChildReport) => this.reportChild(toolCallId, report, controller),
       reportedChildSeq: this.reportedChildSeq,
     }
+    if (state.policy.deadline !== undefined) context.deadline = state.policy.deadline
     const outcome = call.within(() =>
       executeTool(tool, toolCallId, command.input, context, {
         signal: controller,
+        first: { attempt, context },
         defaultTimeoutMs: agent.toolTimeoutMs,
         defaultRetry: agent.toolRetry,
       }),

@@ -21,6 +21,12 @@ type ToolOutcome = Extract<RunEvent, { type: 'tool.succeeded' | 'tool.failed' }>
 export interface ToolCallOptions {
   /** Aborts the call (cancel, budget, shutdown, lost lease): the handler's signal aborts with it. */
   readonly signal: AbortSignal | CallControl
+  /**
+   * The first attempt as the caller made it: its control (made within the call's) and the
+   * handler's context for it, whose `signal` reads that control's. Without it both are made here
+   * from `context`.
+   */
+  readonly first?: { readonly attempt: CallControl; readonly context: ToolContext }
   readonly defaultTimeoutMs: number
   /** The agent's retry policy, for a tool without its own. */
   readonly defaultRetry?: ToolRetry | undefined
@@ -140,10 +146,13 @@ export function executeTool(
 
   const control = options.signal instanceof CallControl ? options.signal : CallControl.of(options.signal)
   if (control.aborted) return failed(toolCallId, abortedError(tool))
-  const attempt = new CallControl(control)
+  const attempt = options.first?.attempt ?? new CallControl(control)
   let first: unknown
   try {
-    first = tool.handler(decoded.value, attemptContext(context, toolCallId, attempt))
+    first = tool.handler(
+      decoded.value,
+      options.first?.context ?? attemptContext(context, toolCallId, attempt),
+    )
   } catch (cause) {
     attempt.release()
     const call = { tool, toolCallId, input: decoded.value, context, options, control }
