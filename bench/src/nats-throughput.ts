@@ -10,6 +10,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { createSubjects } from '@vel/nats'
+import { createPostgresStore } from '@vel/store/postgres'
 import pg from 'pg'
 import {
   adminQuery,
@@ -115,10 +116,11 @@ function startWorkerProcess(): WorkerProcess {
 const workers: WorkerProcess[] = []
 let outcome: NatsThroughputResult | undefined
 try {
-  // The first worker migrates the database alone; the others start once it is ready.
-  workers.push(startWorkerProcess())
-  await workers[0]?.ready
-  for (let i = 1; i < options.workers; i++) workers.push(startWorkerProcess())
+  // Migrated here, so the workers start together (their own migrate() then finds nothing to do).
+  const schema = createPostgresStore({ connectionString })
+  await schema.migrate()
+  await schema.close()
+  for (let i = 0; i < options.workers; i++) workers.push(startWorkerProcess())
   await Promise.all(workers.map((worker) => worker.ready))
 
   const caller = await connectNats('vel-bench-caller')

@@ -21,12 +21,12 @@ describe.skipIf(skipped !== undefined)('bench NATS workloads (quick correctness,
   it('trigger to first part: every run streams its first part and answers sum=2, on memory and Postgres', async () => {
     const results = await Promise.all(
       (['memory', 'postgres'] as const).map((store) =>
-        measure<NatsLatencyResult>('nats-latency.ts', { store, runs: 20, warmupRuns: 5, pings: 20 }),
+        measure<NatsLatencyResult>('nats-latency.ts', { store, runs: 10, warmupRuns: 5, pings: 10 }),
       ),
     )
     for (const result of results) {
       expect(result.skipped).toBeUndefined()
-      expect(result.checked).toBe(25)
+      expect(result.checked).toBe(15)
       expect(result.firstPartMs.p50).toBeGreaterThan(0)
       expect(result.firstPartMs.p50).toBeLessThanOrEqual(result.finishMs.p50)
     }
@@ -35,12 +35,12 @@ describe.skipIf(skipped !== undefined)('bench NATS workloads (quick correctness,
   it('two worker processes on one database: every run ran exactly once and is stored as completed', async () => {
     const result = await measure<NatsThroughputResult>('nats-throughput.ts', {
       workers: 2,
-      runs: 120,
-      warmupRuns: 20,
+      runs: 60,
+      warmupRuns: 10,
       concurrency: 20,
     })
-    expect(result).toMatchObject({ workers: 2, duplicated: 0, missing: 0, completedInStore: 140 })
-    expect(result.perWorker.reduce((sum, count) => sum + count, 0)).toBe(140)
+    expect(result).toMatchObject({ workers: 2, duplicated: 0, missing: 0, completedInStore: 70 })
+    expect(result.perWorker.reduce((sum, count) => sum + count, 0)).toBe(70)
     // The queue group spreads triggers over both processes.
     for (const count of result.perWorker) expect(count).toBeGreaterThan(0)
   })
