@@ -31,7 +31,7 @@ export interface RunObserver {
 
 const silentCall: CallObservation = { within: (work) => work(), end: () => undefined }
 
-/** An observer that records nothing (before the owner has one). */
+/** An observer that records nothing (before the owner has one, and where nothing would record). */
 export const silentObserver: RunObserver = {
   trace: undefined,
   committed: () => undefined,

@@ -2,6 +2,7 @@ import {
   type Attributes,
   type Context,
   context,
+  createNoopMeter,
   isSpanContextValid,
   type Link,
   type Meter,
@@ -22,7 +23,7 @@ import {
   type TraceCarrier,
   type Usage,
 } from '@vel/core'
-import type { CallObservation, RunObserver } from './run-observer.ts'
+import { type CallObservation, type RunObserver, silentObserver } from './run-observer.ts'
 import { carrierOf, contextFromCarrier, spanContextOf } from './trace-context.ts'
 
 /**
@@ -93,12 +94,31 @@ export class Telemetry {
   readonly recordContent: boolean
   readonly observe: TelemetryOptions['observe']
   private readonly instruments: ReturnType<typeof createInstruments>
+  /** No tracer, meter or `observe` of the runtime's own, and the global meter is the API's no-op. */
+  private readonly quietUnlessRegistered: boolean
 
   constructor(options: TelemetryOptions = {}) {
     this.tracer = options.tracer ?? trace.getTracer(scope)
     this.recordContent = options.recordContent ?? contentFromEnvironment()
     this.observe = options.observe
-    this.instruments = createInstruments(options.meter ?? metrics.getMeter(scope))
+    const meter = options.meter ?? metrics.getMeter(scope)
+    this.instruments = createInstruments(meter)
+    this.quietUnlessRegistered =
+      options.tracer === undefined && options.observe === undefined && meter === createNoopMeter()
+  }
+
+  /**
+   * Whether following a run under `parent` records nothing: no meter, no `observe`, no tracer
+   * provider registered (checked each time: an SDK may be registered after the runtime is made)
+   * and no valid parent span (whose context a no-op span would carry on, and journal).
+   */
+  private quiet(parent: Context): boolean {
+    if (!this.quietUnlessRegistered) return false
+    const provider = trace.getTracerProvider() as { getDelegateTracer?: (name: string) => Tracer | undefined }
+    if (provider.getDelegateTracer === undefined || provider.getDelegateTracer(scope) !== undefined)
+      return false
+    const spanContext = trace.getSpanContext(parent)
+    return spanContext === undefined || !isSpanContextValid(spanContext)
   }
 
   /**
@@ -107,6 +127,7 @@ export class Telemetry {
    */
   started(run: RunIdentity, parent: TraceCarrier | undefined): RunObserver {
     const parentContext = contextFromCarrier(parent, context.active())
+    if (this.quiet(parentContext)) return silentObserver
     this.instruments.started.add(1, { 'gen_ai.agent.name': run.agentId })
     return new OtelRunObserver(this, this.instruments, run, parentContext, [], false)
   }
@@ -116,6 +137,8 @@ export class Telemetry {
    * span, child of the active context, linked to the span the run started under.
    */
   resumed(run: RunIdentity, state: RunState): RunObserver {
+    if (this.quiet(context.active()))
+      return state.trace === undefined ? silentObserver : { ...silentObserver, trace: state.trace }
     const original = spanContextOf(state.trace)
     const links: Link[] =
       original === undefined ? [] : [{ context: original, attributes: { 'vel.link': 'run.started' } }]

@@ -15,13 +15,73 @@ import { decodeCursor, encodeCursor, isAfterCursor } from './cursor.ts'
 import { decodeRun } from './decode-run.ts'
 import { createMemoryState, type MemoryEntry, type MemoryState } from './memory-state.ts'
 import { checkPatch, newRunRecord, patchRunRecord } from './run-record.ts'
-import { checkEntries, checkId, checkPositive, checkSeq, filterStatuses, pageSize } from './validate.ts'
+import {
+  checkEntries,
+  checkId,
+  checkPositive,
+  checkSeq,
+  filterStatuses,
+  isStatus,
+  pageSize,
+} from './validate.ts'
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value)
 
+const isSerializedError = (value: unknown): boolean =>
+  isObject(value) &&
+  typeof value.tag === 'string' &&
+  typeof value.reason === 'string' &&
+  typeof value.message === 'string'
+
+/**
+ * The record when every stored field has its shape, or undefined (`decodeStoredRun` then says what
+ * is wrong). Its values are the freshly parsed ones: nobody else holds them.
+ */
+const wellFormed = (runId: string, raw: unknown): RunRecord | undefined => {
+  if (!isObject(raw)) return undefined
+  const { agentId, sessionId, parentRunId, idempotencyKey, createdAt, updatedAt } = raw
+  const { status, pending, answer, error, metadata } = raw
+  if (
+    typeof agentId !== 'string' ||
+    (sessionId !== null && typeof sessionId !== 'string') ||
+    (parentRunId !== null && typeof parentRunId !== 'string') ||
+    (idempotencyKey !== null && typeof idempotencyKey !== 'string') ||
+    typeof createdAt !== 'number' ||
+    typeof updatedAt !== 'number' ||
+    !isStatus(status) ||
+    !Array.isArray(pending) ||
+    answer === undefined ||
+    (error !== null && !isSerializedError(error)) ||
+    !isObject(metadata)
+  )
+    return undefined
+  return {
+    runId,
+    agentId,
+    sessionId,
+    parentRunId,
+    idempotencyKey,
+    createdAt,
+    updatedAt,
+    status,
+    pending: pending as JsonValue[],
+    answer: answer as JsonValue,
+    error: error as RunRecord['error'],
+    metadata: metadata as RunRecord['metadata'],
+  } as RunRecord
+}
+
 /** A stored run (JSON text of the record) as a record; one that does not decode is `corrupted`. */
 const decodeStoredRun = (runId: string, text: string): { run: RunRecord; storedStatus: unknown } => {
+  // The usual case: the text parses to a record of the right shape, taken as it is.
+  try {
+    const parsed = JSON.parse(text) as unknown
+    const run = wellFormed(runId, parsed)
+    if (run !== undefined) return { run, storedStatus: run.status }
+  } catch {
+    // Unparsable: the general path below names the problem.
+  }
   let raw: Record<string, unknown> = {}
   let failure: unknown
   try {
