@@ -372,7 +372,12 @@ function resolve(
   outcome: { output: JsonValue } | { error: string },
   parts: StreamPart[],
 ): Result {
-  const done: ToolCallState = { ...call, status: 'done', result: resultOf(call, outcome) }
+  // Spelled out: a spread of the call followed by the key it lacks (`result`) takes V8's slow path.
+  const result = resultOf(call, outcome)
+  const { toolCallId, toolName, input, sideEffects } = call
+  const done: ToolCallState = call.final
+    ? { toolCallId, toolName, input, sideEffects, status: 'done', result, final: true }
+    : { toolCallId, toolName, input, sideEffects, status: 'done', result }
   const toolCalls: ToolCallState[] = []
   for (const existing of state.toolCalls)
     toolCalls.push(existing.toolCallId === call.toolCallId ? done : existing)
