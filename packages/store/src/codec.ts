@@ -76,6 +76,24 @@ const fragments: ReadonlyArray<string> = [
   ',"content":',
   ',"text":',
   ',"id":',
+  // Run records (the memory store keeps them as text).
+  '{"runId":',
+  ',"idempotencyKey":null',
+  ',"idempotencyKey":',
+  ',"status":"running"',
+  ',"status":"completed"',
+  ',"status":"waiting"',
+  ',"status":"failed"',
+  ',"status":',
+  ',"pending":[]',
+  ',"pending":',
+  ',"answer":null',
+  ',"answer":',
+  ',"error":null',
+  ',"metadata":{}',
+  ',"metadata":',
+  ',"createdAt":',
+  ',"updatedAt":',
 ]
 
 // Control characters never appear raw in JSON text (JSON.stringify escapes them; JSON forbids them
@@ -97,7 +115,9 @@ fragments.forEach((fragment, index) => {
   fragmentOf.set(token, fragment)
 })
 const literal = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
-// Longest first, so a fragment wins over the shorter ones it starts with.
+
+// Longest first, so a fragment wins over the shorter ones it starts with. (A trie-shaped pattern
+// measured slower in V8 than this flat alternation.)
 const fragmentPattern = new RegExp(
   [...fragments]
     .sort((a, b) => b.length - a.length)

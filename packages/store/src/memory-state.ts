@@ -1,9 +1,14 @@
-/** A journal entry as the memory store keeps it: `data` stays JSON text so nobody can mutate it. */
-export interface MemoryEntry {
-  readonly seq: number
-  readonly type: string
-  readonly at: number
-  data: string
+/**
+ * A run's journal as the memory store keeps it: one column per field (an entry is three array
+ * slots, not an object), the entry at index `i` having seq `first + i` (seqs are gap-free). `data`
+ * holds compact text (`encodeCompact`), so nobody can mutate a stored entry.
+ */
+export interface MemoryJournal {
+  /** The seq of the entry at index 0 (pruning moves it on). */
+  first: number
+  types: string[]
+  ats: number[]
+  data: string[]
 }
 
 /** A run's latest snapshot, with the state as JSON text. */
@@ -21,13 +26,24 @@ export interface MemoryLease {
   readonly expiresAt: number
 }
 
-/** A session: one JSON text per message, appended in place (never rewritten on append). */
+/** A session: one compact text per message, appended in place (never rewritten on append). */
 export interface MemorySession {
   version: number
   updatedAt: number
-  readonly messages: string[]
+  messages: string[]
   /** The runs whose turn has been appended (`appendSession` with `runId`), so a repeat is a no-op. */
-  readonly turns: Set<string>
+  turns: string[]
+}
+
+/**
+ * `column` with `values` after it. Up to `exactUpTo` items the result is a new array of exactly that
+ * size (a pushed array keeps room for 16 more, which for a short journal or session costs more
+ * heap than its data); longer columns grow in place.
+ */
+export const appended = <T>(column: T[], values: ReadonlyArray<T>, exactUpTo = 64): T[] => {
+  if (column.length + values.length <= exactUpTo) return column.concat(values)
+  column.push(...values)
+  return column
 }
 
 /**
@@ -36,7 +52,7 @@ export interface MemorySession {
  */
 export interface MemoryState {
   /** Journal entries per run, ascending and gap-free (the head is never pruned). */
-  readonly journals: Map<string, MemoryEntry[]>
+  readonly journals: Map<string, MemoryJournal>
   readonly snapshots: Map<string, MemorySnapshot>
   /** Run records as JSON text, by run id. */
   readonly runs: Map<string, string>
@@ -45,7 +61,7 @@ export interface MemoryState {
   readonly leases: Map<string, MemoryLease>
   readonly sessions: Map<string, MemorySession>
   /** Run ids by session id: the index `listRuns({ sessionId })` reads instead of every run. */
-  readonly sessionRuns: Map<string, Set<string>>
+  readonly sessionRuns: Map<string, string[]>
 }
 
 /** Creates an empty memory state. */

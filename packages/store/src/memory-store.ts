@@ -10,10 +10,10 @@ import {
   type Store,
   StoreError,
 } from '@vel/core'
-import { decodeJson, encodeJson } from './codec.ts'
+import { decodeJson, encodeCompact, encodeJson } from './codec.ts'
 import { decodeCursor, encodeCursor, isAfterCursor } from './cursor.ts'
 import { decodeRun } from './decode-run.ts'
-import { createMemoryState, type MemoryEntry, type MemoryState } from './memory-state.ts'
+import { appended, createMemoryState, type MemoryState } from './memory-state.ts'
 import { checkPatch, newRunRecord, patchRunRecord } from './run-record.ts'
 import {
   checkEntries,
@@ -128,8 +128,9 @@ export interface MemoryStoreOptions {
 }
 
 /**
- * A `Store` in memory, for tests and single-process use. Values are kept as JSON text, so a caller
- * can never mutate stored data, and an append serializes only the appended entries.
+ * A `Store` in memory, for tests and single-process use. Values are kept as text (journal data,
+ * session messages and run records as compact text, snapshots as JSON), so a caller can never
+ * mutate stored data, and an append serializes only the appended entries.
  */
 export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
   const data = options.state ?? createMemoryState()
@@ -145,17 +146,9 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
     }
 
   const head = (runId: string): number => {
-    const entries = data.journals.get(runId)
-    return entries === undefined || entries.length === 0 ? 0 : entries[entries.length - 1]!.seq
+    const journal = data.journals.get(runId)
+    return journal === undefined || journal.data.length === 0 ? 0 : journal.first + journal.data.length - 1
   }
-
-  const toEntry = (runId: string, entry: MemoryEntry): JournalEntry => ({
-    runId,
-    seq: entry.seq,
-    type: entry.type,
-    at: entry.at,
-    data: decodeJson(entry.data, `journal entry ${runId}#${entry.seq}`),
-  })
 
   const getRun = (runId: string): RunRecord | undefined => {
     const text = data.runs.get(runId)
@@ -190,23 +183,22 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
     if (expectedVersion !== undefined) checkSeq('expectedVersion', expectedVersion)
     if (runId !== undefined) checkId('runId', runId)
     if (!Array.isArray(messages)) throw new StoreError('invalid-argument', 'messages must be an array')
-    const texts = messages.map((message, index) => encodeJson(message, `message ${index}`))
+    const texts = messages.map((message, index) => encodeCompact(message, `message ${index}`))
     const session = data.sessions.get(sessionId) ?? {
       version: 0,
       updatedAt: 0,
       messages: [],
-      turns: new Set(),
+      turns: [],
     }
     // A run's turn lands at most once: a repeat changes nothing, whatever version it expected.
-    if (runId !== undefined && session.turns.has(runId)) return session.version
+    if (runId !== undefined && session.turns.includes(runId)) return session.version
     if (expectedVersion !== undefined && session.version !== expectedVersion)
       throw new StoreError(
         'conflict',
         `session ${sessionId} is at version ${session.version}, not ${expectedVersion}`,
       )
-    if (replace) session.messages.length = 0
-    for (const text of texts) session.messages.push(text)
-    if (runId !== undefined) session.turns.add(runId)
+    session.messages = appended(replace ? [] : session.messages, texts)
+    if (runId !== undefined) session.turns = appended(session.turns, [runId])
     session.version += 1
     session.updatedAt = now()
     data.sessions.set(sessionId, session)
@@ -237,19 +229,24 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
         throw new StoreError('conflict', `run ${runId}: journal is at seq ${last}, not ${expectedSeq}`)
       const time = now()
       // Serialize everything first: a bad entry must leave the journal untouched.
-      const rows = entries.map(
-        (entry, index): MemoryEntry => ({
-          seq: last + index + 1,
-          type: entry.type,
-          at: entry.at ?? time,
-          data: encodeJson(entry.data, `entry ${index}`),
-        }),
-      )
-      const journal = data.journals.get(runId)
-      if (journal === undefined) {
-        if (rows.length > 0) data.journals.set(runId, rows)
-      } else for (const row of rows) journal.push(row)
-      const seq = last + rows.length
+      const texts = entries.map((entry, index) => encodeCompact(entry.data, `entry ${index}`))
+      if (texts.length > 0) {
+        let journal = data.journals.get(runId)
+        if (journal === undefined) {
+          journal = { first: last + 1, types: [], ats: [], data: [] }
+          data.journals.set(runId, journal)
+        }
+        journal.types = appended(
+          journal.types,
+          entries.map((entry) => entry.type),
+        )
+        journal.ats = appended(
+          journal.ats,
+          entries.map((entry) => entry.at ?? time),
+        )
+        journal.data = appended(journal.data, texts)
+      }
+      const seq = last + texts.length
       // The snapshot sits at the new head, so no stored snapshot can be newer.
       if (snapshot !== undefined && snapshotText !== undefined)
         data.snapshots.set(runId, {
@@ -266,12 +263,21 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       const afterSeq = checkSeq('afterSeq', readOptions.afterSeq ?? 0)
       const limit = readOptions.limit === undefined ? Infinity : checkPositive('limit', readOptions.limit)
       const journal = data.journals.get(runId)
-      if (journal === undefined || journal.length === 0) return []
+      if (journal === undefined) return []
       // Seqs are gap-free, so the first entry after `afterSeq` is found by arithmetic.
-      const start = Math.max(0, afterSeq - journal[0]!.seq + 1)
-      const end = Math.min(journal.length, start + limit)
+      const start = Math.max(0, afterSeq - journal.first + 1)
+      const end = Math.min(journal.data.length, start + limit)
       const result: JournalEntry[] = []
-      for (let index = start; index < end; index++) result.push(toEntry(runId, journal[index]!))
+      for (let index = start; index < end; index++) {
+        const seq = journal.first + index
+        result.push({
+          runId,
+          seq,
+          type: journal.types[index] as string,
+          at: journal.ats[index] as number,
+          data: decodeJson(journal.data[index], `journal entry ${runId}#${seq}`),
+        })
+      }
       return result
     }),
 
@@ -301,11 +307,14 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       checkSeq('throughSeq', throughSeq)
       const snapshot = data.snapshots.get(runId)
       const journal = data.journals.get(runId)
-      if (snapshot === undefined || journal === undefined || journal.length === 0) return 0
+      if (snapshot === undefined || journal === undefined || journal.data.length === 0) return 0
       // The head entry stays, so seq numbering survives pruning.
       const limit = Math.min(throughSeq, snapshot.seq, head(runId) - 1)
-      const count = Math.max(0, limit - journal[0]!.seq + 1)
-      journal.splice(0, count)
+      const count = Math.max(0, limit - journal.first + 1)
+      journal.types.splice(0, count)
+      journal.ats.splice(0, count)
+      journal.data.splice(0, count)
+      journal.first += count
       return count
     }),
 
@@ -321,12 +330,11 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
         if (holder !== undefined)
           throw new StoreError('busy', `session ${record.sessionId} has an unfinished run (${holder})`)
       }
-      data.runs.set(record.runId, encodeJson(record, 'run'))
+      data.runs.set(record.runId, encodeCompact(record, 'run'))
       if (keyId !== undefined) data.idempotencyKeys.set(keyId, record.runId)
       if (record.sessionId !== null) {
-        const runs = data.sessionRuns.get(record.sessionId) ?? new Set<string>()
-        runs.add(record.runId)
-        data.sessionRuns.set(record.sessionId, runs)
+        const runs = data.sessionRuns.get(record.sessionId)
+        data.sessionRuns.set(record.sessionId, appended(runs ?? [], [record.runId]))
       }
       return record
     }),
@@ -344,7 +352,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       const run = getRun(checkId('runId', runId))
       if (run === undefined) throw new StoreError('not-found', `run ${runId} not found`)
       const updated = patchRunRecord(run, checkPatch(patch), now())
-      data.runs.set(runId, encodeJson(updated, 'run'))
+      data.runs.set(runId, encodeCompact(updated, 'run'))
       return updated
     }),
 
@@ -382,7 +390,9 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       const run = getRun(checkId('runId', runId))
       if (run?.idempotencyKey != null)
         data.idempotencyKeys.delete(`${run.agentId}\u0000${run.idempotencyKey}`)
-      if (run?.sessionId != null) data.sessionRuns.get(run.sessionId)?.delete(runId)
+      const sessionRuns = run?.sessionId == null ? undefined : data.sessionRuns.get(run.sessionId)
+      const index = sessionRuns?.indexOf(runId) ?? -1
+      if (index >= 0) sessionRuns?.splice(index, 1)
       data.runs.delete(runId)
       data.journals.delete(runId)
       data.snapshots.delete(runId)

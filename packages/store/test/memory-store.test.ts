@@ -1,3 +1,4 @@
+import { decodeJson } from '../src/codec.ts'
 import { createMemoryState, createMemoryStore, type MemoryState } from '../src/index.ts'
 import { describeStore } from '../src/testing.ts'
 import { fixtures } from './fixtures.ts'
@@ -14,9 +15,11 @@ describeStore('memory', ({ now, dataset }) => createMemoryStore({ state: stateOf
   corrupt: async ({ kind, id, seq }, { dataset }) => {
     const state = stateOf(dataset)
     if (kind === 'journal') {
-      const entry = state.journals.get(id)?.find((candidate) => candidate.seq === seq)
-      if (entry === undefined) throw new Error(`no journal entry ${id}#${seq}`)
-      entry.data = '{"truncated'
+      const journal = state.journals.get(id)
+      const index = journal === undefined ? -1 : seq - journal.first
+      if (journal === undefined || journal.data[index] === undefined)
+        throw new Error(`no journal entry ${id}#${seq}`)
+      journal.data[index] = '{"truncated'
     } else if (kind === 'snapshot') {
       const snapshot = state.snapshots.get(id)
       if (snapshot?.seq !== seq) throw new Error(`no snapshot ${id}#${seq}`)
@@ -25,7 +28,7 @@ describeStore('memory', ({ now, dataset }) => createMemoryStore({ state: stateOf
       const text = state.runs.get(id)
       if (text === undefined) throw new Error(`no run ${id}`)
       // Valid JSON with a field of the wrong shape: metadata must be an object.
-      state.runs.set(id, JSON.stringify({ ...JSON.parse(text), metadata: 'cut' }))
+      state.runs.set(id, JSON.stringify({ ...decodeJson<object>(text, id), metadata: 'cut' }))
     } else {
       const session = state.sessions.get(id)
       if (session === undefined || seq >= session.messages.length) throw new Error(`no message ${id}#${seq}`)
