@@ -10,6 +10,10 @@
 // every other package stay external, and so do dynamic `import()`s (an optional peer the user
 // installs, e.g. `effect/Schema` for an Effect Schema). A bundled Effect gets a private global
 // store, so it never shares fibers' state with the user's own `effect`.
+//
+// `--file-per-entry` bundles Vel's own modules as well: one file per `exports` entry, shared code
+// in chunks, the per-module `.js` files removed and the declarations kept (ADR 0013).
+// `--peer-types <package>` lets the declarations name a bundled package that stays a peer (ADR 0012).
 import { spawnSync } from 'node:child_process'
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -20,8 +24,12 @@ const { values } = parseArgs({
   options: {
     bundle: { type: 'string', multiple: true, default: [] },
     'peer-types': { type: 'string', multiple: true, default: [] },
+    'file-per-entry': { type: 'boolean', default: false },
   },
 })
+// One JavaScript file per entry point of `exports` (shared code in chunks) instead of one per
+// module: Node's ESM loader pays per file, on the start-up path (docs/decisions/0013-*.md).
+const filePerEntry = values['file-per-entry']
 const bundled = values.bundle
 // Bundled packages whose types the declarations may still name: they stay (optional) peers that a
 // TypeScript user installs, and only their run-time code is bundled (docs/decisions/0012-*.md).
@@ -64,11 +72,20 @@ const importsOf = (name, text, { dynamic }) => {
   return statics.test(text) || (dynamic && dynamics.test(text))
 }
 
+/** The compiled files that `exports` (its `import` targets) point at. */
+const exportedEntries = () =>
+  Object.values(manifest.exports ?? {})
+    .map((target) => (typeof target === 'string' ? target : target.import))
+    .filter((target) => typeof target === 'string' && target.endsWith('.js'))
+    .map((target) => join(process.cwd(), target))
+
 async function bundle(packages) {
   const { build } = await import('esbuild')
-  const entries = files('.js').filter((file) =>
-    packages.some((name) => importsOf(name, readFileSync(file, 'utf8'), { dynamic: false })),
-  )
+  const entries = filePerEntry
+    ? exportedEntries()
+    : files('.js').filter((file) =>
+        packages.some((name) => importsOf(name, readFileSync(file, 'utf8'), { dynamic: false })),
+      )
   if (entries.length === 0) fail(`--bundle ${packages.join(', ')}: no compiled module imports it`)
   const own = (path) => !path.split(sep).includes('node_modules')
   const storeKey = `effect/GlobalValue/bundled-in/${manifest.name}@${manifest.version}`
@@ -96,6 +113,8 @@ async function bundle(packages) {
         setup(plugin) {
           plugin.onResolve({ filter: /.*/ }, (args) => {
             if (args.kind === 'entry-point' || !own(args.importer)) return undefined
+            // With a file per entry, Vel's own modules (static or dynamic imports) are bundled too.
+            if (filePerEntry && args.path.startsWith('.')) return undefined
             // A dynamic import of a bundled package is an optional peer: the user's own copy.
             if (args.kind === 'dynamic-import') return { path: args.path, external: true }
             if (packages.some((name) => names(name, args.path))) return undefined
@@ -118,6 +137,11 @@ async function bundle(packages) {
   })
   if (outcome.errors.length > 0) process.exit(1)
   if (packages.includes('effect') && !isolated) fail('the bundled effect has no GlobalValue module')
+  // tsc's one file per module is now inside the entries and chunks: only the declarations stay.
+  if (filePerEntry) {
+    const written = new Set(Object.keys(outcome.metafile.outputs).map((file) => join(process.cwd(), file)))
+    for (const file of [...files('.js'), ...files('.js.map')]) if (!written.has(file)) rmSync(file)
+  }
 
   // What the published package needs: no static import of a bundled package left in its
   // JavaScript, and none at all in its declarations (it is not installed for the user's tsc).
@@ -164,8 +188,8 @@ async function bundle(packages) {
   )
   const bytes = chunks.reduce((sum, [, output]) => sum + output.bytes, 0)
   console.log(
-    `${manifest.name}: bundled ${packages.join(', ')} for ${entries.length} module(s) into ${chunks.length} chunk(s), ${(bytes / 1e3).toFixed(0)} kB`,
+    `${manifest.name}: bundled ${[...(filePerEntry ? ['its modules'] : []), ...packages].join(', ')} for ${entries.length} ${filePerEntry ? 'entry point' : 'module'}(s) into ${chunks.length} chunk(s), ${(bytes / 1e3).toFixed(0)} kB`,
   )
 }
 
-if (bundled.length > 0) await bundle(bundled)
+if (bundled.length > 0 || filePerEntry) await bundle(bundled)

@@ -23,14 +23,24 @@ const newestMtime = (dir: string): number => {
   return newest
 }
 
-/** Packages whose `dist/index.js` is missing or older than a source file or the package's manifest. */
+/**
+ * Packages whose `dist/index.js` is missing or older than one of its inputs: a source file, the
+ * package's manifest or build config, or the shared build files.
+ */
 export function stalePackages(root: string): string[] {
+  const shared = ['scripts/build-package.mjs', 'tsconfig.base.json', 'tsconfig.build.json'].map(
+    (file) => statSync(join(root, file)).mtimeMs,
+  )
   return packages.filter((name) => {
     const dir = join(root, 'packages', name)
     const built = join(dir, 'dist', 'index.js')
     if (!existsSync(built)) return true
-    const sources = Math.max(newestMtime(join(dir, 'src')), statSync(join(dir, 'package.json')).mtimeMs)
-    return statSync(built).mtimeMs < sources
+    const inputs = Math.max(
+      newestMtime(join(dir, 'src')),
+      ...['package.json', 'tsconfig.build.json'].map((file) => statSync(join(dir, file)).mtimeMs),
+      ...shared,
+    )
+    return statSync(built).mtimeMs < inputs
   })
 }
 
