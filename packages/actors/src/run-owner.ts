@@ -715,10 +715,9 @@ export class RunOwner {
     })
     this.host.clearExpiries(this.runId)
     this.observer.closed('ended', state)
-    // Taken before the release drops it from the runtime's table (asking after would add a new one).
-    const outlet = this.host.outlet(this.runId)
-    await this.release(false)
-    outlet.signal('ended')
+    // Settled while the owner is here, so the outcome leaves the runtime's tables with it (settled
+    // after the release, it would first be moved to the table of outcomes held weakly). Whoever
+    // awaits it runs later, once the run has left memory.
     this.host.settle(
       this.runId,
       state.phase === 'completed'
@@ -727,6 +726,10 @@ export class RunOwner {
           ? { phase: 'failed', error: state.error }
           : { phase: 'cancelled', reason: 'cancelled' },
     )
+    // Taken before the release drops it from the runtime's table (asking after would add a new one).
+    const outlet = this.host.outlet(this.runId)
+    await this.release(false)
+    outlet.signal('ended')
   }
 
   private async passivate(): Promise<void> {

@@ -122,7 +122,8 @@ class VelRuntime implements Runtime, OwnerHost {
   private readonly forgotten = new FinalizationRegistry<string>((runId) => {
     if (this.outcomes.get(runId)?.deref() === undefined) this.outcomes.delete(runId)
   })
-  private readonly expiries = new Map<string, ReturnType<typeof setTimeout>>()
+  /** Approval timeouts armed here, by run and request (a run's are cleared without a scan of all). */
+  private readonly expiries = new Map<string, Map<string, ReturnType<typeof setTimeout>>>()
   /** Runs their caller steers by reading (`agent.stream`): the tool inputs read so far, and tools waiting for it. */
   private readonly steering = new Map<
     string,
@@ -321,11 +322,13 @@ class VelRuntime implements Runtime, OwnerHost {
   // --- approval timeouts
 
   scheduleExpiry(runId: string, requestId: string, expiresAt: number): void {
-    const key = `${runId}\u0000${requestId}`
-    if (this.expiries.has(key) || this.stopped) return
+    const armed = this.expiries.get(runId)
+    if (armed?.has(requestId) || this.stopped) return
     const timer = setTimeout(
       () => {
-        this.expiries.delete(key)
+        const timers = this.expiries.get(runId)
+        timers?.delete(requestId)
+        if (timers?.size === 0) this.expiries.delete(runId)
         this.deny(runId, requestId, { reason: 'approval timed out', by: 'vel:timeout' }).catch(
           (error: unknown) => {
             if (!RunError.isInstance(error) || error.reason !== 'invalid-state') this.report(error, runId)
@@ -335,16 +338,15 @@ class VelRuntime implements Runtime, OwnerHost {
       Math.max(0, expiresAt - this.now()),
     )
     timer.unref?.()
-    this.expiries.set(key, timer)
+    if (armed === undefined) this.expiries.set(runId, new Map([[requestId, timer]]))
+    else armed.set(requestId, timer)
   }
 
   clearExpiries(runId: string): void {
-    for (const [key, timer] of this.expiries) {
-      if (key.startsWith(`${runId}\u0000`)) {
-        clearTimeout(timer)
-        this.expiries.delete(key)
-      }
-    }
+    const timers = this.expiries.get(runId)
+    if (timers === undefined) return
+    for (const timer of timers.values()) clearTimeout(timer)
+    this.expiries.delete(runId)
   }
 
   // --- loading
@@ -968,7 +970,7 @@ class VelRuntime implements Runtime, OwnerHost {
 
   async shutdown(options: { readonly graceMs?: number } = {}): Promise<void> {
     this.stopped = true
-    for (const timer of this.expiries.values()) clearTimeout(timer)
+    for (const timers of this.expiries.values()) for (const timer of timers.values()) clearTimeout(timer)
     this.expiries.clear()
     const owners = [...this.owners.values()].filter((owner) => owner.live)
     let timer: ReturnType<typeof setTimeout> | undefined
