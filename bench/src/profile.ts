@@ -27,6 +27,7 @@ try {
     process.execPath,
     [
       '--expose-gc',
+      '--conditions=@vel/source',
       '--cpu-prof',
       `--cpu-prof-dir=${dir}`,
       '--import',
