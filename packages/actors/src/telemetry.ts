@@ -1,18 +1,4 @@
-import {
-  type Attributes,
-  type Context,
-  context,
-  createNoopMeter,
-  isSpanContextValid,
-  type Link,
-  type Meter,
-  metrics,
-  type Span,
-  SpanKind,
-  SpanStatusCode,
-  type Tracer,
-  trace,
-} from '@opentelemetry/api'
+import type { Attributes, Context, Link, Meter, Span, Tracer } from '@opentelemetry/api'
 import {
   type Command,
   costOf,
@@ -23,6 +9,7 @@ import {
   type TraceCarrier,
   type Usage,
 } from '@vel/core'
+import { otel, otelRegistered } from './otel.ts'
 import { type CallObservation, type RunObserver, silentObserver } from './run-observer.ts'
 import { carrierOf, contextFromCarrier, spanContextOf } from './trace-context.ts'
 
@@ -90,21 +77,34 @@ const secondsSince = (start: number) => (performance.now() - start) / 1000
  * docs/observability.md.
  */
 export class Telemetry {
-  readonly tracer: Tracer
   readonly recordContent: boolean
   readonly observe: TelemetryOptions['observe']
-  private readonly instruments: ReturnType<typeof createInstruments>
+  private readonly ownTracer: Tracer | undefined
+  /** The meter taken when the runtime was made; undefined: the API's no-op meter. */
+  private readonly meter: Meter | undefined
+  private instrumentsMade: Instruments | undefined
   /** No tracer, meter or `observe` of the runtime's own, and the global meter is the API's no-op. */
   private readonly quietUnlessRegistered: boolean
 
   constructor(options: TelemetryOptions = {}) {
-    this.tracer = options.tracer ?? trace.getTracer(scope)
+    this.ownTracer = options.tracer
     this.recordContent = options.recordContent ?? contentFromEnvironment()
     this.observe = options.observe
-    const meter = options.meter ?? metrics.getMeter(scope)
-    this.instruments = createInstruments(meter)
+    // With nothing registered with the API, its global meter is the no-op: the API need not load.
+    const meter = options.meter ?? (otelRegistered() ? otel().metrics.getMeter(scope) : undefined)
+    this.meter = meter === undefined || meter === otel().createNoopMeter() ? undefined : meter
     this.quietUnlessRegistered =
-      options.tracer === undefined && options.observe === undefined && meter === createNoopMeter()
+      options.tracer === undefined && options.observe === undefined && this.meter === undefined
+  }
+
+  /** The runtime's tracer, or the global tracer provider's (resolved when a run is observed). */
+  get tracer(): Tracer {
+    return this.ownTracer ?? otel().trace.getTracer(scope)
+  }
+
+  private get instruments(): Instruments {
+    this.instrumentsMade ??= createInstruments(this.meter ?? otel().createNoopMeter())
+    return this.instrumentsMade
   }
 
   /**
@@ -114,6 +114,7 @@ export class Telemetry {
    */
   private quiet(parent: Context): boolean {
     if (!this.quietUnlessRegistered) return false
+    const { trace, isSpanContextValid } = otel()
     const provider = trace.getTracerProvider() as { getDelegateTracer?: (name: string) => Tracer | undefined }
     if (provider.getDelegateTracer === undefined || provider.getDelegateTracer(scope) !== undefined)
       return false
@@ -126,7 +127,9 @@ export class Telemetry {
    * the active context (a tool that starts a child run, an instrumented HTTP server).
    */
   started(run: RunIdentity, parent: TraceCarrier | undefined): RunObserver {
-    const parentContext = contextFromCarrier(parent, context.active())
+    // Nothing registered: no provider and no context manager, so only a carrier could be a parent.
+    if (this.quietUnlessRegistered && parent === undefined && !otelRegistered()) return silentObserver
+    const parentContext = contextFromCarrier(parent, otel().context.active())
     if (this.quiet(parentContext)) return silentObserver
     this.instruments.started.add(1, { 'gen_ai.agent.name': run.agentId })
     return new OtelRunObserver(this, this.instruments, run, parentContext, [], false)
@@ -137,13 +140,13 @@ export class Telemetry {
    * span, child of the active context, linked to the span the run started under.
    */
   resumed(run: RunIdentity, state: RunState): RunObserver {
-    if (this.quiet(context.active()))
+    if (this.quietUnlessRegistered && (!otelRegistered() || this.quiet(otel().context.active())))
       return state.trace === undefined ? silentObserver : { ...silentObserver, trace: state.trace }
     const original = spanContextOf(state.trace)
     const links: Link[] =
       original === undefined ? [] : [{ context: original, attributes: { 'vel.link': 'run.started' } }]
     if (state.phase === 'waiting') this.instruments.waiting.add(-1, { 'gen_ai.agent.name': run.agentId })
-    return new OtelRunObserver(this, this.instruments, run, context.active(), links, true, state)
+    return new OtelRunObserver(this, this.instruments, run, otel().context.active(), links, true, state)
   }
 }
 
@@ -211,6 +214,7 @@ class OtelRunObserver implements RunObserver {
   private readonly outputTokenAttributes: Attributes
   private readonly costAttributes: Attributes
   private readonly byTool = new Map<string, Attributes>()
+  private readonly tracer: Tracer
 
   constructor(
     private readonly telemetry: Telemetry,
@@ -230,7 +234,9 @@ class OtelRunObserver implements RunObserver {
     this.inputTokenAttributes = { ...this.chatAttributes, 'gen_ai.token.type': 'input' }
     this.outputTokenAttributes = { ...this.chatAttributes, 'gen_ai.token.type': 'output' }
     this.costAttributes = { ...this.chatAttributes, ...this.base }
-    this.span = telemetry.tracer.startSpan(
+    const { SpanKind, trace, isSpanContextValid } = otel()
+    this.tracer = telemetry.tracer
+    this.span = this.tracer.startSpan(
       `invoke_agent ${run.agentId}`,
       {
         kind: SpanKind.INTERNAL,
@@ -285,10 +291,10 @@ class OtelRunObserver implements RunObserver {
   modelCall(step: number, request: ModelRequest): CallObservation {
     const recording = this.span.isRecording()
     const span = recording
-      ? this.telemetry.tracer.startSpan(
+      ? this.tracer.startSpan(
           `chat ${this.run.modelId}`,
           {
-            kind: SpanKind.CLIENT,
+            kind: otel().SpanKind.CLIENT,
             attributes: {
               ...this.chatAttributes,
               'vel.step': step,
@@ -310,10 +316,10 @@ class OtelRunObserver implements RunObserver {
   toolCall(command: Extract<Command, { type: 'call-tool' }>): CallObservation {
     const attributes = this.toolAttributes(command.toolName)
     const span = this.span.isRecording()
-      ? this.telemetry.tracer.startSpan(
+      ? this.tracer.startSpan(
           `execute_tool ${command.toolName}`,
           {
-            kind: SpanKind.INTERNAL,
+            kind: otel().SpanKind.INTERNAL,
             attributes: {
               ...attributes,
               'gen_ai.tool.call.id': command.toolCallId,
@@ -339,7 +345,7 @@ class OtelRunObserver implements RunObserver {
 
   /** The context a call runs in: its own span's, or the run's when the run's span does not record. */
   callContext(span: Span | undefined): Context {
-    return span === undefined ? this.context : trace.setSpan(this.context, span)
+    return span === undefined ? this.context : otel().trace.setSpan(this.context, span)
   }
 
   /** A model call ended: its span's attributes and status, and the model metrics. */
@@ -411,7 +417,7 @@ class OtelRunObserver implements RunObserver {
       }
     }
     if (how === 'lost')
-      span.setStatus({ code: SpanStatusCode.ERROR, message: 'the run was lost by this process' })
+      span.setStatus({ code: otel().SpanStatusCode.ERROR, message: 'the run was lost by this process' })
     span.end()
   }
 }
@@ -433,7 +439,7 @@ class OtelCall implements CallObservation {
   ) {}
 
   within<T>(work: () => T): T {
-    return context.with(this.observer.callContext(this.span), work)
+    return otel().context.with(this.observer.callContext(this.span), work)
   }
 
   end(outcome?: RunEvent): void {
@@ -459,7 +465,7 @@ function quietly<T>(work: () => T): T | undefined {
 /** Marks a span failed with an error type; returns the type. */
 function failed(span: Span, errorType: string, message?: string): string {
   span.setAttribute('error.type', errorType)
-  span.setStatus({ code: SpanStatusCode.ERROR, ...(message === undefined ? {} : { message }) })
+  span.setStatus({ code: otel().SpanStatusCode.ERROR, ...(message === undefined ? {} : { message }) })
   return errorType
 }
 

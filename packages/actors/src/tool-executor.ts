@@ -1,4 +1,3 @@
-import { trace } from '@opentelemetry/api'
 import {
   type JsonValue,
   type RunEvent,
@@ -14,6 +13,7 @@ import * as Effect from 'effect/Effect'
 import * as Exit from 'effect/Exit'
 import * as Schedule from 'effect/Schedule'
 import { CallControl } from './call-control.ts'
+import { otel, otelRegistered } from './otel.ts'
 
 type ToolOutcome = Extract<RunEvent, { type: 'tool.succeeded' | 'tool.failed' }>
 
@@ -229,7 +229,7 @@ function retried(call: PendingCall, firstError: ToolError, retry: ToolRetry): Pr
     attempts += 1
     if (attempts === 1) return Effect.fail(firstError)
     // On the tool call's span (`execute_tool`), when the runtime traces it.
-    trace.getActiveSpan()?.addEvent('vel.retry', { 'vel.attempt': attempts })
+    if (otelRegistered()) otel().trace.getActiveSpan()?.addEvent('vel.retry', { 'vel.attempt': attempts })
     return Effect.tryPromise({
       try: async (signal) => tool.handler(input, { ...context, toolCallId, signal }),
       catch: (cause) => toToolError(tool, cause),

@@ -1,13 +1,6 @@
-import {
-  type Context,
-  context,
-  createTraceState,
-  isSpanContextValid,
-  type SpanContext,
-  TraceFlags,
-  trace,
-} from '@opentelemetry/api'
+import type { Context, SpanContext } from '@opentelemetry/api'
 import type { TraceCarrier } from '@vel/core'
+import { otel, otelRegistered } from './otel.ts'
 
 // W3C Trace Context, level 1: version 00, 32 hex trace id, 16 hex span id, 2 hex flags.
 const traceparentPattern = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/
@@ -21,6 +14,7 @@ export function spanContextOf(carrier: TraceCarrier | undefined): SpanContext | 
   const match = carrier === undefined ? null : traceparentPattern.exec(carrier.traceparent.trim())
   if (match === null) return undefined
   const [, traceId, spanId, flags] = match as unknown as [string, string, string, string]
+  const { createTraceState, isSpanContextValid, TraceFlags } = otel()
   const spanContext: SpanContext = {
     traceId,
     spanId,
@@ -34,7 +28,7 @@ export function spanContextOf(carrier: TraceCarrier | undefined): SpanContext | 
 /** `base` with the remote span of `carrier` as its parent; `base` itself when there is none. */
 export function contextFromCarrier(carrier: TraceCarrier | undefined, base: Context): Context {
   const spanContext = spanContextOf(carrier)
-  return spanContext === undefined ? base : trace.setSpanContext(base, spanContext)
+  return spanContext === undefined ? base : otel().trace.setSpanContext(base, spanContext)
 }
 
 /**
@@ -54,17 +48,21 @@ export function traceFromHeaders(headers: { get(name: string): string | null | u
  * approval, say) is that span's child. Without a carrier it just runs `work`.
  */
 export function withTraceContext<T>(carrier: TraceCarrier | undefined, work: () => T): T {
-  return carrier === undefined ? work() : context.with(contextFromCarrier(carrier, context.active()), work)
+  // Nothing registered with the API: no context manager to make it active (the API's no-op one).
+  if (carrier === undefined || !otelRegistered()) return work()
+  const { context } = otel()
+  return context.with(contextFromCarrier(carrier, context.active()), work)
 }
 
 /** The W3C headers of the active span (the caller's), to send along with a trigger. */
 export function activeTrace(): TraceCarrier | undefined {
-  const span = trace.getActiveSpan()
+  const span = otelRegistered() ? otel().trace.getActiveSpan() : undefined
   return span === undefined ? undefined : carrierOf(span.spanContext())
 }
 
 /** The W3C headers of a span context; undefined for an invalid one (no SDK registered, no parent). */
 export function carrierOf(spanContext: SpanContext): TraceCarrier | undefined {
+  const { isSpanContextValid, TraceFlags } = otel()
   if (!isSpanContextValid(spanContext)) return undefined
   const flags = (spanContext.traceFlags & TraceFlags.SAMPLED).toString(16).padStart(2, '0')
   const traceparent = `00-${spanContext.traceId}-${spanContext.spanId}-${flags}`
