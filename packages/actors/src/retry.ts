@@ -1,16 +1,11 @@
 import { StoreError } from '@vel/core'
-import * as Cause from 'effect/Cause'
-import * as Duration from 'effect/Duration'
-import * as Effect from 'effect/Effect'
-import * as Exit from 'effect/Exit'
-import * as Schedule from 'effect/Schedule'
 
 const isTransient = (error: unknown): boolean => StoreError.isInstance(error) && error.retryable
 
 /**
  * Runs a store write; while it fails with a retryable (transient) `StoreError`, retries it on an
  * Effect schedule (exponential from 50 ms, 3 attempts in all). The first attempt is a plain call:
- * the hot path pays for no fiber.
+ * the hot path pays for no fiber, and Effect loads on the first retry (ADR 0116).
  */
 export async function appendWithRetry<T>(write: () => Promise<T>): Promise<T> {
   try {
@@ -26,11 +21,6 @@ export async function appendWithRetry<T>(write: () => Promise<T>): Promise<T> {
  */
 export async function retryTransient<T>(error: unknown, write: () => Promise<T>): Promise<T> {
   if (!isTransient(error)) throw error
-  const retried = Effect.retry(Effect.tryPromise({ try: write, catch: (cause) => cause }), {
-    schedule: Schedule.exponential(Duration.millis(50)).pipe(Schedule.intersect(Schedule.recurs(2))),
-    while: isTransient,
-  })
-  const exit = await Effect.runPromiseExit(retried)
-  if (Exit.isSuccess(exit)) return exit.value
-  throw Cause.squash(exit.cause)
+  const { retryWrite } = await import('./effect-retries.ts')
+  return retryWrite(write, isTransient)
 }

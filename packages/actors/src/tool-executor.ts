@@ -7,11 +7,6 @@ import {
   type ToolRetry,
   type Validation,
 } from '@vel/core'
-import * as Cause from 'effect/Cause'
-import * as Duration from 'effect/Duration'
-import * as Effect from 'effect/Effect'
-import * as Exit from 'effect/Exit'
-import * as Schedule from 'effect/Schedule'
 import { CallControl } from './call-control.ts'
 import { otel, otelRegistered } from './otel.ts'
 
@@ -221,37 +216,36 @@ function afterFirst(call: PendingCall, first: Attempt): ToolOutcome | Promise<To
 const retryable = (error: ToolError): boolean =>
   error.reason !== 'aborted' && error.reason !== 'invalid-input'
 
-/** Attempts 2 to `maxAttempts` as an Effect program, the first one having failed with `firstError`. */
+/**
+ * Attempts 2 to `maxAttempts` as an Effect program, the first one having failed with `firstError`.
+ * Effect loads here, on a process's first retry (ADR 0116): the backoff waits longer than that.
+ */
 function retried(call: PendingCall, firstError: ToolError, retry: ToolRetry): Promise<ToolOutcome> {
   const { tool, toolCallId, input, context, options, control } = call
-  let attempts = 0
-  const attempt = Effect.suspend(() => {
-    attempts += 1
-    if (attempts === 1) return Effect.fail(firstError)
-    // On the tool call's span (`execute_tool`), when the runtime traces it.
-    if (otelRegistered()) otel().trace.getActiveSpan()?.addEvent('vel.retry', { 'vel.attempt': attempts })
-    return Effect.tryPromise({
-      try: async (signal) => tool.handler(input, { ...context, toolCallId, signal }),
-      catch: (cause) => toToolError(tool, cause),
-    })
-  })
   const timeoutMs = tool.timeoutMs ?? options.defaultTimeoutMs
-  const timed = Effect.timeoutFail(attempt, {
-    duration: Duration.millis(timeoutMs),
-    onTimeout: () => timeoutError(tool, timeoutMs),
-  })
-  const program = Effect.retry(timed, {
-    schedule: Schedule.exponential(Duration.millis(retry.initialDelayMs ?? 100)).pipe(
-      Schedule.either(Schedule.spaced(Duration.millis(retry.maxDelayMs ?? 5000))),
-      Schedule.intersect(Schedule.recurs(retry.maxAttempts - 1)),
-    ),
-    while: retryable,
-  })
-  return Effect.runPromiseExit(program, { signal: control.signal }).then(
-    (exit): ToolOutcome | Promise<ToolOutcome> => {
-      if (Exit.isSuccess(exit)) return succeeded(tool, toolCallId, exit.value)
-      if (Cause.isInterruptedOnly(exit.cause)) return failed(toolCallId, abortedError(tool))
-      return failed(toolCallId, toToolError(tool, Cause.squash(exit.cause)))
-    },
-  )
+  return import('./effect-retries.ts')
+    .then(({ retryTool }) =>
+      retryTool({
+        firstError,
+        run: async (signal, attempt) => {
+          // On the tool call's span (`execute_tool`), when the runtime traces it.
+          if (otelRegistered())
+            otel().trace.getActiveSpan()?.addEvent('vel.retry', { 'vel.attempt': attempt })
+          return tool.handler(input, { ...context, toolCallId, signal })
+        },
+        toError: (cause) => toToolError(tool, cause),
+        timeoutMs,
+        onTimeout: () => timeoutError(tool, timeoutMs),
+        maxAttempts: retry.maxAttempts,
+        initialDelayMs: retry.initialDelayMs ?? 100,
+        maxDelayMs: retry.maxDelayMs ?? 5000,
+        retryable,
+        signal: control.signal,
+      }),
+    )
+    .then((outcome): ToolOutcome | Promise<ToolOutcome> => {
+      if (outcome.ok) return succeeded(tool, toolCallId, outcome.value)
+      if (outcome.interrupted) return failed(toolCallId, abortedError(tool))
+      return failed(toolCallId, toToolError(tool, outcome.error))
+    })
 }

@@ -1,14 +1,16 @@
-// Module resolution hooks (`module.register`) for the telemetry loading test: appends each
-// resolved specifier naming `@opentelemetry/api` to the file given as `data.file`, synchronously,
-// so a process can tell whether anything resolved (to load) the API, by static import or not.
+// Module resolution hooks (`module.register`) for the start-up path test: appends each resolved
+// specifier naming one of `data.packages` (or a subpath) to the file `data.file`, synchronously, so
+// a process can tell whether anything resolved (to load) them, by a static import or any other way.
 import { appendFileSync } from 'node:fs'
 
 let file
+let packages = []
 export function initialize(data) {
   file = data.file
+  packages = data.packages
 }
 export async function resolve(specifier, context, next) {
-  if (specifier === '@opentelemetry/api' || specifier.startsWith('@opentelemetry/api/'))
-    appendFileSync(file, `${specifier}\n`)
+  if (packages.some((name) => specifier === name || specifier.startsWith(`${name}/`)))
+    appendFileSync(file, `${specifier} ${context.parentURL}\n`)
   return next(specifier, context)
 }

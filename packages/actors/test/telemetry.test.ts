@@ -23,7 +23,6 @@ import { createMemoryStore } from '@vel/store'
 import { createSqliteStore } from '@vel/store/sqlite'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { Agent, asTool, createRuntime, spanContextOf, type TelemetryOptions } from '../src/index.ts'
-import { printed, startWorker } from './child-process.ts'
 import { addTool, scripted } from './support.ts'
 
 class TestReader extends MetricReader {
@@ -395,35 +394,6 @@ describe('traces', () => {
     expect(last.events.find((event) => event.name === 'vel.run.cancelled')?.attributes).toEqual({
       'vel.reason': 'changed my mind',
     })
-  })
-})
-
-describe('loading the API', () => {
-  it('is left until something is registered with it; an SDK registered after the runtime is made still traces', {
-    timeout: 60_000,
-  }, async () => {
-    const worker = startWorker(fileURLToPath(new URL('./telemetry-lazy-worker.ts', import.meta.url)), {})
-    const seen = printed<{
-      quietAnswer: unknown
-      afterQuiet: { resolved: number; registered: boolean; trace?: unknown }
-      afterTriggered: { resolved: boolean; trace?: { traceparent: string } }
-      spans: string[]
-      tracedTrace?: { traceparent: string }
-    }>(await worker.output, 'LAZY')
-    expect(seen.quietAnswer).toBe('done')
-    expect(seen.afterQuiet).toEqual({ resolved: 0, registered: false })
-    // A trigger's traceparent is carried on (and journaled) with nothing registered.
-    expect(seen.afterTriggered).toEqual({
-      resolved: true,
-      trace: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' },
-    })
-    expect([...seen.spans].sort()).toEqual([
-      'chat scripted',
-      'chat scripted',
-      'execute_tool add',
-      'invoke_agent adder',
-    ])
-    expect(seen.tracedTrace?.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/)
   })
 })
 
