@@ -52,18 +52,24 @@ export interface ResolvedAgent {
   readonly snapshotEvery: number
   /** The asynchronous context step run before each model call, if the agent has one. */
   readonly summarize: Summarizer | undefined
-  /** The tools now: the agent's own plus what its sources list (asked before each model call). */
-  toolsFor(): Promise<ToolSet>
+  /**
+   * The tools now: the agent's own plus what its sources list (asked before each model call). The
+   * agent's own set as it is, not a promise, when it has no sources.
+   */
+  toolsFor(): ToolSet | Promise<ToolSet>
   /** A tool by name, from the last list the model was given. */
   tool(name: string): Tool | undefined
   /** Whether tools come from sources too (then `toolsFor()` must list them before a lookup after a restart). */
   readonly hasSources: boolean
-  /** Decides what to do with each tool call of a response. */
+  /**
+   * Decides what to do with each tool call of a response: at once when every check is synchronous
+   * (JSON Schema validation, a boolean `needsApproval`), a promise only when one is not.
+   */
   plan(
     calls: ReadonlyArray<ToolCallPart>,
-    context: { runId: string },
+    runId: string,
     tools?: ReadonlyMap<string, Tool>,
-  ): Promise<ToolPlan[]>
+  ): ToolPlan[] | Promise<ToolPlan[]>
 }
 
 /** Total attempts of a retry policy, whichever spelling it uses. */
@@ -149,8 +155,7 @@ export async function resolveAgent(
   }
   const fixed: ToolSet = { specs: [...own.values()].map((tool) => tool.spec), byName: own }
   let current = fixed
-  const toolsFor = async (): Promise<ToolSet> => {
-    if (sources.length === 0) return fixed
+  const listed = async (): Promise<ToolSet> => {
     const byName = new Map(own)
     for (const source of sources) {
       for (const tool of await source.tools()) if (!byName.has(tool.name)) byName.set(tool.name, tool)
@@ -158,6 +163,7 @@ export async function resolveAgent(
     current = { specs: [...byName.values()].map((tool) => tool.spec), byName }
     return current
   }
+  const toolsFor = (): ToolSet | Promise<ToolSet> => (sources.length === 0 ? fixed : listed())
   const context = options.context
   const contexts: Record<string, ContextFunction> = typeof context === 'function' ? { custom: context } : {}
   const contextPolicy: ContextPolicy | undefined =
@@ -199,31 +205,65 @@ export async function resolveAgent(
     app: options.app ?? {},
     snapshotEvery: options.snapshotEvery ?? 50,
     summarize: options.summarize,
-    plan: (calls, { runId }, byName = current.byName) =>
-      Promise.all(
-        calls.map((call) => planCall(byName, call, runId, options.id, policies.guard, options.app ?? {})),
-      ),
+    plan: (calls, runId, byName = current.byName) => {
+      const app = options.app ?? {}
+      const plans: Array<ToolPlan | Promise<ToolPlan>> = []
+      let waiting = false
+      for (const call of calls) {
+        const plan = planCall(byName, call, runId, options.id, policies.guard, app)
+        if (isPromiseLike(plan)) waiting = true
+        plans.push(plan)
+      }
+      return waiting ? Promise.all(plans) : (plans as ToolPlan[])
+    },
   }
 }
 
-async function planCall(
+const isPromiseLike = <T>(value: T | PromiseLike<T>): value is PromiseLike<T> =>
+  typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function'
+
+const rejected = (call: ToolCallPart, error: string): ToolPlan => ({
+  toolCallId: call.id,
+  action: 'reject',
+  error,
+})
+
+/** One call's plan; a promise only when its validation or its `needsApproval` is asynchronous. */
+function planCall(
   tools: ReadonlyMap<string, Tool>,
   call: ToolCallPart,
   runId: string,
   agentId: string,
   guard: ToolGuard | undefined,
   app: Readonly<Record<string, unknown>>,
-): Promise<ToolPlan> {
-  const reject = (error: string): ToolPlan => ({ toolCallId: call.id, action: 'reject', error })
+): ToolPlan | Promise<ToolPlan> {
   const tool = tools.get(call.name)
   if (tool === undefined)
-    return reject(`Unknown tool '${call.name}'. Available tools: ${[...tools.keys()].join(', ') || 'none'}.`)
+    return rejected(
+      call,
+      `Unknown tool '${call.name}'. Available tools: ${[...tools.keys()].join(', ') || 'none'}.`,
+    )
   if (typeof call.input === 'string') {
     const parsed = parseToolInput(call.input)
-    if (!parsed.ok) return reject(`Invalid arguments for '${call.name}': ${parsed.error}`)
+    if (!parsed.ok) return rejected(call, `Invalid arguments for '${call.name}': ${parsed.error}`)
   }
-  const checked = await tool.validateInput(call.input)
-  if (!checked.ok) return reject(`Invalid arguments for '${call.name}': ${checked.error}`)
+  const checked = tool.validateInput(call.input)
+  return isPromiseLike(checked)
+    ? Promise.resolve(checked).then((result) => planChecked(tool, call, result, runId, agentId, guard, app))
+    : planChecked(tool, call, checked, runId, agentId, guard, app)
+}
+
+/** The plan of a call whose input was validated: the guard, then the built-in, then approval. */
+function planChecked(
+  tool: Tool,
+  call: ToolCallPart,
+  checked: Validation<unknown>,
+  runId: string,
+  agentId: string,
+  guard: ToolGuard | undefined,
+  app: Readonly<Record<string, unknown>>,
+): ToolPlan | Promise<ToolPlan> {
+  if (!checked.ok) return rejected(call, `Invalid arguments for '${call.name}': ${checked.error}`)
   if (guard !== undefined) {
     const input = checked.value as JsonValue
     const denied = guardPlan(
@@ -239,19 +279,25 @@ async function planCall(
       action: 'ask-human',
       question: String((checked.value as { question: string }).question),
     }
-  let approval = false
-  if (typeof tool.needsApproval === 'function') {
-    try {
-      approval = await tool.needsApproval(checked.value, { runId, agentId, toolCallId: call.id })
-    } catch {
-      approval = true // A failing policy check errs on the side of asking a human.
-    }
-  } else approval = tool.needsApproval
-  if (approval) return { toolCallId: call.id, action: 'approve', sideEffects: tool.sideEffects }
-  return {
-    toolCallId: call.id,
-    action: 'execute',
-    sideEffects: tool.sideEffects,
-    ...(tool.final ? { final: true } : {}),
+  if (typeof tool.needsApproval !== 'function') return approvedOrNot(tool, call, tool.needsApproval)
+  // A failing policy check errs on the side of asking a human.
+  let approval: boolean | Promise<boolean>
+  try {
+    approval = tool.needsApproval(checked.value, { runId, agentId, toolCallId: call.id })
+  } catch {
+    return approvedOrNot(tool, call, true)
   }
+  return isPromiseLike(approval)
+    ? Promise.resolve(approval).then(
+        (needed) => approvedOrNot(tool, call, needed),
+        () => approvedOrNot(tool, call, true),
+      )
+    : approvedOrNot(tool, call, approval)
 }
+
+const approvedOrNot = (tool: Tool, call: ToolCallPart, approval: boolean): ToolPlan =>
+  approval
+    ? { toolCallId: call.id, action: 'approve', sideEffects: tool.sideEffects }
+    : tool.final
+      ? { toolCallId: call.id, action: 'execute', sideEffects: tool.sideEffects, final: true }
+      : { toolCallId: call.id, action: 'execute', sideEffects: tool.sideEffects }

@@ -15,12 +15,14 @@ import {
   type StreamPart,
   serializeError,
   type TextPart,
+  type Tool,
   type ToolCallPart,
   type ToolPlan,
   type Usage,
 } from '@vel/core'
 
 type ModelOutcome = Extract<RunEvent, { type: 'model.responded' | 'model.failed' }>
+type ModelResponded = Extract<RunEvent, { type: 'model.responded' }>
 
 /** A live part of a model call and where it stands in the response. */
 export interface LivePart {
@@ -44,8 +46,17 @@ export interface ModelCall {
   readonly control: { readonly aborted: boolean; readonly signal: AbortSignal }
   /** Forwards live parts (text, reasoning, tool input) to the run's stream. */
   readonly emit: (part: LivePart) => void
-  /** Decides what to do with each tool call (validation, approval, built-ins). */
-  readonly plan: (calls: ReadonlyArray<ToolCallPart>) => Promise<ToolPlan[]>
+  /**
+   * Decides what to do with each tool call (validation, approval, built-ins), for run `runId` with
+   * `tools` (the agent's last list when absent): at once, or a promise when a check is asynchronous.
+   */
+  readonly plan: (
+    calls: ReadonlyArray<ToolCallPart>,
+    runId: string,
+    tools?: ReadonlyMap<string, Tool>,
+  ) => ToolPlan[] | Promise<ToolPlan[]>
+  readonly runId: string
+  readonly tools?: ReadonlyMap<string, Tool> | undefined
   /** Parses and checks a structured answer; absent when the agent answers in text. */
   readonly parseOutput?: (text: string) => { ok: true; value: JsonValue } | { ok: false; error: string }
   readonly now: () => number
@@ -162,13 +173,16 @@ export async function executeModelCall(call: ModelCall): Promise<ModelOutcome> {
         }
         case 'tool-call': {
           const parsed = parseToolInput(part.input)
-          const toolCall: ToolCallPart = {
-            type: 'tool-call',
-            id: part.toolCallId,
-            name: part.toolName,
-            input: parsed.ok ? parsed.value : part.input,
-            ...(part.providerMetadata ? { providerMetadata: part.providerMetadata } : {}),
-          }
+          const input = parsed.ok ? parsed.value : part.input
+          const toolCall: ToolCallPart = part.providerMetadata
+            ? {
+                type: 'tool-call',
+                id: part.toolCallId,
+                name: part.toolName,
+                input,
+                providerMetadata: part.providerMetadata,
+              }
+            : { type: 'tool-call', id: part.toolCallId, name: part.toolName, input }
           toolCalls.push(toolCall)
           content.push(toolCall)
           if (openTools?.delete(part.toolCallId)) toolBlocks -= 1
@@ -203,11 +217,11 @@ export async function executeModelCall(call: ModelCall): Promise<ModelOutcome> {
     }
   }
 
-  const message: AssistantMessage = {
-    role: 'assistant',
-    content: blockParts(content),
-    ...(responseMetadata ? { providerMetadata: responseMetadata } : {}),
-  }
+  // Only tool calls (no text or reasoning block was opened): the content is already message parts.
+  const parts = blocks === undefined ? (content as AssistantMessage['content']) : blockParts(content)
+  const message: AssistantMessage = responseMetadata
+    ? { role: 'assistant', content: parts, providerMetadata: responseMetadata }
+    : { role: 'assistant', content: parts }
   let output: JsonValue | undefined
   if (call.parseOutput && toolCalls.length === 0) {
     const text = message.content.map((part) => (part.type === 'text' ? part.text : '')).join('')
@@ -219,8 +233,10 @@ export async function executeModelCall(call: ModelCall): Promise<ModelOutcome> {
       }
     output = parsed.value
   }
-  const plan = toolCalls.length === 0 ? [] : await call.plan(toolCalls)
-  return {
+  const planned = toolCalls.length === 0 ? [] : call.plan(toolCalls, call.runId, call.tools)
+  const plan = Array.isArray(planned) ? planned : await planned
+  // Keys added, not spread from conditional objects (V8's slow path), in the same order.
+  const responded: { -readonly [Key in keyof ModelResponded]: ModelResponded[Key] } = {
     type: 'model.responded',
     message,
     usage: usage ?? emptyUsage(),
@@ -228,9 +244,10 @@ export async function executeModelCall(call: ModelCall): Promise<ModelOutcome> {
     plan,
     streamed: true,
     at: call.now(),
-    ...(call.epoch === undefined ? {} : { epoch: call.epoch }),
-    ...(output === undefined ? {} : { output }),
   }
+  if (call.epoch !== undefined) responded.epoch = call.epoch
+  if (output !== undefined) responded.output = output
+  return responded
 }
 
 /** The message content of what was streamed: text and reasoning blocks as parts, tool calls as they are. */

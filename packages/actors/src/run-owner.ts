@@ -5,6 +5,7 @@ import {
   type HumanRequest,
   interruptedToolCalls,
   type Lease,
+  type ModelRequest,
   messagesForModel,
   type PositionedPart,
   positionReplayed,
@@ -378,13 +379,20 @@ export class RunOwner {
     }
     let call: CallObservation | undefined
     try {
-      const tools = command.tools ? await agent.toolsFor() : undefined
-      const request = {
-        ...agent.modelSettings,
-        messages: messagesForModel(state, agent.contexts),
-        ...(tools && tools.specs.length > 0 ? { tools: tools.specs, toolChoice: 'auto' as const } : {}),
-        ...(agent.responseFormat && !tools?.specs.length ? { responseFormat: agent.responseFormat } : {}),
-      }
+      const listed = command.tools ? agent.toolsFor() : undefined
+      const tools = listed === undefined || !('then' in listed) ? listed : await listed
+      const messages = messagesForModel(state, agent.contexts)
+      const withTools = tools !== undefined && tools.specs.length > 0
+      // The usual request (tools, no settings) as one literal: spreads of conditional objects cost more.
+      const request: ModelRequest =
+        withTools && agent.modelSettings === undefined
+          ? { messages, tools: tools.specs, toolChoice: 'auto' }
+          : {
+              ...agent.modelSettings,
+              messages,
+              ...(withTools ? { tools: tools.specs, toolChoice: 'auto' as const } : {}),
+              ...(agent.responseFormat && !withTools ? { responseFormat: agent.responseFormat } : {}),
+            }
       const observed = this.observer.modelCall(command.step, request)
       call = observed
       const outcome = await observed.within(() =>
@@ -395,7 +403,9 @@ export class RunOwner {
           epoch,
           control: controller,
           emit,
-          plan: (calls) => agent.plan(calls, { runId: this.runId }, tools?.byName),
+          plan: agent.plan,
+          runId: this.runId,
+          tools: tools?.byName,
           ...(agent.parseOutput ? { parseOutput: agent.parseOutput } : {}),
           now: this.host.now,
         }),
@@ -470,7 +480,7 @@ export class RunOwner {
     const known = agent.tool(command.toolName)
     // After a restart no model call has listed the sources' tools yet: list them first.
     if (known === undefined && agent.hasSources)
-      void agent.toolsFor().then(
+      void Promise.resolve(agent.toolsFor()).then(
         () => this.startTool(command, agent.tool(command.toolName), controller),
         (error: unknown) => this.host.report(error, this.runId),
       )
