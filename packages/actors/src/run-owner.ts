@@ -103,6 +103,8 @@ export class RunOwner {
   private budgetTimer: ReturnType<typeof setTimeout> | undefined
   private draining: (() => void) | undefined
   private liveIndex = 0
+  /** The options of an append without a snapshot, made again only when the lease changes. */
+  private appendOptions: { readonly lease: Lease } | undefined
   private observer: RunObserver = silentObserver
   /** Gone for good from this process (finished, corrupted, lost): the runtime drops it. */
   closed = false
@@ -157,8 +159,12 @@ export class RunOwner {
       while (this.queue.length > 0) {
         const input = this.queue.shift() as Input
         try {
-          // Events (most inputs) skip one async hop through `handle`.
-          if (input.kind === 'event' && !this.closed) await this.onEvent(input)
+          // An event for a run held here (most inputs) goes straight to `apply`: no async hop
+          // through `handle` and `onEvent`.
+          if (input.kind === 'event' && this.live && !this.draining) {
+            await this.apply(input.event, input.from)
+            input.onCommit?.()
+          } else if (input.kind === 'event' && !this.closed) await this.onEvent(input)
           else await this.handle(input)
           if ('done' in input) input.done?.()
         } catch (error) {
@@ -251,9 +257,10 @@ export class RunOwner {
     // A snapshot due with this entry goes in the same write (one round trip on Postgres).
     const snapshotDue = this.eventsSinceSnapshot + 1 >= (this.agent as ResolvedAgent).snapshotEvery
     const lease = this.lease as Lease
+    if (this.appendOptions?.lease !== lease) this.appendOptions = { lease }
     const options = snapshotDue
       ? { lease, snapshot: { state: state as never, schemaVersion: runStateVersion } }
-      : { lease }
+      : this.appendOptions
     const expected = this.seq
     const appendStart = performance.now()
     try {
@@ -365,18 +372,7 @@ export class RunOwner {
     const seq = this.seq + 1
     const epoch = (this.lease as Lease).epoch
     const outlet = this.host.outlet(this.runId)
-    const emit = (live: LivePart) => {
-      if (controller.aborted) return
-      outlet.live({
-        position: {
-          seq,
-          index: this.liveIndex++,
-          ...(live.block === undefined ? {} : { block: live.block, offset: live.offset ?? 0 }),
-          live: { epoch, ...(live.open === undefined ? {} : { open: live.open }) },
-        },
-        part: live.part,
-      })
-    }
+    const owner = this
     let call: CallObservation | undefined
     try {
       const listed = command.tools ? agent.toolsFor() : undefined
@@ -402,7 +398,19 @@ export class RunOwner {
           step: command.step,
           epoch,
           control: controller,
-          emit,
+          // Method shorthand: one closure per call, not a named one (tsx names each arrow it makes).
+          emit(live: LivePart) {
+            if (controller.aborted) return
+            outlet.live({
+              position: {
+                seq,
+                index: owner.liveIndex++,
+                ...(live.block === undefined ? {} : { block: live.block, offset: live.offset ?? 0 }),
+                live: { epoch, ...(live.open === undefined ? {} : { open: live.open }) },
+              },
+              part: live.part,
+            })
+          },
           plan: agent.plan,
           runId: this.runId,
           tools: tools?.byName,
@@ -522,6 +530,7 @@ export class RunOwner {
     }
     const agent = this.agent as ResolvedAgent
     const state = this.state as RunState
+    const owner = this
     const { toolCallId } = command
     // The handler's context for its first attempt, in one literal (a spread of it with more
     // properties after costs far more); `signal` is an own getter, so a spread of it keeps it.
@@ -539,10 +548,13 @@ export class RunOwner {
       runtime: this.host.runtime,
       fencingToken: (this.lease as Lease).epoch,
       rootRunId: state.rootRunId ?? this.runId,
-      emit: (parts: ReadonlyArray<StreamPart>) => {
-        if (!controller.aborted) this.emitForeign(parts)
+      // Method shorthand, as in `runModel`; they use no `this`, so a handler may take them apart.
+      emit(parts: ReadonlyArray<StreamPart>) {
+        if (!controller.aborted) owner.emitForeign(parts)
       },
-      reportChild: (report: ChildReport) => this.reportChild(toolCallId, report, controller),
+      reportChild(report: ChildReport) {
+        return owner.reportChild(toolCallId, report, controller)
+      },
       reportedChildSeq: this.reportedChildSeq,
     }
     if (state.policy.deadline !== undefined) context.deadline = state.policy.deadline
