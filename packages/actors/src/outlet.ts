@@ -46,7 +46,7 @@ export class Outlet {
   /** Parts of journal entry `seq`, now committed. */
   commit(seq: number, parts: ReadonlyArray<PositionedPart>): void {
     this.committedSeq = seq
-    this.pending = []
+    if (this.pending.length > 0) this.pending = []
     this.deliver(parts)
     for (const listener of this.listeners) listener.committed?.(seq)
   }
