@@ -1,7 +1,8 @@
 /**
  * A run's journal as the memory store keeps it: one column per field (an entry is three array
  * slots, not an object), the entry at index `i` having seq `first + i` (seqs are gap-free). `data`
- * holds compact text (`encodeCompact`), so nobody can mutate a stored entry.
+ * holds compact text (`encodeCompact`), so nobody can mutate a stored entry. The columns grow in
+ * place while the run steps and are replaced by exact-size copies once it stops (ADR 0105).
  */
 export interface MemoryJournal {
   /** The seq of the entry at index 0 (pruning moves it on). */
@@ -11,7 +12,10 @@ export interface MemoryJournal {
   data: string[]
 }
 
-/** A run's latest snapshot, with the state as JSON text. */
+/**
+ * A run's latest snapshot: the state as JSON text while the run steps, as compact text
+ * (`compactJson`) once it stops (finished or parked waiting, ADR 0105).
+ */
 export interface MemorySnapshot {
   readonly seq: number
   state: string

@@ -10,7 +10,7 @@ import {
   type Store,
   StoreError,
 } from '@vel/core'
-import { decodeJson, encodeCompact, encodeJson } from './codec.ts'
+import { compactJson, decodeJson, encodeCompact, encodeJson } from './codec.ts'
 import { decodeCursor, encodeCursor, isAfterCursor } from './cursor.ts'
 import { decodeRun } from './decode-run.ts'
 import { appended, createMemoryState, type MemoryState } from './memory-state.ts'
@@ -172,6 +172,24 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
     return { runId, ownerId: lease.ownerId, epoch: lease.epoch, expiresAt: lease.expiresAt }
   }
 
+  /**
+   * A run that stopped stepping (it finished, or parks waiting): its journal columns become
+   * exact-size copies (a column grown by `push` keeps room for more) and its snapshot compact text.
+   * While it steps, its latest snapshot stays JSON: one replaced every few events is never compacted.
+   */
+  const settle = (runId: string): void => {
+    const journal = data.journals.get(runId)
+    if (journal !== undefined) {
+      journal.types = journal.types.slice()
+      journal.ats = journal.ats.slice()
+      journal.data = journal.data.slice()
+    }
+    const snapshot = data.snapshots.get(runId)
+    // JSON text of an object starts with `{`; compact text of a run state with a token.
+    if (snapshot !== undefined && snapshot.state.charCodeAt(0) === 0x7b)
+      snapshot.state = compactJson(snapshot.state)
+  }
+
   const writeSession = (
     sessionId: string,
     messages: ReadonlyArray<Message>,
@@ -236,15 +254,13 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
           journal = { first: last + 1, types: [], ats: [], data: [] }
           data.journals.set(runId, journal)
         }
-        journal.types = appended(
-          journal.types,
-          entries.map((entry) => entry.type),
-        )
-        journal.ats = appended(
-          journal.ats,
-          entries.map((entry) => entry.at ?? time),
-        )
-        journal.data = appended(journal.data, texts)
+        // Grown in place while the run steps (`settle` trims the columns once it stops).
+        for (let index = 0; index < texts.length; index++) {
+          const entry = entries[index] as (typeof entries)[number]
+          journal.types.push(entry.type)
+          journal.ats.push(entry.at ?? time)
+          journal.data.push(texts[index] as string)
+        }
       }
       const seq = last + texts.length
       // The snapshot sits at the new head, so no stored snapshot can be newer.
@@ -353,6 +369,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       if (run === undefined) throw new StoreError('not-found', `run ${runId} not found`)
       const updated = patchRunRecord(run, checkPatch(patch), now())
       data.runs.set(runId, encodeCompact(updated, 'run'))
+      if (updated.status !== 'running') settle(runId)
       return updated
     }),
 

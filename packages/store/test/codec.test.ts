@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { decodeJson, encodeCompact, encodeJson } from '../src/codec.ts'
+import { compactJson, decodeJson, encodeCompact, encodeJson } from '../src/codec.ts'
 import { expectStoreError } from '../src/testing.ts'
 
 const modelResponded = {
@@ -42,6 +42,25 @@ describe('compact text', () => {
     }
     const text = encodeCompact(value, 'value')
     expect(decodeJson(text, 'row')).toEqual(value)
+  })
+
+  it('keeps the stored format: a known event and run record encode to the text stored before', () => {
+    // Written by the codec before run-state fragments were appended to the list (55235b2).
+    expect(encodeCompact(modelResponded, 'event')).toBe(
+      '\u0001\u0005"call_1"\u0019"add"\u001a{"a":1,"b":1}}]}\f1\u000e1\u000f0\u00100}\u0011\u0013"call_1"\u0014\u0015}]\u0016\u001c1796183381607\u00171}',
+    )
+    const run = { runId: 'r', agentId: 'a', sessionId: null, parentRunId: null, idempotencyKey: null }
+    const times = { createdAt: 1, updatedAt: 2, status: 'waiting', pending: [], answer: null, error: null }
+    expect(encodeCompact({ ...run, ...times, metadata: {} }, 'run')).toBe(
+      '\u001f?"r"\u001f""a"\u001f#null\u001f$\u001f@\u001fN1\u001fO2\u001fD\u001fG\u001fI\u001fK\u001fL}',
+    )
+  })
+
+  it('compacts JSON text written earlier exactly as it compacts the value', () => {
+    const values = [modelResponded, { phase: 'waiting', step: 2, toolCalls: [], finalizing: false }]
+    for (const value of values)
+      expect(compactJson(encodeJson(value, 'value'))).toBe(encodeCompact(value, 'value'))
+    expect(compactJson('{"a":1}')).toBe('{"a":1}')
   })
 
   it('reads plain JSON as before, whitespace included', () => {
