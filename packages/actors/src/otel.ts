@@ -18,27 +18,46 @@ export const otelRegistered = (): boolean =>
   (globalThis as Record<symbol, unknown>)[registrations] !== undefined
 
 let api: OtelApi | undefined
+let importing: Promise<void> | undefined
 
-/**
- * `@opentelemetry/api`, loaded on first use, synchronously: the ESM build the application's own
- * `import` resolves to, through `require` of ES modules (Node ≥ 20.19), so both share one module
- * instance (the API's proxies, `ProxyTracer` included, are per instance). Where the ESM file cannot
- * be named (a loader without `import.meta.resolve`), its CommonJS build, which still shares the
- * registrations above.
- */
-export function otel(): OtelApi {
-  if (api === undefined) {
-    const require = createRequire(import.meta.url)
-    let path: string | undefined
-    try {
-      path = fileURLToPath(import.meta.resolve('@opentelemetry/api'))
-    } catch {
-      path = undefined
-    }
-    api = require(path ?? '@opentelemetry/api') as OtelApi
+/** The API's ESM build by `require` (one instance with `import`'s), else its CommonJS build. */
+function loadNow(): OtelApi {
+  const require = createRequire(import.meta.url)
+  let path: string | undefined
+  try {
+    path = fileURLToPath(import.meta.resolve('@opentelemetry/api'))
+  } catch {
+    path = undefined
   }
-  return api
+  return require(path ?? '@opentelemetry/api') as OtelApi
 }
 
-/** Whether `otel()` has loaded the API in this process (for tests of the start-up path). */
-export const otelLoaded = (): boolean => api !== undefined
+/**
+ * Whether `@opentelemetry/api` is loaded, loading it on first call, synchronously (a run's
+ * observer is made synchronously): the ESM build the application's own `import` resolves to,
+ * through `require` of ES modules (Node ≥ 20.19), so both share one module instance (the API's
+ * proxies, `ProxyTracer` included, are per instance); else its CommonJS build, which still shares
+ * the registrations above. Where neither can be loaded from disk (an application bundled without
+ * its `node_modules`), an `import()` that a bundler resolves to its own copy: false until it lands,
+ * and what asks meanwhile records nothing.
+ */
+export function otelReady(): boolean {
+  if (api === undefined && importing === undefined)
+    try {
+      api = loadNow()
+    } catch {
+      importing = import('@opentelemetry/api').then(
+        (module) => {
+          api = module
+        },
+        () => undefined,
+      )
+    }
+  return api !== undefined
+}
+
+/** The API, once `otelReady()` said it is loaded. */
+export function otel(): OtelApi {
+  if (api === undefined) throw new Error('@opentelemetry/api is not loaded: ask otelReady() first')
+  return api
+}

@@ -9,7 +9,7 @@ import {
   type TraceCarrier,
   type Usage,
 } from '@vel/core'
-import { otel, otelRegistered } from './otel.ts'
+import { otel, otelReady, otelRegistered } from './otel.ts'
 import { type CallObservation, type RunObserver, silentObserver } from './run-observer.ts'
 import { carrierOf, contextFromCarrier, spanContextOf } from './trace-context.ts'
 
@@ -91,8 +91,9 @@ export class Telemetry {
     this.recordContent = options.recordContent ?? contentFromEnvironment()
     this.observe = options.observe
     // With nothing registered with the API, its global meter is the no-op: the API need not load.
-    const meter = options.meter ?? (otelRegistered() ? otel().metrics.getMeter(scope) : undefined)
-    this.meter = meter === undefined || meter === otel().createNoopMeter() ? undefined : meter
+    const ready = (options.meter !== undefined || otelRegistered()) && otelReady()
+    const meter = options.meter ?? (ready ? otel().metrics.getMeter(scope) : undefined)
+    this.meter = meter === undefined || (ready && meter === otel().createNoopMeter()) ? undefined : meter
     this.quietUnlessRegistered =
       options.tracer === undefined && options.observe === undefined && this.meter === undefined
   }
@@ -129,6 +130,7 @@ export class Telemetry {
   started(run: RunIdentity, parent: TraceCarrier | undefined): RunObserver {
     // Nothing registered: no provider and no context manager, so only a carrier could be a parent.
     if (this.quietUnlessRegistered && parent === undefined && !otelRegistered()) return silentObserver
+    if (!otelReady()) return silentObserver
     const parentContext = contextFromCarrier(parent, otel().context.active())
     if (this.quiet(parentContext)) return silentObserver
     this.instruments.started.add(1, { 'gen_ai.agent.name': run.agentId })
@@ -140,7 +142,8 @@ export class Telemetry {
    * span, child of the active context, linked to the span the run started under.
    */
   resumed(run: RunIdentity, state: RunState): RunObserver {
-    if (this.quietUnlessRegistered && (!otelRegistered() || this.quiet(otel().context.active())))
+    const quiet = this.quietUnlessRegistered && !otelRegistered()
+    if (quiet || !otelReady() || this.quiet(otel().context.active()))
       return state.trace === undefined ? silentObserver : { ...silentObserver, trace: state.trace }
     const original = spanContextOf(state.trace)
     const links: Link[] =

@@ -8,7 +8,7 @@ import {
   type Validation,
 } from '@vel/core'
 import { CallControl } from './call-control.ts'
-import { otel, otelRegistered } from './otel.ts'
+import { otel, otelReady, otelRegistered } from './otel.ts'
 
 type ToolOutcome = Extract<RunEvent, { type: 'tool.succeeded' | 'tool.failed' }>
 
@@ -229,7 +229,7 @@ function retried(call: PendingCall, firstError: ToolError, retry: ToolRetry): Pr
         firstError,
         run: async (signal, attempt) => {
           // On the tool call's span (`execute_tool`), when the runtime traces it.
-          if (otelRegistered())
+          if (otelRegistered() && otelReady())
             otel().trace.getActiveSpan()?.addEvent('vel.retry', { 'vel.attempt': attempt })
           return tool.handler(input, { ...context, toolCallId, signal })
         },

@@ -1,6 +1,6 @@
 import type { Context, SpanContext } from '@opentelemetry/api'
 import type { TraceCarrier } from '@vel/core'
-import { otel, otelRegistered } from './otel.ts'
+import { otel, otelReady, otelRegistered } from './otel.ts'
 
 // W3C Trace Context, level 1: version 00, 32 hex trace id, 16 hex span id, 2 hex flags.
 const traceparentPattern = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/
@@ -12,7 +12,7 @@ const traceparentPattern = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/
  */
 export function spanContextOf(carrier: TraceCarrier | undefined): SpanContext | undefined {
   const match = carrier === undefined ? null : traceparentPattern.exec(carrier.traceparent.trim())
-  if (match === null) return undefined
+  if (match === null || !otelReady()) return undefined
   const [, traceId, spanId, flags] = match as unknown as [string, string, string, string]
   const { createTraceState, isSpanContextValid, TraceFlags } = otel()
   const spanContext: SpanContext = {
@@ -49,19 +49,20 @@ export function traceFromHeaders(headers: { get(name: string): string | null | u
  */
 export function withTraceContext<T>(carrier: TraceCarrier | undefined, work: () => T): T {
   // Nothing registered with the API: no context manager to make it active (the API's no-op one).
-  if (carrier === undefined || !otelRegistered()) return work()
+  if (carrier === undefined || !otelRegistered() || !otelReady()) return work()
   const { context } = otel()
   return context.with(contextFromCarrier(carrier, context.active()), work)
 }
 
 /** The W3C headers of the active span (the caller's), to send along with a trigger. */
 export function activeTrace(): TraceCarrier | undefined {
-  const span = otelRegistered() ? otel().trace.getActiveSpan() : undefined
+  const span = otelRegistered() && otelReady() ? otel().trace.getActiveSpan() : undefined
   return span === undefined ? undefined : carrierOf(span.spanContext())
 }
 
 /** The W3C headers of a span context; undefined for an invalid one (no SDK registered, no parent). */
 export function carrierOf(spanContext: SpanContext): TraceCarrier | undefined {
+  if (!otelReady()) return undefined
   const { isSpanContextValid, TraceFlags } = otel()
   if (!isSpanContextValid(spanContext)) return undefined
   const flags = (spanContext.traceFlags & TraceFlags.SAMPLED).toString(16).padStart(2, '0')
