@@ -120,6 +120,12 @@ const fragments: ReadonlyArray<string> = [
   ',"finishReason":null',
   ',"toolErrors":',
   ',"startedAt":',
+  // Longer runs of the common shapes (fewer matches per text, and shorter text).
+  ',"reasoningTokens":0,"cachedInputTokens":0}',
+  ',"action":"execute","sideEffects":"none"}]',
+  ',"streamed":true,"at":',
+  ',"input":[{"role":"user","content":',
+  '"call_',
 ]
 
 // Control characters never appear raw in JSON text (JSON.stringify escapes them; JSON forbids them

@@ -44,16 +44,20 @@ describe('compact text', () => {
     expect(decodeJson(text, 'row')).toEqual(value)
   })
 
-  it('keeps the stored format: a known event and run record encode to the text stored before', () => {
-    // Written by the codec before run-state fragments were appended to the list (55235b2).
-    expect(encodeCompact(modelResponded, 'event')).toBe(
-      '\u0001\u0005"call_1"\u0019"add"\u001a{"a":1,"b":1}}]}\f1\u000e1\u000f0\u00100}\u0011\u0013"call_1"\u0014\u0015}]\u0016\u001c1796183381607\u00171}',
-    )
+  it('keeps the stored format: text written before fragments were appended reads as the same value', () => {
+    // Written by the codec of 55235b2 (its tokens keep their meaning for good).
+    const before =
+      '\u0001\u0005"call_1"\u0019"add"\u001a{"a":1,"b":1}}]}\f1\u000e1\u000f0\u00100}\u0011\u0013"call_1"\u0014\u0015}]\u0016\u001c1796183381607\u00171}'
+    expect(decodeJson(before, 'row')).toEqual(modelResponded)
     const run = { runId: 'r', agentId: 'a', sessionId: null, parentRunId: null, idempotencyKey: null }
     const times = { createdAt: 1, updatedAt: 2, status: 'waiting', pending: [], answer: null, error: null }
-    expect(encodeCompact({ ...run, ...times, metadata: {} }, 'run')).toBe(
-      '\u001f?"r"\u001f""a"\u001f#null\u001f$\u001f@\u001fN1\u001fO2\u001fD\u001fG\u001fI\u001fK\u001fL}',
-    )
+    expect(
+      decodeJson(
+        '\u001f?"r"\u001f""a"\u001f#null\u001f$\u001f@\u001fN1\u001fO2\u001fD\u001fG\u001fI\u001fK\u001fL}',
+        'row',
+      ),
+    ).toEqual({ ...run, ...times, metadata: {} })
+    expect(encodeCompact(modelResponded, 'event').length).toBeLessThan(before.length)
   })
 
   it('compacts JSON text written earlier exactly as it compacts the value', () => {

@@ -46,6 +46,43 @@ describeStore('sqlite', ({ now, dataset }) => createSqliteStore({ filename: file
 })
 
 describe('SQLite store specifics', () => {
+  it("stores an event's name once: an empty type column when the data names it, read back from the data", async () => {
+    const filename = fileOf('elided-type')
+    const store = createSqliteStore({ filename })
+    await store.migrate()
+    await store.append('r', [{ type: 'tool.succeeded', data: { type: 'tool.succeeded', output: 2 } }], 0)
+    await store.append('r', [{ type: 'other', data: { type: 'tool.failed' } }], 1)
+    await store.close()
+    const database = new Database(filename)
+    try {
+      const types = database
+        .prepare('select type from journal where run_id = ? order by seq')
+        .pluck()
+        .all('r')
+      expect(types).toEqual(['', 'other'])
+      // A row written before (its type spelled out) reads as it did.
+      database
+        .prepare("insert into journal (run_id, seq, type, at, data) values ('r', 3, 'tool.started', 7, ?)")
+        .run('{"type":"tool.started","toolCallId":"c"}')
+      // An empty type whose data does not name one: damaged.
+      database
+        .prepare("insert into journal (run_id, seq, type, at, data) values ('r', 4, '', 8, ?)")
+        .run('{"toolCallId":"c"}')
+    } finally {
+      database.close()
+    }
+    const reopened = createSqliteStore({ filename })
+    expect((await reopened.read('r', { limit: 3 })).map((entry) => entry.type)).toEqual([
+      'tool.succeeded',
+      'other',
+      'tool.started',
+    ])
+    await expect(reopened.read('r')).rejects.toMatchObject({ _tag: 'StoreError', reason: 'corrupted' })
+    await expect(reopened.read('r')).rejects.toThrow(/r#4/)
+    expect(await reopened.lastSeq('r')).toBe(4)
+    await reopened.close()
+  })
+
   it('lists runs whose index rows do not decode as corrupted, one bad column each, and the rest as usual', async () => {
     const filename = fileOf('corrupt-columns')
     const store = createSqliteStore({ filename })

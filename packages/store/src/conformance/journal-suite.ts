@@ -26,6 +26,23 @@ export const journalSuite = (harness: () => Harness): void => {
       expect(roundTrip(entries)).toEqual(entries)
     })
 
+    it("keeps each entry's type, whether or not its data names the same one", async () => {
+      const { store, id } = harness()
+      const runId = id('run')
+      const entries: JournalEntryInput[] = [
+        { type: 'model.responded', data: { type: 'model.responded', n: 1 } },
+        { type: 'tool.succeeded', data: { type: 'tool.failed' } },
+        { type: 'x', data: { type: 1 } },
+        { type: 'y', data: ['y'] },
+        { type: 'z', data: null },
+        { type: 'w', data: { type: '' } },
+      ]
+      await store.append(runId, entries.slice(0, 1), 0)
+      await store.append(runId, entries.slice(1), 1)
+      const read = await store.read(runId)
+      expect(read.map(({ type, data }) => ({ type, data }))).toEqual(entries)
+    })
+
     it('reads after a seq and up to a limit', async () => {
       const { store, id } = harness()
       const runId = id('run')

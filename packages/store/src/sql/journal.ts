@@ -15,9 +15,15 @@ import type { Database, JournalTable } from './schema.ts'
 /** A journal row as inserted. */
 export type JournalRow = Insertable<JournalTable> & { at: number }
 
+/** The data's own `type`, when it is an object with one. */
+const typeOfData = (data: unknown): unknown =>
+  typeof data === 'object' && data !== null ? (data as { type?: unknown }).type : undefined
+
 /**
  * Journal rows ready to insert after `expectedSeq`; everything is serialized before any write, as
- * JSON or (SQLite) as compact text, which `toJournalEntry` reads alike.
+ * JSON or (SQLite) as compact text, which `toJournalEntry` reads alike. With `elideType` (SQLite)
+ * an entry whose data carries the same `type` is stored with an empty type (entry types are never
+ * empty), which `toJournalEntry` reads back from the data: the event's name is stored once.
  */
 export const journalRows = (
   runId: string,
@@ -25,6 +31,7 @@ export const journalRows = (
   expectedSeq: number,
   time: number,
   encode: (value: unknown, what: string) => string = encodeJson,
+  elideType = false,
 ): JournalRow[] => {
   checkId('runId', runId)
   checkSeq('expectedSeq', expectedSeq)
@@ -32,22 +39,28 @@ export const journalRows = (
   return entries.map((entry, index) => ({
     run_id: runId,
     seq: expectedSeq + index + 1,
-    type: entry.type,
+    type: elideType && typeOfData(entry.data) === entry.type ? '' : entry.type,
     at: entry.at ?? time,
     data: encode(entry.data, `entry ${index}`),
   }))
 }
 
-/** A journal row as an entry; unparsable data is `corrupted`, naming run and seq. */
+/**
+ * A journal row as an entry; unparsable data is `corrupted`, naming run and seq. An empty type
+ * (`journalRows` with `elideType`) is the data's own, and `corrupted` if the data has none.
+ */
 export const toJournalEntry = (row: Selectable<JournalTable>): JournalEntry => {
   const seq = toNumber(row.seq)
-  return {
-    runId: row.run_id,
-    seq,
-    type: row.type,
-    at: toNumber(row.at),
-    data: decodeJson(row.data, `journal entry ${row.run_id}#${seq}`),
+  const where = `journal entry ${row.run_id}#${seq}`
+  const data = decodeJson(row.data, where)
+  let type = row.type
+  if (type === '') {
+    const own = typeOfData(data)
+    if (typeof own !== 'string' || own === '')
+      throw new StoreError('corrupted', `${where}: stored type is missing`)
+    type = own
   }
+  return { runId: row.run_id, seq, type, at: toNumber(row.at), data }
 }
 
 /** A snapshot row as a snapshot; unparsable state is `corrupted`, naming run and seq. */

@@ -117,7 +117,7 @@ export function createSqliteHotPath(connection: SqliteConnection, now: () => num
   return {
     append(runId, entries, expectedSeq, options) {
       const time = now()
-      const rows = journalRows(runId, entries, expectedSeq, time, encodeCompact)
+      const rows = journalRows(runId, entries, expectedSeq, time, encodeCompact, true)
       const lease = options?.lease
       if (options?.snapshot !== undefined) {
         const snapshot = {
