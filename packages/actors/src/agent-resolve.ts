@@ -18,6 +18,7 @@ import {
   type Validation,
 } from '@vel/core'
 import type { AgentOptions, ModelConfig, ModelRetryPolicy } from './agent.ts'
+import { isPromiseLike } from './promise-like.ts'
 import type { Summarizer } from './summarize.ts'
 import { guardPlan, type ToolGuard } from './tool-guard.ts'
 
@@ -218,9 +219,6 @@ export async function resolveAgent(
     },
   }
 }
-
-const isPromiseLike = <T>(value: T | PromiseLike<T>): value is PromiseLike<T> =>
-  typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function'
 
 const rejected = (call: ToolCallPart, error: string): ToolPlan => ({
   toolCallId: call.id,

@@ -56,6 +56,12 @@ export function otelReady(): boolean {
   return api !== undefined
 }
 
+/**
+ * Whether something is registered with the API and the API is loaded (loading it if need be): what
+ * asks for the active span or context checks this first, since with nothing registered there is none.
+ */
+export const otelActive = (): boolean => otelRegistered() && otelReady()
+
 /** The API, once `otelReady()` said it is loaded. */
 export function otel(): OtelApi {
   if (api === undefined) throw new Error('@opentelemetry/api is not loaded: ask otelReady() first')

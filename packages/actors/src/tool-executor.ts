@@ -8,7 +8,8 @@ import {
   type Validation,
 } from '@vel/core'
 import { CallControl } from './call-control.ts'
-import { otel, otelReady, otelRegistered } from './otel.ts'
+import { otel, otelActive } from './otel.ts'
+import { isPromiseLike } from './promise-like.ts'
 
 type ToolOutcome = Extract<RunEvent, { type: 'tool.succeeded' | 'tool.failed' }>
 
@@ -39,9 +40,6 @@ function warnUnsafeRetry(toolName: string): void {
 }
 
 const messageOf = (cause: unknown): string => (cause instanceof Error ? cause.message : String(cause))
-
-const isPromiseLike = (value: unknown): value is PromiseLike<unknown> =>
-  typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function'
 
 const failed = (toolCallId: string, error: ToolError): ToolOutcome => ({
   type: 'tool.failed',
@@ -229,8 +227,7 @@ function retried(call: PendingCall, firstError: ToolError, retry: ToolRetry): Pr
         firstError,
         run: async (signal, attempt) => {
           // On the tool call's span (`execute_tool`), when the runtime traces it.
-          if (otelRegistered() && otelReady())
-            otel().trace.getActiveSpan()?.addEvent('vel.retry', { 'vel.attempt': attempt })
+          if (otelActive()) otel().trace.getActiveSpan()?.addEvent('vel.retry', { 'vel.attempt': attempt })
           return tool.handler(input, { ...context, toolCallId, signal })
         },
         toError: (cause) => toToolError(tool, cause),

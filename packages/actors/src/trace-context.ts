@@ -1,6 +1,6 @@
 import type { Context, SpanContext } from '@opentelemetry/api'
 import type { TraceCarrier } from '@vel/core'
-import { otel, otelReady, otelRegistered } from './otel.ts'
+import { otel, otelActive, otelReady } from './otel.ts'
 
 // W3C Trace Context, level 1: version 00, 32 hex trace id, 16 hex span id, 2 hex flags.
 const traceparentPattern = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/
@@ -49,14 +49,14 @@ export function traceFromHeaders(headers: { get(name: string): string | null | u
  */
 export function withTraceContext<T>(carrier: TraceCarrier | undefined, work: () => T): T {
   // Nothing registered with the API: no context manager to make it active (the API's no-op one).
-  if (carrier === undefined || !otelRegistered() || !otelReady()) return work()
+  if (carrier === undefined || !otelActive()) return work()
   const { context } = otel()
   return context.with(contextFromCarrier(carrier, context.active()), work)
 }
 
 /** The W3C headers of the active span (the caller's), to send along with a trigger. */
 export function activeTrace(): TraceCarrier | undefined {
-  const span = otelRegistered() && otelReady() ? otel().trace.getActiveSpan() : undefined
+  const span = otelActive() ? otel().trace.getActiveSpan() : undefined
   return span === undefined ? undefined : carrierOf(span.spanContext())
 }
 
