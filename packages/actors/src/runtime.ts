@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import {
+  type CreatedRun,
   decodeRunState,
   defaultPrices,
   emptyRunState,
@@ -476,7 +477,8 @@ class VelRuntime implements Runtime, OwnerHost {
     if (options.steer)
       this.steering.set(runId, { seen: new Set(), waiting: new Map(), detach: options.detach === true })
     try {
-      await this.createRun({
+      // The lease is taken in the same write as the row, so `recover()` never finds the run unowned.
+      const created = await this.createRun({
         runId,
         agentId,
         sessionId,
@@ -485,8 +487,10 @@ class VelRuntime implements Runtime, OwnerHost {
         status: 'running',
         metadata: options.metadata ?? {},
         claimSession: true,
+        lease: { ownerId: this.ownerId, ttlMs: this.leaseTtlMs },
       })
-      const lease = await this.store.acquireLease(runId, this.ownerId, this.leaseTtlMs)
+      // A store written before `NewRun.lease` ignores it: take the lease as before.
+      const lease = created.lease ?? (await this.store.acquireLease(runId, this.ownerId, this.leaseTtlMs))
       if (lease === undefined)
         throw new RunError('invalid-state', `run ${runId} is owned by another worker`, { runId })
       const history = sessionId === null ? [] : ((await this.store.getSession(sessionId))?.messages ?? [])
@@ -533,9 +537,9 @@ class VelRuntime implements Runtime, OwnerHost {
    * Creates the run's index row, claiming its session: the store refuses it atomically while
    * another run of the session is unfinished (turns of one conversation queue up, across processes).
    */
-  private async createRun(run: NewRun, attempt = 0): Promise<void> {
+  private async createRun(run: NewRun, attempt = 0): Promise<CreatedRun> {
     try {
-      await this.store.createRun(run)
+      return await this.store.createRun(run)
     } catch (error) {
       const sessionId = run.sessionId
       if (!StoreError.isInstance(error) || error.reason !== 'busy' || sessionId == null) throw error

@@ -15,11 +15,13 @@ import { scripted } from './support.ts'
 const backends = storeBackends('vel-mailbox-')
 
 describe('one owner per run', () => {
-  it('recover() while spawn is between createRun and acquireLease starts no second owner', async () => {
+  it('recover() the moment the run is in the index finds it leased and starts no second owner', async () => {
     const base = createMemoryStore()
     let calls = 0
-    const lease = gate()
     let created = false
+    let recovering: Promise<unknown> | undefined
+    let leaseAtCreation: unknown
+    let runtime: ReturnType<typeof createRuntime> | undefined
     const store = new Proxy(base, {
       get(target, property, receiver) {
         const value = Reflect.get(target, property, receiver)
@@ -27,13 +29,10 @@ describe('one owner per run', () => {
           return async (...args: Parameters<Store['createRun']>) => {
             const record = await target.createRun(...args)
             created = true
+            // Before spawn sees the row: the run is in the index, `running`, and already leased.
+            leaseAtCreation = await target.getLease(record.runId)
+            recovering = runtime?.recover()
             return record
-          }
-        if (property === 'acquireLease')
-          return async (...args: Parameters<Store['acquireLease']>) => {
-            if (!created) return target.acquireLease(...args)
-            await lease.promise
-            return target.acquireLease(...args)
           }
         return typeof value === 'function' ? value.bind(target) : value
       },
@@ -43,14 +42,11 @@ describe('one owner per run', () => {
       return { text: 'hello once' }
     })
     const agent = new Agent({ id: 'once', model, policies: { retry: false } })
-    const runtime = createRuntime({ store, agents: [agent], leaseTtlMs: 10_000 })
-    const spawning = runtime.spawn('once', 'hi')
-    await until(() => created)
-    // The run is in the index, `running`, with no lease: exactly what recover() resumes.
-    const recovering = runtime.recover()
-    lease.open()
-    const [handle, resumed] = await Promise.all([spawning, recovering])
-    expect(resumed).toEqual([])
+    runtime = createRuntime({ store, agents: [agent], leaseTtlMs: 10_000 })
+    const handle = await runtime.spawn('once', 'hi')
+    expect(created).toBe(true)
+    expect(leaseAtCreation).toMatchObject({ runId: handle.runId, epoch: 1 })
+    expect(await recovering).toEqual([])
     expect(await handle.result).toBe('hello once')
     expect(calls).toBe(1)
     const parts: StreamPart[] = []

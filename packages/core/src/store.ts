@@ -82,7 +82,19 @@ export type NewRun = Pick<RunRecord, 'runId' | 'agentId'> &
      * `createRun` fails with `busy`. Not stored.
      */
     readonly claimSession?: boolean
+    /**
+     * Takes the run's first lease in the same write as the row (one round trip on Postgres, one
+     * commit on SQLite), so no one ever sees the run unowned. The lease follows `acquireLease`'s
+     * rules; if another owner holds a live lease under this run id, nothing is written and
+     * `createRun` fails with `conflict`. The lease comes back on the record.
+     */
+    readonly lease?: { readonly ownerId: string; readonly ttlMs: number }
   }
+
+/** What `createRun` returns: the new row, and its lease when `NewRun.lease` asked for one. */
+export interface CreatedRun extends RunRecord {
+  readonly lease?: Lease
+}
 
 export type RunPatch = Partial<Pick<RunRecord, 'status' | 'pending' | 'answer' | 'error' | 'metadata'>>
 
@@ -155,8 +167,9 @@ export interface Store {
   /**
    * Creates a run; `conflict` if the id, or the agent's idempotency key, exists; `busy` if it
    * `claimSession`s a session that another unfinished run holds (then `listRuns` finds the holder).
+   * With `run.lease`, the lease is taken atomically with the row and returned on the record.
    */
-  createRun(run: NewRun): Promise<RunRecord>
+  createRun(run: NewRun): Promise<CreatedRun>
   getRun(runId: string): Promise<RunRecord | undefined>
   findRunByIdempotencyKey(agentId: string, idempotencyKey: string): Promise<RunRecord | undefined>
   /** Updates a run's index row; `not-found` if absent. */

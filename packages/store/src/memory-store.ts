@@ -173,6 +173,25 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
   }
 
   /**
+   * `acquireLease`'s rule: a free, released or expired lease is taken (next epoch), our own renewed
+   * (same epoch), another owner's live lease left alone (undefined). Stored only with `write`.
+   */
+  const takeLease = (runId: string, ownerId: string, ttlMs: number, write: boolean): Lease | undefined => {
+    checkId('runId', runId)
+    checkId('ownerId', ownerId)
+    checkPositive('ttlMs', ttlMs)
+    const time = now()
+    const current = data.leases.get(runId)
+    if (current !== undefined && current.ownerId !== null && current.ownerId !== ownerId) {
+      if (current.expiresAt > time) return undefined
+    }
+    const epoch = current === undefined ? 1 : current.ownerId === ownerId ? current.epoch : current.epoch + 1
+    const lease = { ownerId, epoch, expiresAt: time + ttlMs }
+    if (write) data.leases.set(runId, lease)
+    return { runId, ...lease }
+  }
+
+  /**
    * A run that stopped stepping (it finished, or parks waiting): its journal columns become
    * exact-size copies (a column grown by `push` keeps room for more) and its snapshot compact text.
    * While it steps, its latest snapshot stays JSON: one replaced every few events is never compacted.
@@ -346,13 +365,25 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
         if (holder !== undefined)
           throw new StoreError('busy', `session ${record.sessionId} has an unfinished run (${holder})`)
       }
+      // Checked before anything is written, taken after: one synchronous write, all or nothing.
+      const wanted = run.lease
+      const lease =
+        wanted === undefined ? undefined : takeLease(record.runId, wanted.ownerId, wanted.ttlMs, false)
+      if (wanted !== undefined && lease === undefined)
+        throw new StoreError('conflict', `run ${record.runId} is leased by another owner`)
       data.runs.set(record.runId, encodeCompact(record, 'run'))
       if (keyId !== undefined) data.idempotencyKeys.set(keyId, record.runId)
       if (record.sessionId !== null) {
         const runs = data.sessionRuns.get(record.sessionId)
         data.sessionRuns.set(record.sessionId, appended(runs ?? [], [record.runId]))
       }
-      return record
+      if (lease === undefined) return record
+      data.leases.set(record.runId, {
+        ownerId: lease.ownerId,
+        epoch: lease.epoch,
+        expiresAt: lease.expiresAt,
+      })
+      return { ...record, lease }
     }),
 
     getRun: op((runId) => getRun(checkId('runId', runId))),
@@ -416,21 +447,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       data.leases.delete(runId)
     }),
 
-    acquireLease: op((runId, ownerId, ttlMs) => {
-      checkId('runId', runId)
-      checkId('ownerId', ownerId)
-      checkPositive('ttlMs', ttlMs)
-      const time = now()
-      const current = data.leases.get(runId)
-      if (current !== undefined && current.ownerId !== null && current.ownerId !== ownerId) {
-        if (current.expiresAt > time) return undefined
-      }
-      const epoch =
-        current === undefined ? 1 : current.ownerId === ownerId ? current.epoch : current.epoch + 1
-      const lease = { ownerId, epoch, expiresAt: time + ttlMs }
-      data.leases.set(runId, lease)
-      return { runId, ...lease }
-    }),
+    acquireLease: op((runId, ownerId, ttlMs) => takeLease(runId, ownerId, ttlMs, true)),
 
     renewLease: op((lease, ttlMs) => {
       checkPositive('ttlMs', ttlMs)

@@ -75,4 +75,102 @@ export const leaseSuite = (harness: () => Harness): void => {
       }
     })
   })
+  describe('createRun with a lease', () => {
+    it('creates the run and its first lease together', async () => {
+      const { store, id, context } = harness()
+      const runId = id('run')
+      const created = await store.createRun({
+        runId,
+        agentId: 'agent',
+        lease: { ownerId: 'w1', ttlMs: 1000 },
+      })
+      const lease = { runId, ownerId: 'w1', epoch: 1, expiresAt: context.now() + 1000 }
+      expect(created.lease).toEqual(lease)
+      const { lease: _, ...record } = created
+      expect(await store.getRun(runId)).toEqual(record)
+      expect(record).not.toHaveProperty('lease')
+      expect(await store.getLease(runId)).toEqual(lease)
+      expect(await store.acquireLease(runId, 'w2', 1000)).toBeUndefined()
+      expect(await store.renewLease(lease, 1000)).toMatchObject({ ownerId: 'w1', epoch: 1 })
+      // Without a lease, none is taken and none comes back.
+      const plain = id('run')
+      expect(await store.createRun({ runId: plain, agentId: 'agent' })).not.toHaveProperty('lease')
+      expect(await store.getLease(plain)).toBeUndefined()
+    })
+
+    it("writes nothing under another owner's live lease, and takes an expired one with the next epoch", async () => {
+      const { store, id, advance } = harness()
+      const runId = id('run')
+      const theirs = await store.acquireLease(runId, 'w2', 1000)
+      await expectStoreError(
+        store.createRun({ runId, agentId: 'agent', lease: { ownerId: 'w1', ttlMs: 1000 } }),
+        'conflict',
+      )
+      expect(await store.getRun(runId)).toBeUndefined()
+      expect(await store.getLease(runId)).toEqual(theirs)
+      advance(1000)
+      const created = await store.createRun({
+        runId,
+        agentId: 'agent',
+        lease: { ownerId: 'w1', ttlMs: 1000 },
+      })
+      expect(created.lease).toMatchObject({ ownerId: 'w1', epoch: theirs!.epoch + 1 })
+      expect(await store.getLease(runId)).toEqual(created.lease)
+    })
+
+    it('leaves the lease alone when the run is refused (duplicate, busy session, bad argument)', async () => {
+      const { store, id, advance } = harness()
+      const [runId, sessionId, refused] = [id('run'), id('session'), id('run')]
+      const first = await store.createRun({
+        runId,
+        agentId: 'agent',
+        sessionId,
+        claimSession: true,
+        lease: { ownerId: 'w1', ttlMs: 1000 },
+      })
+      advance(500)
+      // The same id again, even by the same owner: conflict, and the lease is not renewed.
+      await expectStoreError(
+        store.createRun({ runId, agentId: 'agent', lease: { ownerId: 'w1', ttlMs: 5000 } }),
+        'conflict',
+      )
+      await expectStoreError(
+        store.createRun({ runId, agentId: 'agent', lease: { ownerId: 'w2', ttlMs: 5000 } }),
+        'conflict',
+      )
+      expect(await store.getLease(runId)).toEqual(first.lease)
+      await expectStoreError(
+        store.createRun({
+          runId: refused,
+          agentId: 'agent',
+          sessionId,
+          claimSession: true,
+          lease: { ownerId: 'w2', ttlMs: 1000 },
+        }),
+        'busy',
+      )
+      expect(await store.getRun(refused)).toBeUndefined()
+      expect(await store.getLease(refused)).toBeUndefined()
+      await expectStoreError(
+        store.createRun({ runId: refused, agentId: 'agent', lease: { ownerId: 'w2', ttlMs: 0 } }),
+        'invalid-argument',
+      )
+      await expectStoreError(
+        store.createRun({ runId: refused, agentId: 'agent', lease: { ownerId: '', ttlMs: 1000 } }),
+        'invalid-argument',
+      )
+      expect(await store.getRun(refused)).toBeUndefined()
+      expect(await store.getLease(refused)).toBeUndefined()
+      // Once the session is free, the refused id can be created and leased.
+      await store.updateRun(runId, { status: 'completed' })
+      const later = await store.createRun({
+        runId: refused,
+        agentId: 'agent',
+        sessionId,
+        claimSession: true,
+        lease: { ownerId: 'w2', ttlMs: 1000 },
+      })
+      expect(later.lease).toMatchObject({ ownerId: 'w2', epoch: 1 })
+    })
+  })
 }

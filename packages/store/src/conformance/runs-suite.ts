@@ -157,15 +157,24 @@ export const runsSuite = (harness: () => Harness): void => {
       await expectStoreError(store.createRun({ runId: refused, agentId, claimSession: true }), 'conflict')
     })
 
-    it('lets at most one of two connections claim a free session at once', async () => {
-      const { store, connect, id } = harness()
+    it.each([
+      ['', undefined],
+      [', each taking its lease in the same write', 1000],
+    ])('lets at most one of two connections claim a free session at once%s', async (_, ttlMs) => {
+      const { store, id, connect } = harness()
       const other = await connect()
       const [agentId, sessionId] = [id('agent'), id('session')]
       for (let round = 0; round < 5; round++) {
         const runIds = [id('run'), id('run')]
         const outcomes = await Promise.allSettled(
           [store, other].map((connection, index) =>
-            connection.createRun({ runId: runIds[index]!, agentId, sessionId, claimSession: true }),
+            connection.createRun({
+              runId: runIds[index]!,
+              agentId,
+              sessionId,
+              claimSession: true,
+              ...(ttlMs === undefined ? {} : { lease: { ownerId: `w${index}`, ttlMs } }),
+            }),
           ),
         )
         const created = outcomes.filter((outcome) => outcome.status === 'fulfilled')
@@ -174,6 +183,14 @@ export const runsSuite = (harness: () => Harness): void => {
           if (outcome.status === 'rejected') expect(outcome.reason).toMatchObject({ reason: 'busy' })
         const unfinished = await store.listRuns({ sessionId, status: ['running', 'waiting'] })
         expect(unfinished.items).toHaveLength(created.length)
+        // With a lease: the created run holds the lease it returned, a refused one holds none.
+        if (ttlMs !== undefined)
+          for (const [index, runId] of runIds.entries()) {
+            const outcome = outcomes[index]!
+            expect(await store.getLease(runId)).toEqual(
+              outcome.status === 'fulfilled' ? outcome.value.lease : undefined,
+            )
+          }
         for (const run of unfinished.items) await store.updateRun(run.runId, { status: 'completed' })
       }
     })

@@ -2,9 +2,11 @@ import { type Store, StoreError } from '@vel/core'
 import { Kysely, PostgresDialect, type PostgresPool } from 'kysely'
 import pg from 'pg'
 import { migrateToLatest } from '../migrate.ts'
+import { createSqlRuns } from '../sql/runs.ts'
 import type { Database } from '../sql/schema.ts'
 import { createSqlStore } from '../sql/sql-store.ts'
 import { appendPostgres, appendStatements } from './append.ts'
+import { createRunPostgres, createRunStatements } from './create-run.ts'
 import { postgresMigrations } from './migrations/index.ts'
 import { putSnapshotPostgres, putSnapshotStatement } from './put-snapshot.ts'
 import { createStatements } from './statements.ts'
@@ -68,7 +70,7 @@ export type PostgresStoreOptions = (
 
 /**
  * A `Store` on Postgres through pg and Kysely. The journal append (with its lease fence, head
- * check and snapshot) and `putSnapshot` are one statement each, run straight on the pool as
+ * check and snapshot), `putSnapshot` and `createRun` with a lease are one statement each, run straight on the pool as
  * prepared statements (one round trip, no parse or plan per call); everything else goes through
  * Kysely. The (run_id, seq) primary key turns a concurrent writer into a `conflict`.
  */
@@ -99,19 +101,28 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
   const statements = createStatements(guarded, options.preparedStatements ?? true)
   const appendShapes = appendStatements(schema)
   const put = putSnapshotStatement(schema)
-  return createSqlStore(
-    { db, dialect: 'postgres', now, transaction: (body) => db.transaction().execute(body) },
-    {
-      // Kysely's Migrator creates the schema (tolerating a concurrent creator) before its tables, and
-      // with a schema given looks for its migration tables there only (without, in every schema).
-      migrate: () => migrateToLatest(db, postgresMigrations, schema),
-      destroy: () => base.destroy(),
-      overrides: {
-        append: (runId, entries, expectedSeq, appendOptions) =>
-          appendPostgres(statements, appendShapes, now, runId, entries, expectedSeq, appendOptions),
-        putSnapshot: (runId, seq, state, schemaVersion) =>
-          putSnapshotPostgres(statements, put, now, runId, seq, state, schemaVersion),
-      },
+  const createShapes = createRunStatements(schema)
+  const context = {
+    db,
+    dialect: 'postgres' as const,
+    now,
+    transaction: <T>(body: (trx: Kysely<Database>) => Promise<T>) => db.transaction().execute(body),
+  }
+  const runs = createSqlRuns(context)
+  return createSqlStore(context, {
+    // Kysely's Migrator creates the schema (tolerating a concurrent creator) before its tables, and
+    // with a schema given looks for its migration tables there only (without, in every schema).
+    migrate: () => migrateToLatest(db, postgresMigrations, schema),
+    destroy: () => base.destroy(),
+    overrides: {
+      append: (runId, entries, expectedSeq, appendOptions) =>
+        appendPostgres(statements, appendShapes, now, runId, entries, expectedSeq, appendOptions),
+      putSnapshot: (runId, seq, state, schemaVersion) =>
+        putSnapshotPostgres(statements, put, now, runId, seq, state, schemaVersion),
+      createRun: (run) =>
+        run.lease === undefined
+          ? runs.createRun(run)
+          : createRunPostgres(statements, createShapes, now, { ...run, lease: run.lease }),
     },
-  )
+  })
 }

@@ -1,10 +1,11 @@
-import type { Lease } from '@vel/core'
-import { sql } from 'kysely'
+import type { Lease, Store } from '@vel/core'
+import { type Kysely, sql } from 'kysely'
 import { toNumber } from '../codec.ts'
 import { checkId, checkPositive } from '../validate.ts'
 import type { SqlContext } from './context.ts'
+import type { Database } from './schema.ts'
 
-const toLease = (
+export const toLease = (
   runId: string,
   row: { owner_id: string | null; epoch: number; expires_at: number | string },
 ) =>
@@ -17,35 +18,53 @@ const toLease = (
         expiresAt: toNumber(row.expires_at),
       } as Lease)
 
+/** Checks `acquireLease`'s arguments. */
+export const checkLease = (runId: string, ownerId: string, ttlMs: number): void => {
+  checkId('runId', runId)
+  checkId('ownerId', ownerId)
+  checkPositive('ttlMs', ttlMs)
+}
+
+/**
+ * One upsert decides atomically: take a free, released or expired lease (next epoch), renew our
+ * own (same epoch), or leave another owner's live lease alone (undefined).
+ */
+export const takeLease = async (
+  db: Kysely<Database>,
+  runId: string,
+  ownerId: string,
+  ttlMs: number,
+  time: number,
+): Promise<Lease | undefined> => {
+  const row = await db
+    .insertInto('leases')
+    .values({ run_id: runId, owner_id: ownerId, epoch: 1, expires_at: time + ttlMs })
+    .onConflict((conflict) =>
+      conflict
+        .column('run_id')
+        .doUpdateSet({
+          epoch: sql<number>`case when leases.owner_id = excluded.owner_id then leases.epoch else leases.epoch + 1 end`,
+          owner_id: sql<string>`excluded.owner_id`,
+          expires_at: sql<number>`excluded.expires_at`,
+        })
+        .where(
+          sql<boolean>`leases.owner_id is null or leases.owner_id = excluded.owner_id or leases.expires_at <= ${time}`,
+        ),
+    )
+    .returning(['owner_id', 'epoch', 'expires_at'])
+    .executeTakeFirst()
+  return row === undefined ? undefined : toLease(runId, row)
+}
+
 /** Leases through Kysely, shared by SQLite and Postgres; each operation is one statement. */
-export const createSqlLeases = (context: SqlContext) => {
+export const createSqlLeases = (
+  context: SqlContext,
+): Pick<Store, 'acquireLease' | 'renewLease' | 'releaseLease' | 'getLease'> => {
   const { db } = context
   return {
     async acquireLease(runId: string, ownerId: string, ttlMs: number): Promise<Lease | undefined> {
-      checkId('runId', runId)
-      checkId('ownerId', ownerId)
-      checkPositive('ttlMs', ttlMs)
-      const time = context.now()
-      // One upsert decides atomically: take a free, released or expired lease (next epoch), renew
-      // our own (same epoch), or leave another owner's live lease alone (no row returned).
-      const row = await db
-        .insertInto('leases')
-        .values({ run_id: runId, owner_id: ownerId, epoch: 1, expires_at: time + ttlMs })
-        .onConflict((conflict) =>
-          conflict
-            .column('run_id')
-            .doUpdateSet({
-              epoch: sql<number>`case when leases.owner_id = excluded.owner_id then leases.epoch else leases.epoch + 1 end`,
-              owner_id: sql<string>`excluded.owner_id`,
-              expires_at: sql<number>`excluded.expires_at`,
-            })
-            .where(
-              sql<boolean>`leases.owner_id is null or leases.owner_id = excluded.owner_id or leases.expires_at <= ${time}`,
-            ),
-        )
-        .returning(['owner_id', 'epoch', 'expires_at'])
-        .executeTakeFirst()
-      return row === undefined ? undefined : toLease(runId, row)
+      checkLease(runId, ownerId, ttlMs)
+      return takeLease(db, runId, ownerId, ttlMs, context.now())
     },
 
     async renewLease(lease: Lease, ttlMs: number): Promise<Lease | undefined> {

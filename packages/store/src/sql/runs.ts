@@ -1,12 +1,22 @@
-import { type NewRun, type Page, type RunFilter, type RunPatch, type RunRecord, StoreError } from '@vel/core'
-import type { Selectable } from 'kysely'
+import {
+  type CreatedRun,
+  type NewRun,
+  type Page,
+  type RunFilter,
+  type RunPatch,
+  type RunRecord,
+  type Store,
+  StoreError,
+} from '@vel/core'
+import type { Kysely, Selectable } from 'kysely'
 import { decodeJson, encodeJson, toNumber } from '../codec.ts'
 import { decodeCursor, encodeCursor } from '../cursor.ts'
 import { decodeRun } from '../decode-run.ts'
 import { checkPatch, newRunRecord } from '../run-record.ts'
 import { checkId, filterStatuses, pageSize } from '../validate.ts'
 import type { SqlContext } from './context.ts'
-import type { RunsTable } from './schema.ts'
+import { checkLease, takeLease } from './leases.ts'
+import type { Database, RunsTable } from './schema.ts'
 
 const toRunRecord = (row: Selectable<RunsTable>): RunRecord => {
   const where = `run ${row.run_id}`
@@ -61,67 +71,101 @@ const columnTypes: Record<(typeof runColumns)[number], 'text' | 'bigint'> = {
   updated_at: 'bigint',
 }
 
+/** A run already leased by another owner: `createRun` with a lease writes nothing. */
+export const leasedElsewhere = (runId: string): StoreError =>
+  new StoreError('conflict', `run ${runId} is leased by another owner`)
+
+/** The run's row as stored. */
+export const runRow = (record: RunRecord) => ({
+  run_id: record.runId,
+  agent_id: record.agentId,
+  session_id: record.sessionId,
+  parent_run_id: record.parentRunId,
+  idempotency_key: record.idempotencyKey,
+  status: record.status,
+  pending: '[]',
+  answer: 'null',
+  error: 'null',
+  metadata: encodeJson(record.metadata, 'metadata'),
+  created_at: record.createdAt,
+  updated_at: record.updatedAt,
+})
+
+/**
+ * Inserts the run's row: `conflict` for a duplicate id or idempotency key (the primary key and the
+ * unique (agent_id, idempotency_key) index), `busy` when it claims a session another unfinished run
+ * holds.
+ */
+const insertRun = async (
+  db: Kysely<Database>,
+  run: NewRun,
+  record: RunRecord,
+  dialect: SqlContext['dialect'],
+): Promise<void> => {
+  const row = runRow(record)
+  const sessionId = record.sessionId
+  if (run.claimSession !== true || sessionId === null) {
+    await db.insertInto('runs').values(row).execute()
+    return
+  }
+  const unfinished = (except?: string) => {
+    let query = db
+      .selectFrom('runs')
+      .select('run_id')
+      .where('session_id', '=', sessionId)
+      .where('status', 'in', ['running', 'waiting'])
+    if (except !== undefined) query = query.where('run_id', '<>', except)
+    return query
+  }
+  // One statement: the row goes in only if the session has no unfinished run (SQLite runs it
+  // under its write lock, so it is atomic there).
+  const inserted = await db
+    .insertInto('runs')
+    .columns(runColumns)
+    .expression(
+      db
+        .selectNoFrom((eb) =>
+          runColumns.map((column) => eb.cast(eb.val(row[column]), columnTypes[column]).as(column)),
+        )
+        .where(({ not, exists }) => not(exists(unfinished()))),
+    )
+    .executeTakeFirst()
+  const busy = () => new StoreError('busy', `session ${sessionId} has an unfinished run`)
+  if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0) throw busy()
+  // Postgres (read committed) may run two such statements at once, each blind to the other's
+  // row: look again once this row is committed and back off if another is there. Both may back
+  // off; both never go on.
+  if (dialect === 'postgres' && (await unfinished(record.runId).executeTakeFirst()) !== undefined) {
+    await db.deleteFrom('runs').where('run_id', '=', record.runId).execute()
+    throw busy()
+  }
+}
+
 /** The runs index through Kysely, shared by SQLite and Postgres. */
-export const createSqlRuns = (context: SqlContext) => {
+export const createSqlRuns = (
+  context: SqlContext,
+): Pick<
+  Store,
+  'createRun' | 'getRun' | 'findRunByIdempotencyKey' | 'updateRun' | 'listRuns' | 'deleteRun'
+> => {
   const { db } = context
   return {
-    async createRun(run: NewRun): Promise<RunRecord> {
+    async createRun(run: NewRun): Promise<CreatedRun> {
       const record = newRunRecord(run, context.now())
-      const row = {
-        run_id: record.runId,
-        agent_id: record.agentId,
-        session_id: record.sessionId,
-        parent_run_id: record.parentRunId,
-        idempotency_key: record.idempotencyKey,
-        status: record.status,
-        pending: '[]',
-        answer: 'null',
-        error: 'null',
-        metadata: encodeJson(record.metadata, 'metadata'),
-        created_at: record.createdAt,
-        updated_at: record.updatedAt,
-      }
-      // The primary key and the unique (agent_id, idempotency_key) index turn duplicates into conflicts.
-      const sessionId = record.sessionId
-      if (run.claimSession !== true || sessionId === null) {
-        await db.insertInto('runs').values(row).execute()
+      const wanted = run.lease
+      if (wanted === undefined) {
+        await insertRun(db, run, record, context.dialect)
         return record
       }
-      const unfinished = (except?: string) => {
-        let query = db
-          .selectFrom('runs')
-          .select('run_id')
-          .where('session_id', '=', sessionId)
-          .where('status', 'in', ['running', 'waiting'])
-        if (except !== undefined) query = query.where('run_id', '<>', except)
-        return query
-      }
-      // One statement: the row goes in only if the session has no unfinished run (SQLite runs it
-      // under its write lock, so it is atomic there).
-      const inserted = await db
-        .insertInto('runs')
-        .columns(runColumns)
-        .expression(
-          db
-            .selectNoFrom((eb) =>
-              runColumns.map((column) => eb.cast(eb.val(row[column]), columnTypes[column]).as(column)),
-            )
-            .where(({ not, exists }) => not(exists(unfinished()))),
-        )
-        .executeTakeFirst()
-      const busy = () => new StoreError('busy', `session ${sessionId} has an unfinished run`)
-      if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0) throw busy()
-      // Postgres (read committed) may run two such statements at once, each blind to the other's
-      // row: look again once this row is committed and back off if another is there. Both may back
-      // off; both never go on.
-      if (
-        context.dialect === 'postgres' &&
-        (await unfinished(record.runId).executeTakeFirst()) !== undefined
-      ) {
-        await db.deleteFrom('runs').where('run_id', '=', record.runId).execute()
-        throw busy()
-      }
-      return record
+      checkLease(record.runId, wanted.ownerId, wanted.ttlMs)
+      // One transaction (one commit on SQLite): the row and its lease, or neither. Postgres does not
+      // come here: its session check must look again after the row commits (its own createRun).
+      return context.transaction(async (trx) => {
+        await insertRun(trx, run, record, context.dialect)
+        const lease = await takeLease(trx, record.runId, wanted.ownerId, wanted.ttlMs, context.now())
+        if (lease === undefined) throw leasedElsewhere(record.runId)
+        return { ...record, lease }
+      })
     },
 
     async getRun(runId: string): Promise<RunRecord | undefined> {

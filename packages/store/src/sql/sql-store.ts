@@ -12,7 +12,8 @@ export interface SqlStoreParts {
   /** Releases the connection(s); called once. */
   readonly destroy: () => Promise<void>
   /** The dialect's append, and replacements for shared operations (SQLite's prepared hot path). */
-  readonly overrides: Pick<Store, 'append'> & Partial<Pick<Store, 'read' | 'lastSeq' | 'putSnapshot'>>
+  readonly overrides: Pick<Store, 'append'> &
+    Partial<Pick<Store, 'read' | 'lastSeq' | 'putSnapshot' | 'createRun'>>
 }
 
 type Operations = Omit<Store, 'migrate' | 'close'>

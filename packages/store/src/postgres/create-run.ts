@@ -1,0 +1,127 @@
+import type { CreatedRun, NewRun } from '@vel/core'
+import { StoreError } from '@vel/core'
+import { toNumber } from '../codec.ts'
+import { newRunRecord } from '../run-record.ts'
+import { checkLease, toLease } from '../sql/leases.ts'
+import { leasedElsewhere, runRow } from '../sql/runs.ts'
+import { type Statement, type Statements, statement } from './statements.ts'
+
+/**
+ * `createRun` with a lease, in one statement: a CTE inserts the row (with `claimSession`, only if
+ * the session has no unfinished run), the next takes the lease for the inserted row by
+ * `acquireLease`'s rule, and the select says what happened. Parameters: $1 run, $2 agent,
+ * $3 session, $4 parent, $5 idempotency key, $6 status, $7 metadata, $8 time, $9 owner, $10 expiry.
+ */
+const createText = (schema: string, claim: boolean): string => {
+  const table = (name: string) => `"${schema}"."${name}"`
+  const values = `$1::text, $2::text, $3::text, $4::text, $5::text, $6::text, '[]', 'null', 'null', $7::text, $8::bigint, $8::bigint`
+  return [
+    `with created as (insert into ${table('runs')} (run_id, agent_id, session_id, parent_run_id,`,
+    `  idempotency_key, status, pending, answer, error, metadata, created_at, updated_at)`,
+    claim
+      ? `  select ${values} where not exists (select 1 from ${table('runs')} where session_id = $3::text and status in ('running', 'waiting'))`
+      : `  values (${values})`,
+    `  returning run_id)`,
+    `, taken as (insert into ${table('leases')} as lease (run_id, owner_id, epoch, expires_at)`,
+    `  select run_id, $9::text, 1, $10::bigint from created`,
+    `  on conflict (run_id) do update set`,
+    `    epoch = case when lease.owner_id = excluded.owner_id then lease.epoch else lease.epoch + 1 end,`,
+    `    owner_id = excluded.owner_id, expires_at = excluded.expires_at`,
+    `  where lease.owner_id is null or lease.owner_id = excluded.owner_id or lease.expires_at <= $8::bigint`,
+    `  returning owner_id, epoch, expires_at)`,
+    `select (select count(*) from created) as created, taken.owner_id, taken.epoch, taken.expires_at`,
+    `from (select 1) as one left join taken on true`,
+  ].join('\n')
+}
+
+/** The statements of `createRunPostgres` for one schema. */
+export interface CreateRunStatements {
+  readonly plain: Statement
+  readonly claim: Statement
+  /** Another unfinished run of the session than $2 ($1 session). */
+  readonly rival: Statement
+  /** Removes run $1 and lets go of its lease ($2 owner, $3 epoch), keeping the lease's epoch. */
+  readonly undo: Statement
+}
+
+export const createRunStatements = (schema: string): CreateRunStatements => {
+  const table = (name: string) => `"${schema}"."${name}"`
+  return {
+    plain: statement(createText(schema, false)),
+    claim: statement(createText(schema, true)),
+    rival: statement(
+      `select 1 as found from ${table('runs')} where session_id = $1::text and status in ('running', 'waiting') and run_id <> $2::text limit 1`,
+    ),
+    undo: statement(
+      [
+        `with released as (update ${table('leases')} set owner_id = null, expires_at = 0`,
+        `  where run_id = $1::text and owner_id = $2::text and epoch = $3::integer returning 1)`,
+        `delete from ${table('runs')} where run_id = $1::text`,
+      ].join('\n'),
+    ),
+  }
+}
+
+interface CreatedRow {
+  readonly created: number | string
+  readonly owner_id: string | null
+  readonly epoch: number | null
+  readonly expires_at: number | string | null
+}
+
+/**
+ * Creates a run and takes its lease in one round trip (the usual case). A refusal writes nothing,
+ * except in two rare cases that undo their row with a second statement: another owner's live lease
+ * under this run id (`conflict`), and, with `claimSession`, another unfinished run of the session
+ * seen once this row is committed (`busy`; Postgres at read committed lets two claims run blind to
+ * each other, so each looks again afterwards: both may back off, both never go on).
+ */
+export async function createRunPostgres(
+  statements: Statements,
+  shapes: CreateRunStatements,
+  now: () => number,
+  run: NewRun & { readonly lease: NonNullable<NewRun['lease']> },
+): Promise<CreatedRun> {
+  const time = now()
+  const record = newRunRecord(run, time)
+  const { ownerId, ttlMs } = run.lease
+  checkLease(record.runId, ownerId, ttlMs)
+  const row = runRow(record)
+  const claim = run.claimSession === true && record.sessionId !== null
+  const rows = await statements.run<CreatedRow>(claim ? shapes.claim : shapes.plain, [
+    row.run_id,
+    row.agent_id,
+    row.session_id,
+    row.parent_run_id,
+    row.idempotency_key,
+    row.status,
+    row.metadata,
+    time,
+    ownerId,
+    time + ttlMs,
+  ])
+  const outcome = rows[0]
+  const busy = () => new StoreError('busy', `session ${String(record.sessionId)} has an unfinished run`)
+  if (outcome === undefined || toNumber(outcome.created) === 0) throw busy()
+  const lease =
+    outcome.epoch === null || outcome.expires_at === null
+      ? undefined
+      : toLease(record.runId, {
+          owner_id: outcome.owner_id,
+          epoch: outcome.epoch,
+          expires_at: outcome.expires_at,
+        })
+  if (lease === undefined) {
+    // The live lease is another owner's: epoch 0 matches no lease, so only the row goes.
+    await statements.run(shapes.undo, [record.runId, ownerId, 0])
+    throw leasedElsewhere(record.runId)
+  }
+  if (claim) {
+    const rival = await statements.run(shapes.rival, [record.sessionId, record.runId])
+    if (rival.length > 0) {
+      await statements.run(shapes.undo, [record.runId, lease.ownerId, lease.epoch])
+      throw busy()
+    }
+  }
+  return { ...record, lease }
+}
