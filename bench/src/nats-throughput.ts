@@ -12,6 +12,7 @@ import { join } from 'node:path'
 import { createSubjects } from '@vel/nats'
 import { createPostgresStore } from '@vel/store/postgres'
 import pg from 'pg'
+import { childEnvironment } from './compiled.ts'
 import {
   adminQuery,
   connectNats,
@@ -86,7 +87,7 @@ function startWorkerProcess(): WorkerProcess {
       join('src', 'nats-worker.ts'),
       JSON.stringify({ prefix, connectionString, maxConnections: options.maxConnections }),
     ],
-    { cwd: benchDir, stdio: ['pipe', 'pipe', 'pipe'] },
+    { cwd: benchDir, env: childEnvironment(), stdio: ['pipe', 'pipe', 'pipe'] },
   )
   let stdout = ''
   let stderr = ''

@@ -155,7 +155,7 @@ export function renderMarkdown(report: Report): string {
       )
     push(
       '',
-      '(b) Crash (SIGKILL) and resume in a fresh process, K=20 on SQLite. B times are ms from process start (median [min, max]); "Node start-up" is process start to the entry module (with tsx loaded, for `tsx` rows), "modules" the dynamic import of the runtime, "open" the store or checkpointer. `compiled`: plain `node` on the packages\' `dist/` (as installed); `tsx`: the TypeScript sources compiled on the fly.',
+      '(b) Crash (SIGKILL) and resume in a fresh process, K=20 on SQLite. B times are ms from process start (median [min, max]); "Node start-up" is process start to the entry module (with tsx loaded, for `tsx` rows), "modules" the dynamic import of the runtime, "open" the store or checkpointer. `compiled`: plain `node` on the packages\' `dist/` (as installed); `tsx`: the TypeScript sources compiled on the fly. Children run without `NODE_EXTRA_CA_CERTS` (Node parses that file before any script; nothing here uses TLS).',
       '',
       '| runtime | crash at | answers (expected) | every add(i,i) ran | duplicate tool runs | B: start → first step | Node start-up | modules | open |',
       '|---|---|---|---|---|---|---|---|---|',
