@@ -195,7 +195,7 @@ describe.skipIf(!reachable)('Postgres store specifics', () => {
     )
   })
 
-  it('appends and puts a snapshot in one query (one round trip) each, also when it refuses', async () => {
+  it('appends, puts a snapshot, creates a leased run and appends a turn in one query (one round trip) each', async () => {
     const pool = new pg.Pool({ connectionString: scratch.url, max: 1 })
     let queries = 0
     pool.on('connect', (client) => {
@@ -235,6 +235,30 @@ describe.skipIf(!reachable)('Postgres store specifics', () => {
     expect(await count(() => store.putSnapshot('run', 4, { step: 4 }, 1))).toBe(1)
     await expectStoreError(store.putSnapshot('run', 4, { step: 4 }, 1), 'invalid-argument')
     expect(await store.getSnapshot('run')).toMatchObject({ seq: 3, state: { step: 3 } })
+    // createRun with its lease, and a run's turn appended to a session (new, then existing, then
+    // written again): one query each.
+    const owned = { ownerId: 'worker', ttlMs: 60_000 }
+    expect(await count(() => store.createRun({ runId: 'r1', agentId: 'a', lease: owned }))).toBe(1)
+    expect(
+      await count(() =>
+        store.createRun({ runId: 'r2', agentId: 'a', sessionId: 's', claimSession: false, lease: owned }),
+      ),
+    ).toBe(1)
+    expect(await store.getLease('r1')).toMatchObject({ ownerId: 'worker', epoch: 1 })
+    const turn = (runId: string) =>
+      store.appendSession('s', [{ role: 'user', content: runId }], undefined, { runId })
+    expect(await count(() => turn('r1'))).toBe(1)
+    expect(await count(() => turn('r2'))).toBe(1)
+    expect(await count(() => store.appendSession('s', [{ role: 'user', content: 'plain' }]))).toBe(1)
+    expect(await turn('r1')).toBe(3)
+    expect(await store.getSession('s')).toMatchObject({
+      version: 3,
+      messages: [
+        { role: 'user', content: 'r1' },
+        { role: 'user', content: 'r2' },
+        { role: 'user', content: 'plain' },
+      ],
+    })
     await store.close()
     await pool.end()
   })

@@ -146,6 +146,28 @@ export const sessionSuite = (harness: () => Harness): void => {
       ])
     })
 
+    it('keeps every message of concurrent unversioned appends from two connections, each in one piece', async () => {
+      const { store, id, connect } = harness()
+      const other = await connect()
+      const sessionId = id('session')
+      const writes = Array.from({ length: 12 }, (_, index) => {
+        const connection = index % 2 === 0 ? store : other
+        const pair = [user(`q${index}`), user(`a${index}`)]
+        return index % 3 === 0
+          ? connection.appendSession(sessionId, pair, undefined, { runId: `run-${index}` })
+          : connection.appendSession(sessionId, pair)
+      })
+      const versions = await Promise.all(writes)
+      expect([...versions].sort((a, b) => a - b)).toEqual(Array.from({ length: 12 }, (_, index) => index + 1))
+      const session = await other.getSession(sessionId)
+      expect(session?.version).toBe(12)
+      const contents = (session?.messages ?? []).map((message) => String(message.content))
+      expect(contents).toHaveLength(24)
+      // Each append's two messages are adjacent, in the order its version says.
+      const order = [...writes.keys()].sort((a, b) => (versions[a] as number) - (versions[b] as number))
+      expect(contents).toEqual(order.flatMap((index) => [`q${index}`, `a${index}`]))
+    })
+
     it('deletes one session and nothing else', async () => {
       const { store, id } = harness()
       const [a, b] = [id('session'), id('session')]

@@ -4,8 +4,10 @@ import pg from 'pg'
 import { migrateToLatest } from '../migrate.ts'
 import { createSqlRuns } from '../sql/runs.ts'
 import type { Database } from '../sql/schema.ts'
+import { createSqlSessions } from '../sql/sessions.ts'
 import { createSqlStore } from '../sql/sql-store.ts'
 import { appendPostgres, appendStatements } from './append.ts'
+import { appendSessionPostgres, appendSessionStatements } from './append-session.ts'
 import { createRunPostgres, createRunStatements } from './create-run.ts'
 import { postgresMigrations } from './migrations/index.ts'
 import { putSnapshotPostgres, putSnapshotStatement } from './put-snapshot.ts'
@@ -70,7 +72,8 @@ export type PostgresStoreOptions = (
 
 /**
  * A `Store` on Postgres through pg and Kysely. The journal append (with its lease fence, head
- * check and snapshot), `putSnapshot` and `createRun` with a lease are one statement each, run straight on the pool as
+ * check and snapshot), `putSnapshot`, `createRun` with a lease and `appendSession` without a
+ * version check are one statement each, run straight on the pool as
  * prepared statements (one round trip, no parse or plan per call); everything else goes through
  * Kysely. The (run_id, seq) primary key turns a concurrent writer into a `conflict`.
  */
@@ -109,6 +112,8 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
     transaction: <T>(body: (trx: Kysely<Database>) => Promise<T>) => db.transaction().execute(body),
   }
   const runs = createSqlRuns(context)
+  const sessions = createSqlSessions(context)
+  const sessionShapes = appendSessionStatements(schema)
   return createSqlStore(context, {
     // Kysely's Migrator creates the schema (tolerating a concurrent creator) before its tables, and
     // with a schema given looks for its migration tables there only (without, in every schema).
@@ -123,6 +128,11 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
         run.lease === undefined
           ? runs.createRun(run)
           : createRunPostgres(statements, createShapes, now, { ...run, lease: run.lease }),
+      // With a version to check, the append stays a transaction (a refusal must undo the turn).
+      appendSession: (sessionId, messages, expectedVersion, appendOptions) =>
+        expectedVersion === undefined
+          ? appendSessionPostgres(statements, sessionShapes, now, sessionId, messages, appendOptions?.runId)
+          : sessions.appendSession(sessionId, messages, expectedVersion, appendOptions),
     },
   })
 }

@@ -1,4 +1,4 @@
-import { type Message, type SessionRecord, StoreError } from '@vel/core'
+import { type Message, type SessionRecord, type Store, StoreError } from '@vel/core'
 import type { Kysely } from 'kysely'
 import { decodeJson, encodeJson, toNumber } from '../codec.ts'
 import { checkId, checkSeq } from '../validate.ts'
@@ -9,7 +9,9 @@ import type { Database } from './schema.ts'
  * Sessions through Kysely, shared by SQLite and Postgres. Messages are rows, so an append writes
  * only the new ones; `version` counts writes (appends and replaces), not messages.
  */
-export const createSqlSessions = (context: SqlContext) => {
+export const createSqlSessions = (
+  context: SqlContext,
+): Pick<Store, 'getSession' | 'appendSession' | 'replaceSession' | 'deleteSession'> => {
   const write = async (
     sessionId: string,
     messages: ReadonlyArray<Message>,

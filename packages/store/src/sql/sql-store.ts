@@ -13,7 +13,7 @@ export interface SqlStoreParts {
   readonly destroy: () => Promise<void>
   /** The dialect's append, and replacements for shared operations (SQLite's prepared hot path). */
   readonly overrides: Pick<Store, 'append'> &
-    Partial<Pick<Store, 'read' | 'lastSeq' | 'putSnapshot' | 'createRun'>>
+    Partial<Pick<Store, 'read' | 'lastSeq' | 'putSnapshot' | 'createRun' | 'appendSession'>>
 }
 
 type Operations = Omit<Store, 'migrate' | 'close'>
