@@ -11,6 +11,7 @@ import {
   positionReplayed,
   RunError,
   type RunEvent,
+  type RunPatch,
   type RunState,
   resumeCommands,
   runStateVersion,
@@ -72,6 +73,14 @@ const noParts: ReadonlyArray<StreamPart> = []
 
 const isTerminal = (state: RunState) =>
   state.phase === 'completed' || state.phase === 'failed' || state.phase === 'cancelled'
+
+/** The index row of a run that ended: its outcome, and no pending requests. */
+const finalPatch = (state: RunState): RunPatch => ({
+  status: state.phase as 'completed' | 'failed' | 'cancelled',
+  answer: state.answer,
+  error: state.error,
+  pending: [],
+})
 
 /** What makes journal entries of model responses carry their live parts' positions. */
 const liveContentCount = (event: RunEvent): number =>
@@ -258,9 +267,21 @@ export class RunOwner {
     const snapshotDue = this.eventsSinceSnapshot + 1 >= (this.agent as ResolvedAgent).snapshotEvery
     const lease = this.lease as Lease
     if (this.appendOptions?.lease !== lease) this.appendOptions = { lease }
-    const options = snapshotDue
-      ? { lease, snapshot: { state: state as never, schemaVersion: runStateVersion } }
-      : this.appendOptions
+    // The run's final index row goes with its last entry (one round trip fewer), unless the session
+    // must be written between the two (see `finish`).
+    const finalRow =
+      isTerminal(state) &&
+      (state.sessionId === null || state.phase !== 'completed') &&
+      commands.some((command) => command.type === 'finish')
+        ? finalPatch(state)
+        : undefined
+    const snapshotOption = snapshotDue
+      ? { snapshot: { state: state as never, schemaVersion: runStateVersion } }
+      : undefined
+    const options =
+      snapshotOption === undefined && finalRow === undefined
+        ? this.appendOptions
+        : { lease, ...snapshotOption, ...(finalRow === undefined ? {} : { run: finalRow }) }
     const expected = this.seq
     const appendStart = performance.now()
     try {
@@ -288,7 +309,7 @@ export class RunOwner {
     this.observer.committed(event, state, commands, performance.now() - appendStart)
     this.commit(this.seq, event, before, state, commands)
     if (event.type === 'run.started') this.armBudget()
-    for (const command of commands) if (command.type === 'finish') return this.finish()
+    for (const command of commands) if (command.type === 'finish') return this.finish(finalRow !== undefined)
   }
 
   /** The event is journaled: its parts go out, then its commands are carried out, in order. */
@@ -721,7 +742,8 @@ export class RunOwner {
     this.eventsSinceSnapshot = 0
   }
 
-  private async finish(): Promise<void> {
+  /** The run's bookkeeping once it ended; `indexed`: its final index row went with the last entry. */
+  private async finish(indexed = false): Promise<void> {
     const { store } = this.host
     const state = this.state as RunState
     // The session first, once per run: a crash before the index update re-does it harmlessly.
@@ -729,12 +751,7 @@ export class RunOwner {
       await store.appendSession(state.sessionId, state.messages.slice(state.priorCount), undefined, {
         runId: this.runId,
       })
-    await store.updateRun(this.runId, {
-      status: state.phase as 'completed' | 'failed' | 'cancelled',
-      answer: state.answer,
-      error: state.error,
-      pending: [],
-    })
+    if (!indexed) await store.updateRun(this.runId, finalPatch(state))
     this.host.clearExpiries(this.runId)
     this.observer.closed('ended', state)
     // Settled while the owner is here, so the outcome leaves the runtime's tables with it (settled

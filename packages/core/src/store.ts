@@ -30,6 +30,13 @@ export interface AppendOptions {
    * the same round trip where the database allows it (one statement or pipeline on Postgres).
    */
   readonly snapshot?: { readonly state: JsonValue; readonly schemaVersion: number }
+  /**
+   * Also applies this patch to the run's index row (as `updateRun` would, `updatedAt` the store's
+   * clock), atomically with the entries and in the same round trip. The append fails with
+   * `not-found` and writes nothing if the run has no index row; a refused append (`conflict`,
+   * `fenced`, a bad patch: `invalid-argument`) leaves the row as it was.
+   */
+  readonly run?: RunPatch
 }
 
 /** The latest state of a run at a journal position: a cache, rebuildable from the journal. */

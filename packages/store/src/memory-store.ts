@@ -256,6 +256,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       if (snapshot !== undefined) checkSeq('snapshot.schemaVersion', snapshot.schemaVersion)
       const snapshotText = snapshot === undefined ? undefined : encodeJson(snapshot.state, 'snapshot state')
       const lease = appendOptions?.lease
+      const patch = appendOptions?.run === undefined ? undefined : checkPatch(appendOptions.run)
       if (lease !== undefined) {
         const current = data.leases.get(runId)
         if (current?.ownerId !== lease.ownerId || current.epoch !== lease.epoch)
@@ -265,6 +266,15 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       if (last !== expectedSeq)
         throw new StoreError('conflict', `run ${runId}: journal is at seq ${last}, not ${expectedSeq}`)
       const time = now()
+      // The patched row is encoded before anything is written: all or nothing.
+      let patchedRun: RunRecord | undefined
+      let patchedText: string | undefined
+      if (patch !== undefined) {
+        const run = getRun(runId)
+        if (run === undefined) throw new StoreError('not-found', `run ${runId} not found`)
+        patchedRun = patchRunRecord(run, patch, time)
+        patchedText = encodeCompact(patchedRun, 'run')
+      }
       // Serialize everything first: a bad entry must leave the journal untouched.
       const texts = entries.map((entry, index) => encodeCompact(entry.data, `entry ${index}`))
       if (texts.length > 0) {
@@ -290,6 +300,11 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
           schemaVersion: snapshot.schemaVersion,
           at: time,
         })
+      if (patchedRun !== undefined && patchedText !== undefined) {
+        data.runs.set(runId, patchedText)
+        // As `updateRun`: a run that stops running is settled (ADR 0105).
+        if (patchedRun.status !== 'running') settle(runId)
+      }
       return seq
     }),
 

@@ -50,3 +50,29 @@ export const patchRunRecord = (run: RunRecord, patch: RunPatch, now: number): Ru
   ...(patch.metadata === undefined ? {} : { metadata: patch.metadata }),
   updatedAt: now,
 })
+
+/** A patch's columns for a prepared statement: text (JSON) for each field it sets, null to keep. */
+export interface PatchColumns {
+  readonly status: string | null
+  readonly pending: string | null
+  readonly answer: string | null
+  readonly error: string | null
+  readonly metadata: string | null
+}
+
+/**
+ * Checks and encodes a patch for `set column = coalesce(?, column)`: a set field is never SQL null
+ * (JSON `null` encodes as the text `null`), so null stands only for "not in the patch".
+ */
+export const patchColumns = (patch: RunPatch): PatchColumns => {
+  const checked = checkPatch(patch)
+  const encode = (value: unknown, what: string): string | null =>
+    value === undefined ? null : encodeJson(value, what)
+  return {
+    status: checked.status ?? null,
+    pending: encode(checked.pending, 'pending'),
+    answer: encode(checked.answer, 'answer'),
+    error: encode(checked.error, 'error'),
+    metadata: encode(checked.metadata, 'metadata'),
+  }
+}

@@ -6,6 +6,7 @@ import { describe } from 'vitest'
 import { type CreateTestStore, type DescribeStoreOptions, useHarness } from './conformance/harness.ts'
 import { journalSuite } from './conformance/journal-suite.ts'
 import { leaseSuite } from './conformance/lease-suite.ts'
+import { runPatchSuite } from './conformance/run-patch-suite.ts'
 import { runsSuite } from './conformance/runs-suite.ts'
 import { sessionSuite } from './conformance/session-suite.ts'
 import { snapshotSuite } from './conformance/snapshot-suite.ts'
@@ -34,6 +35,7 @@ export function describeStore(
     journalSuite(harness)
     snapshotSuite(harness, options)
     runsSuite(harness)
+    runPatchSuite(harness)
     leaseSuite(harness)
     sessionSuite(harness)
   })

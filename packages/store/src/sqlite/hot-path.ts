@@ -8,6 +8,7 @@ import {
 } from '@vel/core'
 import type { Selectable } from 'kysely'
 import { encodeCompact, encodeJson } from '../codec.ts'
+import { type PatchColumns, patchColumns } from '../run-record.ts'
 import type { JournalRow } from '../sql/journal.ts'
 import { conflictError, fencedError, journalRows, toJournalEntry } from '../sql/journal.ts'
 import type { JournalTable } from '../sql/schema.ts'
@@ -68,6 +69,25 @@ export function createSqliteHotPath(connection: SqliteConnection, now: () => num
     statements().upsertSnapshot.run(runId, seq, snapshot.schemaVersion, time, snapshot.text)
     return seq
   }
+  // With a run patch: the append, the snapshot if any and the index row, one transaction.
+  const appendPatchTransaction = (
+    rows: JournalRow[],
+    runId: string,
+    expectedSeq: number,
+    lease: Pick<Lease, 'ownerId' | 'epoch'> | undefined,
+    snapshot: { readonly text: string; readonly schemaVersion: number } | undefined,
+    patch: PatchColumns,
+    time: number,
+  ): number => {
+    const seq = appendTransaction(rows, runId, expectedSeq, lease)
+    const { patchRun, upsertSnapshot } = statements()
+    const { status, pending, answer, error, metadata } = patch
+    // Thrown inside the transaction, so the entries roll back with it.
+    if (patchRun.run(status, pending, answer, error, metadata, time, runId).changes !== 1)
+      throw new StoreError('not-found', `run ${runId} not found`)
+    if (snapshot !== undefined) upsertSnapshot.run(runId, seq, snapshot.schemaVersion, time, snapshot.text)
+    return seq
+  }
   const snapshotTransaction = (runId: string, seq: number, text: string, schemaVersion: number): void => {
     const { lastSeq, upsertSnapshot } = statements()
     if (seq > (lastSeq.get(runId) as number))
@@ -76,6 +96,7 @@ export function createSqliteHotPath(connection: SqliteConnection, now: () => num
   }
   let appendImmediate: ((...args: Parameters<typeof appendTransaction>) => number) | undefined
   let appendSnapshotImmediate: ((...args: Parameters<typeof appendSnapshotTransaction>) => number) | undefined
+  let appendPatchImmediate: ((...args: Parameters<typeof appendPatchTransaction>) => number) | undefined
   let snapshotImmediate: ((...args: Parameters<typeof snapshotTransaction>) => void) | undefined
 
   // One entry (the common step) is one conditional insert: a single statement takes the write lock
@@ -119,11 +140,19 @@ export function createSqliteHotPath(connection: SqliteConnection, now: () => num
       const time = now()
       const rows = journalRows(runId, entries, expectedSeq, time, encodeCompact, true)
       const lease = options?.lease
-      if (options?.snapshot !== undefined) {
-        const snapshot = {
-          text: encodeJson(options.snapshot.state, 'snapshot state'),
-          schemaVersion: checkSeq('snapshot.schemaVersion', options.snapshot.schemaVersion),
-        }
+      const snapshot =
+        options?.snapshot === undefined
+          ? undefined
+          : {
+              text: encodeJson(options.snapshot.state, 'snapshot state'),
+              schemaVersion: checkSeq('snapshot.schemaVersion', options.snapshot.schemaVersion),
+            }
+      if (options?.run !== undefined) {
+        const patch = patchColumns(options.run)
+        appendPatchImmediate ??= connection.transaction(appendPatchTransaction).immediate
+        return appendPatchImmediate(rows, runId, expectedSeq, lease, snapshot, patch, time)
+      }
+      if (snapshot !== undefined) {
         appendSnapshotImmediate ??= connection.transaction(appendSnapshotTransaction).immediate
         return appendSnapshotImmediate(rows, runId, expectedSeq, lease, snapshot, time)
       }
@@ -167,6 +196,12 @@ const prepare = (connection: SqliteConnection) => ({
     `insert into journal (run_id, seq, type, at, data) select ?, ?, ?, ?, ?
      where (select coalesce(max(seq), 0) from journal where run_id = ?) = ?
        and exists (select 1 from leases where run_id = ? and owner_id = ? and epoch = ?)`,
+  ),
+  patchRun: connection.prepare(
+    `update runs set status = coalesce(?, status), pending = coalesce(?, pending),
+       answer = coalesce(?, answer), error = coalesce(?, error), metadata = coalesce(?, metadata),
+       updated_at = ?
+     where run_id = ?`,
   ),
   read: connection.prepare(
     'select run_id, seq, type, at, data from journal where run_id = ? and seq > ? order by seq limit ?',

@@ -1,0 +1,83 @@
+import type { Store } from '@vel/core'
+import { describe, expect, it } from 'vitest'
+import { Agent, createRuntime } from '../src/index.ts'
+import { intercept, storeBackends } from './run-support.ts'
+import { scripted } from './support.ts'
+
+const backends = storeBackends('vel-final-row-')
+
+/** The store calls a run makes, in order: an append with the `run` option it carried, if any. */
+const recording = (store: Store) => {
+  const calls: string[] = []
+  const wrapped = intercept(store, {
+    append: (
+      call,
+      _runId: string,
+      _entries: unknown,
+      _seq: number,
+      options?: { run?: { status?: string } },
+    ) => {
+      calls.push(options?.run === undefined ? 'append' : `append+run:${options.run.status}`)
+      return call()
+    },
+    updateRun: (call, _runId: string, patch: { status?: string }) => {
+      calls.push(`updateRun:${patch.status}`)
+      return call()
+    },
+    appendSession: (call) => {
+      calls.push('appendSession')
+      return call()
+    },
+  })
+  return { store: wrapped, calls }
+}
+
+const agent = (respond: () => { text: string }) =>
+  new Agent({ id: 'final', model: scripted(respond), policies: { retry: false } })
+
+describe.each(backends)('the final index row (ADR 0117), %s', (_name, open) => {
+  it('goes with the last entry, and is final when the result resolves', async () => {
+    const { store, calls } = recording(await open())
+    const runtime = createRuntime({ store, agents: [agent(() => ({ text: 'hello' }))] })
+    const handle = await runtime.spawn('final', 'hi')
+    const answer = await handle.result
+    expect(await store.getRun(handle.runId)).toMatchObject({ status: 'completed', answer, pending: [] })
+    expect(calls.at(-1)).toBe('append+run:completed')
+    expect(calls.filter((call) => call.startsWith('updateRun'))).toEqual([])
+    await runtime.shutdown()
+  })
+
+  it('goes with the last entry of a failed run too', async () => {
+    const { store, calls } = recording(await open())
+    const runtime = createRuntime({
+      store,
+      agents: [
+        agent(() => {
+          throw new Error('boom')
+        }),
+      ],
+      onError: () => undefined,
+    })
+    const handle = await runtime.spawn('final', 'hi')
+    await expect(handle.result).rejects.toThrow()
+    const row = await store.getRun(handle.runId)
+    expect(row?.status).toBe('failed')
+    expect(row?.error).not.toBeNull()
+    expect(calls.at(-1)).toBe('append+run:failed')
+    expect(calls.filter((call) => call.startsWith('updateRun'))).toEqual([])
+    await runtime.shutdown()
+  })
+
+  it('of a session run is written after the session, by updateRun', async () => {
+    const { store, calls } = recording(await open())
+    const runtime = createRuntime({ store, agents: [agent(() => ({ text: 'hello' }))] })
+    const handle = await runtime.spawn('final', 'hi', { sessionId: 'final-session' })
+    const answer = await handle.result
+    expect(await store.getRun(handle.runId)).toMatchObject({ status: 'completed', answer })
+    expect(calls.slice(-3)).toEqual(['append', 'appendSession', 'updateRun:completed'])
+    expect(calls.some((call) => call.startsWith('append+run'))).toBe(false)
+    const session = await store.getSession('final-session')
+    expect(session?.messages.map((message) => message.role)).toEqual(['user', 'assistant'])
+    await runtime.shutdown()
+  })
+})
