@@ -245,6 +245,14 @@ describe.skipIf(!reachable)('Postgres store specifics', () => {
       ),
     ).toBe(1)
     expect(await store.getLease('r1')).toMatchObject({ ownerId: 'worker', epoch: 1 })
+    // The last entry with the run's final index row (ADR 0117), also when refused.
+    const r1 = (await store.getLease('r1')) as NonNullable<Awaited<ReturnType<typeof store.getLease>>>
+    const final = { status: 'completed', answer: 'ok', error: null, pending: [] } as const
+    const last = (seq: number) =>
+      store.append('r1', [{ type: 'e', data: 1 }], seq, { lease: r1, snapshot, run: final })
+    expect(await count(() => last(1))).toBe(1)
+    expect(await count(() => last(0))).toBe(1)
+    expect(await store.getRun('r1')).toMatchObject({ status: 'completed', answer: 'ok' })
     const turn = (runId: string) =>
       store.appendSession('s', [{ role: 'user', content: runId }], undefined, { runId })
     expect(await count(() => turn('r1'))).toBe(1)
