@@ -457,7 +457,10 @@ class VelRuntime implements Runtime, OwnerHost {
   ): Promise<{ readonly handle: RunHandle } | { readonly runId: string; readonly outcome: Deferred }> {
     if (this.stopped) throw new RunError('invalid-state', 'the runtime is shut down')
     const agent = await this.agent('', agentId)
-    if (options.idempotencyKey !== undefined) {
+    // A given run id that is active here: ask for the key's run first, before touching its owner.
+    const activeHere =
+      options.runId !== undefined && (this.owners.has(options.runId) || this.steering.has(options.runId))
+    if (options.idempotencyKey !== undefined && activeHere) {
       const existing = await this.store.findRunByIdempotencyKey(agentId, options.idempotencyKey)
       if (existing) return { handle: this.handle(existing.runId) }
     }
@@ -476,9 +479,10 @@ class VelRuntime implements Runtime, OwnerHost {
     let observer: RunObserver | undefined
     if (options.steer)
       this.steering.set(runId, { seen: new Set(), waiting: new Map(), detach: options.detach === true })
+    let created: CreatedRun | undefined
     try {
       // The lease is taken in the same write as the row, so `recover()` never finds the run unowned.
-      const created = await this.createRun({
+      created = await this.createRun({
         runId,
         agentId,
         sessionId,
@@ -528,6 +532,13 @@ class VelRuntime implements Runtime, OwnerHost {
       observer?.closed('lost', undefined)
       this.steering.delete(runId)
       if (!owner.live) this.released(owner)
+      // A start with an idempotency key that was not created (the key is taken: a conflict, or the
+      // session that run holds is busy): the run the key names. Asked only then, not before every
+      // keyed start, which would cost every new run a round trip.
+      if (created === undefined && options.idempotencyKey !== undefined) {
+        const existing = await this.store.findRunByIdempotencyKey(agentId, options.idempotencyKey)
+        if (existing) return { handle: this.handle(existing.runId) }
+      }
       throw error
     }
     return { runId, outcome }

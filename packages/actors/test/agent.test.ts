@@ -507,4 +507,48 @@ describe('runtime inspection', () => {
     expect(second.runId).toBe(first.runId)
     expect((await runtime.store.listRuns({ agentId: 'once' })).items).toHaveLength(1)
   })
+
+  it('asks the store for a key only when the keyed run could not be created', async () => {
+    const lookups: string[] = []
+    const base = createMemoryStore()
+    const store = new Proxy(base, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver)
+        if (property === 'findRunByIdempotencyKey')
+          return (agentId: string, key: string) => {
+            lookups.push(key)
+            return target.findRunByIdempotencyKey(agentId, key)
+          }
+        return typeof value === 'function' ? value.bind(target) : value
+      },
+    })
+    let release: () => void = () => undefined
+    const held = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    const agent = new Agent({
+      id: 'slow',
+      model: scripted(async () => {
+        await held
+        return { text: 'done' }
+      }),
+      policies: { retry: false },
+    })
+    const runtime = createRuntime({ store, agents: [agent] })
+    // A new key: created at once, no lookup.
+    const first = await runtime.spawn('slow', 'hi', { idempotencyKey: 'k1', sessionId: 's1' })
+    expect(lookups).toEqual([])
+    // The same key while that run still holds its session (busy), and with the run's own id: the
+    // first run, found after the refusal.
+    const again = await runtime.spawn('slow', 'hi', { idempotencyKey: 'k1', sessionId: 's1' })
+    const byId = await runtime.spawn('slow', 'hi', { idempotencyKey: 'k1', runId: first.runId })
+    expect([again.runId, byId.runId]).toEqual([first.runId, first.runId])
+    expect(lookups).toEqual(['k1', 'k1'])
+    release()
+    expect(await first.result).toBe('done')
+    expect(await again.result).toBe('done')
+    const later = await runtime.spawn('slow', 'hi', { idempotencyKey: 'k1', sessionId: 's1' })
+    expect(later.runId).toBe(first.runId)
+    expect((await store.listRuns({ agentId: 'slow' })).items).toHaveLength(1)
+  })
 })
