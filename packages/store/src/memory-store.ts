@@ -14,10 +14,11 @@ import { compactJson, decodeJson, encodeCompact, encodeJson } from './codec.ts'
 import { decodeCursor, encodeCursor, isAfterCursor } from './cursor.ts'
 import { decodeRun } from './decode-run.ts'
 import { appended, createMemoryState, type MemoryState } from './memory-state.ts'
-import { checkPatch, newRunRecord, patchRunRecord } from './run-record.ts'
+import { checkPatch, leasedElsewhere, newRunRecord, patchRunRecord } from './run-record.ts'
 import {
   checkEntries,
   checkId,
+  checkLease,
   checkPositive,
   checkSeq,
   filterStatuses,
@@ -173,22 +174,24 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
   }
 
   /**
-   * `acquireLease`'s rule: a free, released or expired lease is taken (next epoch), our own renewed
-   * (same epoch), another owner's live lease left alone (undefined). Stored only with `write`.
+   * `acquireLease`'s rule, not yet stored: a free, released or expired lease is taken (next epoch),
+   * our own renewed (same epoch), another owner's live lease left alone (undefined).
    */
-  const takeLease = (runId: string, ownerId: string, ttlMs: number, write: boolean): Lease | undefined => {
-    checkId('runId', runId)
-    checkId('ownerId', ownerId)
-    checkPositive('ttlMs', ttlMs)
+  const nextLease = (runId: string, ownerId: string, ttlMs: number): Lease | undefined => {
+    checkLease(runId, ownerId, ttlMs)
     const time = now()
     const current = data.leases.get(runId)
     if (current !== undefined && current.ownerId !== null && current.ownerId !== ownerId) {
       if (current.expiresAt > time) return undefined
     }
     const epoch = current === undefined ? 1 : current.ownerId === ownerId ? current.epoch : current.epoch + 1
-    const lease = { ownerId, epoch, expiresAt: time + ttlMs }
-    if (write) data.leases.set(runId, lease)
-    return { runId, ...lease }
+    return { runId, ownerId, epoch, expiresAt: time + ttlMs }
+  }
+
+  const storeLease = (lease: Lease | undefined): Lease | undefined => {
+    if (lease !== undefined)
+      data.leases.set(lease.runId, { ownerId: lease.ownerId, epoch: lease.epoch, expiresAt: lease.expiresAt })
+    return lease
   }
 
   /**
@@ -382,10 +385,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       }
       // Checked before anything is written, taken after: one synchronous write, all or nothing.
       const wanted = run.lease
-      const lease =
-        wanted === undefined ? undefined : takeLease(record.runId, wanted.ownerId, wanted.ttlMs, false)
-      if (wanted !== undefined && lease === undefined)
-        throw new StoreError('conflict', `run ${record.runId} is leased by another owner`)
+      const lease = wanted === undefined ? undefined : nextLease(record.runId, wanted.ownerId, wanted.ttlMs)
+      if (wanted !== undefined && lease === undefined) throw leasedElsewhere(record.runId)
       data.runs.set(record.runId, encodeCompact(record, 'run'))
       if (keyId !== undefined) data.idempotencyKeys.set(keyId, record.runId)
       if (record.sessionId !== null) {
@@ -393,11 +394,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
         data.sessionRuns.set(record.sessionId, appended(runs ?? [], [record.runId]))
       }
       if (lease === undefined) return record
-      data.leases.set(record.runId, {
-        ownerId: lease.ownerId,
-        epoch: lease.epoch,
-        expiresAt: lease.expiresAt,
-      })
+      storeLease(lease)
       return { ...record, lease }
     }),
 
@@ -462,7 +459,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       data.leases.delete(runId)
     }),
 
-    acquireLease: op((runId, ownerId, ttlMs) => takeLease(runId, ownerId, ttlMs, true)),
+    acquireLease: op((runId, ownerId, ttlMs) => storeLease(nextLease(runId, ownerId, ttlMs))),
 
     renewLease: op((lease, ttlMs) => {
       checkPositive('ttlMs', ttlMs)

@@ -76,3 +76,7 @@ export const patchColumns = (patch: RunPatch): PatchColumns => {
     metadata: encode(checked.metadata, 'metadata'),
   }
 }
+
+/** A run already leased by another owner: `createRun` with a lease writes nothing. */
+export const leasedElsewhere = (runId: string): StoreError =>
+  new StoreError('conflict', `run ${runId} is leased by another owner`)

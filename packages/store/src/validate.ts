@@ -59,3 +59,10 @@ export const maxPageSize = 1000
 /** The page size to use: the given limit (capped) or the default. */
 export const pageSize = (limit: number | undefined): number =>
   limit === undefined ? defaultPageSize : Math.min(checkPositive('limit', limit), maxPageSize)
+
+/** Checks `acquireLease`'s arguments (and `NewRun.lease`'s). */
+export const checkLease = (runId: string, ownerId: string, ttlMs: number): void => {
+  checkId('runId', runId)
+  checkId('ownerId', ownerId)
+  checkPositive('ttlMs', ttlMs)
+}

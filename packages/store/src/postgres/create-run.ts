@@ -1,9 +1,10 @@
 import type { CreatedRun, NewRun } from '@vel/core'
 import { StoreError } from '@vel/core'
 import { toNumber } from '../codec.ts'
-import { newRunRecord } from '../run-record.ts'
-import { checkLease, toLease } from '../sql/leases.ts'
-import { leasedElsewhere, runRow } from '../sql/runs.ts'
+import { leasedElsewhere, newRunRecord } from '../run-record.ts'
+import { toLease } from '../sql/leases.ts'
+import { runRow } from '../sql/runs.ts'
+import { checkLease } from '../validate.ts'
 import { type Statement, type Statements, statement } from './statements.ts'
 
 /**

@@ -1,7 +1,7 @@
 import type { Lease, Store } from '@vel/core'
 import { type Kysely, sql } from 'kysely'
 import { toNumber } from '../codec.ts'
-import { checkId, checkPositive } from '../validate.ts'
+import { checkId, checkLease, checkPositive } from '../validate.ts'
 import type { SqlContext } from './context.ts'
 import type { Database } from './schema.ts'
 
@@ -17,13 +17,6 @@ export const toLease = (
         epoch: toNumber(row.epoch),
         expiresAt: toNumber(row.expires_at),
       } as Lease)
-
-/** Checks `acquireLease`'s arguments. */
-export const checkLease = (runId: string, ownerId: string, ttlMs: number): void => {
-  checkId('runId', runId)
-  checkId('ownerId', ownerId)
-  checkPositive('ttlMs', ttlMs)
-}
 
 /**
  * One upsert decides atomically: take a free, released or expired lease (next epoch), renew our

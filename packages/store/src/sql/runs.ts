@@ -12,10 +12,10 @@ import type { Kysely, Selectable } from 'kysely'
 import { decodeJson, encodeJson, toNumber } from '../codec.ts'
 import { decodeCursor, encodeCursor } from '../cursor.ts'
 import { decodeRun } from '../decode-run.ts'
-import { checkPatch, newRunRecord } from '../run-record.ts'
-import { checkId, filterStatuses, pageSize } from '../validate.ts'
+import { leasedElsewhere, newRunRecord, patchColumns } from '../run-record.ts'
+import { checkId, checkLease, filterStatuses, pageSize } from '../validate.ts'
 import type { SqlContext } from './context.ts'
-import { checkLease, takeLease } from './leases.ts'
+import { takeLease } from './leases.ts'
 import type { Database, RunsTable } from './schema.ts'
 
 const toRunRecord = (row: Selectable<RunsTable>): RunRecord => {
@@ -70,10 +70,6 @@ const columnTypes: Record<(typeof runColumns)[number], 'text' | 'bigint'> = {
   created_at: 'bigint',
   updated_at: 'bigint',
 }
-
-/** A run already leased by another owner: `createRun` with a lease writes nothing. */
-export const leasedElsewhere = (runId: string): StoreError =>
-  new StoreError('conflict', `run ${runId} is leased by another owner`)
 
 /** The run's row as stored. */
 export const runRow = (record: RunRecord) => ({
@@ -189,16 +185,12 @@ export const createSqlRuns = (
 
     async updateRun(runId: string, patch: RunPatch): Promise<RunRecord> {
       checkId('runId', runId)
-      const checked = checkPatch(patch)
+      const columns = patchColumns(patch)
       const row = await db
         .updateTable('runs')
         .set({
           updated_at: context.now(),
-          ...(checked.status === undefined ? {} : { status: checked.status }),
-          ...(checked.pending === undefined ? {} : { pending: encodeJson(checked.pending, 'pending') }),
-          ...(checked.answer === undefined ? {} : { answer: encodeJson(checked.answer, 'answer') }),
-          ...(checked.error === undefined ? {} : { error: encodeJson(checked.error, 'error') }),
-          ...(checked.metadata === undefined ? {} : { metadata: encodeJson(checked.metadata, 'metadata') }),
+          ...Object.fromEntries(Object.entries(columns).filter(([, value]) => value !== null)),
         })
         .where('run_id', '=', runId)
         .returningAll()
