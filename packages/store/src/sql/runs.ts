@@ -18,7 +18,8 @@ import type { SqlContext } from './context.ts'
 import { takeLease } from './leases.ts'
 import type { Database, RunsTable } from './schema.ts'
 
-const toRunRecord = (row: Selectable<RunsTable>): RunRecord => {
+/** A runs row as a record (SQLite's prepared run path reads the same rows). */
+export const toRunRecord = (row: Selectable<RunsTable>): RunRecord => {
   const where = `run ${row.run_id}`
   return decodeRun(
     {

@@ -13,7 +13,24 @@ export interface SqlStoreParts {
   readonly destroy: () => Promise<void>
   /** The dialect's append, and replacements for shared operations (SQLite's prepared hot path). */
   readonly overrides: Pick<Store, 'append'> &
-    Partial<Pick<Store, 'read' | 'lastSeq' | 'putSnapshot' | 'createRun' | 'appendSession'>>
+    Partial<
+      Pick<
+        Store,
+        | 'read'
+        | 'lastSeq'
+        | 'putSnapshot'
+        | 'createRun'
+        | 'getRun'
+        | 'updateRun'
+        | 'acquireLease'
+        | 'renewLease'
+        | 'releaseLease'
+        | 'getLease'
+        | 'getSession'
+        | 'appendSession'
+        | 'replaceSession'
+      >
+    >
 }
 
 type Operations = Omit<Store, 'migrate' | 'close'>

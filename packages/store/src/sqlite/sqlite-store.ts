@@ -11,6 +11,7 @@ import { createSqlStore } from '../sql/sql-store.ts'
 import type { SqliteConnection } from './driver.ts'
 import { createSqliteHotPath } from './hot-path.ts'
 import { sqliteMigrations } from './migrations/index.ts'
+import { createSqliteRunPath } from './run-path.ts'
 
 /** Options of `createSqliteStore`. */
 export interface SqliteStoreOptions {
@@ -46,9 +47,10 @@ function withStatementCache(connection: Database.Database, size = 256) {
 }
 
 /**
- * A `Store` on one SQLite file through better-sqlite3 in WAL mode. Migrations and most operations
- * go through Kysely; the journal hot path (append, read, lastSeq, putSnapshot) uses prepared
- * statements on the same connection (see docs/decisions/0020-store.md).
+ * A `Store` on one SQLite file through better-sqlite3 in WAL mode. Migrations, listing, deleting
+ * and the idempotency lookup go through Kysely; the journal (append, read, lastSeq, putSnapshot,
+ * docs/decisions/0020-store.md) and a run's bookkeeping (create, get, update, leases, its session:
+ * docs/decisions/0120-sqlite-run-path.md) use prepared statements on the same connection.
  */
 export function createSqliteStore(options: SqliteStoreOptions): Store {
   const now = options.now ?? Date.now
@@ -67,6 +69,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   const shared = gateFor(options.filename)
   const gate = shared.gate
   const hot = createSqliteHotPath(connection satisfies SqliteConnection, now)
+  const runs = createSqliteRunPath(connection, now)
   // A synchronous statement must not run inside an open Kysely transaction on the same connection,
   // nor wait (blocking the event loop) on another connection of this process that holds the lock.
   const whenIdle = <T>(body: () => T): Promise<T> => {
@@ -98,6 +101,18 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       lastSeq: (runId) => whenIdle(() => hot.lastSeq(runId)),
       putSnapshot: (runId, seq, state, schemaVersion) =>
         whenIdle(() => hot.putSnapshot(runId, seq, state, schemaVersion)),
+      createRun: (run) => whenIdle(() => runs.createRun(run)),
+      getRun: (runId) => whenIdle(() => runs.getRun(runId)),
+      updateRun: (runId, patch) => whenIdle(() => runs.updateRun(runId, patch)),
+      acquireLease: (runId, ownerId, ttlMs) => whenIdle(() => runs.acquireLease(runId, ownerId, ttlMs)),
+      renewLease: (lease, ttlMs) => whenIdle(() => runs.renewLease(lease, ttlMs)),
+      releaseLease: (lease) => whenIdle(() => runs.releaseLease(lease)),
+      getLease: (runId) => whenIdle(() => runs.getLease(runId)),
+      getSession: (sessionId) => whenIdle(() => runs.getSession(sessionId)),
+      appendSession: (sessionId, messages, expectedVersion, sessionOptions) =>
+        whenIdle(() => runs.appendSession(sessionId, messages, expectedVersion, sessionOptions?.runId)),
+      replaceSession: (sessionId, messages, expectedVersion) =>
+        whenIdle(() => runs.replaceSession(sessionId, messages, expectedVersion)),
     },
   })
 }

@@ -1,0 +1,250 @@
+import {
+  type CreatedRun,
+  type Lease,
+  type Message,
+  type NewRun,
+  type RunPatch,
+  type RunRecord,
+  type SessionRecord,
+  StoreError,
+} from '@vel/core'
+import type { Selectable } from 'kysely'
+import { decodeJson, encodeCompact, toNumber } from '../codec.ts'
+import { leasedElsewhere, newRunRecord, patchColumns } from '../run-record.ts'
+import { toLease } from '../sql/leases.ts'
+import { runRow, toRunRecord } from '../sql/runs.ts'
+import type { RunsTable } from '../sql/schema.ts'
+import { checkId, checkLease, checkPositive, checkSeq } from '../validate.ts'
+import type { SqliteConnection, SqliteStatement } from './driver.ts'
+
+/**
+ * A run's bookkeeping on SQLite as prepared statements, run synchronously on the store's
+ * connection: create (with its lease), get, update, the lease operations and the session a run
+ * reads and writes (ADR 0120). The same rules as the Kysely versions in `../sql/` (which listing,
+ * deleting and the idempotency lookup still use), without building and compiling a query per call:
+ * that was most of a run's CPU outside its journal appends. Writes of more than one statement are
+ * one `BEGIN IMMEDIATE` transaction, so they are atomic across processes as well.
+ */
+export interface SqliteRunPath {
+  createRun(run: NewRun): CreatedRun
+  getRun(runId: string): RunRecord | undefined
+  updateRun(runId: string, patch: RunPatch): RunRecord
+  acquireLease(runId: string, ownerId: string, ttlMs: number): Lease | undefined
+  renewLease(lease: Lease, ttlMs: number): Lease | undefined
+  releaseLease(lease: Lease): void
+  getLease(runId: string): Lease | undefined
+  getSession(sessionId: string): SessionRecord | undefined
+  appendSession(
+    sessionId: string,
+    messages: ReadonlyArray<Message>,
+    expectedVersion: number | undefined,
+    runId: string | undefined,
+  ): number
+  replaceSession(sessionId: string, messages: ReadonlyArray<Message>, expectedVersion: number): number
+}
+
+type LeaseRow = { owner_id: string | null; epoch: number; expires_at: number }
+
+/**
+ * Prepares each statement on first use: the tables exist only after `migrate()`, and a version 1
+ * database (no `session_turns` yet) still takes everything but a run's session turn.
+ */
+export function createSqliteRunPath(connection: SqliteConnection, now: () => number): SqliteRunPath {
+  const prepared: Partial<Record<keyof typeof sql, SqliteStatement>> = {}
+  const statement = (name: keyof typeof sql): SqliteStatement => {
+    let found = prepared[name]
+    if (found === undefined) {
+      found = connection.prepare(sql[name])
+      prepared[name] = found
+    }
+    return found
+  }
+  const takeLease = (runId: string, ownerId: string, ttlMs: number, time: number): Lease | undefined => {
+    const row = statement('takeLease').get(runId, ownerId, time + ttlMs, time) as LeaseRow | undefined
+    return row === undefined ? undefined : toLease(runId, row)
+  }
+
+  const createTransaction = (
+    row: ReturnType<typeof runRow>,
+    claimSession: boolean,
+    wanted: NewRun['lease'],
+    time: number,
+  ): Lease | undefined => {
+    const values = [
+      row.run_id,
+      row.agent_id,
+      row.session_id,
+      row.parent_run_id,
+      row.idempotency_key,
+      row.status,
+      row.pending,
+      row.answer,
+      row.error,
+      row.metadata,
+      row.created_at,
+      row.updated_at,
+    ]
+    // A duplicate id or idempotency key fails the insert (SQLITE_CONSTRAINT_*: `conflict`).
+    if (claimSession) {
+      // Under the write lock: the row goes in only if its session has no unfinished run.
+      if (statement('insertRunIfSessionFree').run(...values, row.session_id).changes !== 1)
+        throw new StoreError('busy', `session ${row.session_id} has an unfinished run`)
+    } else statement('insertRun').run(...values)
+    if (wanted === undefined) return undefined
+    // Thrown inside the transaction: the row rolls back with it.
+    const lease = takeLease(row.run_id, wanted.ownerId, wanted.ttlMs, time)
+    if (lease === undefined) throw leasedElsewhere(row.run_id)
+    return lease
+  }
+  let createImmediate: ((...args: Parameters<typeof createTransaction>) => Lease | undefined) | undefined
+
+  const writeTransaction = (
+    sessionId: string,
+    texts: ReadonlyArray<string>,
+    expectedVersion: number | undefined,
+    replace: boolean,
+    runId: string | undefined,
+    time: number,
+  ): number => {
+    // The head row first (a write, so the lock is ours from the start), then the turn's key: a
+    // run's turn lands at most once.
+    statement('ensureSession').run(sessionId, time)
+    if (runId !== undefined && statement('insertTurn').run(sessionId, runId).changes === 0)
+      return (statement('sessionVersion').get(sessionId) as { version: number }).version
+    const head = statement('bumpSession').get(
+      texts.length,
+      replace ? 1 : 0,
+      time,
+      sessionId,
+      expectedVersion ?? null,
+      expectedVersion ?? null,
+    ) as { version: number; message_count: number } | undefined
+    if (head === undefined)
+      throw new StoreError('conflict', `session ${sessionId} is not at version ${expectedVersion}`)
+    if (replace) statement('clearMessages').run(sessionId)
+    const first = head.message_count - texts.length
+    for (const [index, text] of texts.entries())
+      statement('insertMessage').run(sessionId, first + index, text)
+    return head.version
+  }
+  let writeImmediate: ((...args: Parameters<typeof writeTransaction>) => number) | undefined
+  const write = (
+    sessionId: string,
+    messages: ReadonlyArray<Message>,
+    expectedVersion: number | undefined,
+    replace: boolean,
+    runId: string | undefined,
+  ): number => {
+    checkId('sessionId', sessionId)
+    if (expectedVersion !== undefined) checkSeq('expectedVersion', expectedVersion)
+    if (runId !== undefined) checkId('runId', runId)
+    if (!Array.isArray(messages)) throw new StoreError('invalid-argument', 'messages must be an array')
+    const texts = messages.map((message, index) => encodeCompact(message, `message ${index}`))
+    writeImmediate ??= connection.transaction(writeTransaction).immediate
+    return writeImmediate(sessionId, texts, expectedVersion, replace, runId, now())
+  }
+
+  return {
+    createRun(run) {
+      const record = newRunRecord(run, now())
+      const wanted = run.lease
+      if (wanted !== undefined) checkLease(record.runId, wanted.ownerId, wanted.ttlMs)
+      const claimSession = run.claimSession === true && record.sessionId !== null
+      createImmediate ??= connection.transaction(createTransaction).immediate
+      const lease = createImmediate(runRow(record), claimSession, wanted, record.createdAt)
+      return lease === undefined ? record : { ...record, lease }
+    },
+    getRun(runId) {
+      const row = statement('getRun').get(checkId('runId', runId)) as Selectable<RunsTable> | undefined
+      return row === undefined ? undefined : toRunRecord(row)
+    },
+    updateRun(runId, patch) {
+      checkId('runId', runId)
+      const { status, pending, answer, error, metadata } = patchColumns(patch)
+      const row = statement('updateRun').get(status, pending, answer, error, metadata, now(), runId) as
+        | Selectable<RunsTable>
+        | undefined
+      if (row === undefined) throw new StoreError('not-found', `run ${runId} not found`)
+      return toRunRecord(row)
+    },
+    acquireLease(runId, ownerId, ttlMs) {
+      checkLease(runId, ownerId, ttlMs)
+      return takeLease(runId, ownerId, ttlMs, now())
+    },
+    renewLease(lease, ttlMs) {
+      checkPositive('ttlMs', ttlMs)
+      const runId = checkId('runId', lease.runId)
+      const row = statement('renewLease').get(now() + ttlMs, runId, lease.ownerId, lease.epoch) as
+        | LeaseRow
+        | undefined
+      return row === undefined ? undefined : toLease(runId, row)
+    },
+    releaseLease(lease) {
+      // The row stays with its epoch, so the next owner's epoch is higher than any before.
+      statement('releaseLease').run(checkId('runId', lease.runId), lease.ownerId, lease.epoch)
+    },
+    getLease(runId) {
+      const row = statement('getLease').get(checkId('runId', runId), now()) as LeaseRow | undefined
+      return row === undefined ? undefined : toLease(runId, row)
+    },
+    getSession(sessionId) {
+      checkId('sessionId', sessionId)
+      const head = statement('getSession').get(sessionId) as
+        | { version: number; updated_at: number }
+        | undefined
+      if (head === undefined) return undefined
+      const rows = statement('sessionMessages').all(sessionId) as { position: number; message: string }[]
+      const messages = rows.map((row) =>
+        decodeJson<Message>(row.message, `session ${sessionId} message #${toNumber(row.position)}`),
+      )
+      return { sessionId, messages, version: toNumber(head.version), updatedAt: toNumber(head.updated_at) }
+    },
+    appendSession: (sessionId, messages, expectedVersion, runId) =>
+      write(sessionId, messages, expectedVersion, false, runId),
+    replaceSession: (sessionId, messages, expectedVersion) =>
+      write(sessionId, messages, checkSeq('expectedVersion', expectedVersion), true, undefined),
+  }
+}
+
+const runColumnList =
+  'run_id, agent_id, session_id, parent_run_id, idempotency_key, status, pending, answer, error, metadata, created_at, updated_at'
+
+// Kept apart so the SQL is easy to compare with the Kysely versions in ../sql/.
+const sql = {
+  insertRun: `insert into runs (${runColumnList}) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  insertRunIfSessionFree: `insert into runs (${runColumnList}) select ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+     where not exists (select 1 from runs where session_id = ? and status in ('running', 'waiting'))`,
+  getRun: `select ${runColumnList} from runs where run_id = ?`,
+  updateRun: `update runs set status = coalesce(?, status), pending = coalesce(?, pending),
+       answer = coalesce(?, answer), error = coalesce(?, error), metadata = coalesce(?, metadata),
+       updated_at = ?
+     where run_id = ? returning ${runColumnList}`,
+  // Take a free, released or expired lease (next epoch), renew our own (same epoch), or leave
+  // another owner's live lease alone (no row).
+  takeLease: `insert into leases (run_id, owner_id, epoch, expires_at) values (?, ?, 1, ?)
+     on conflict (run_id) do update set
+       epoch = case when leases.owner_id = excluded.owner_id then leases.epoch else leases.epoch + 1 end,
+       owner_id = excluded.owner_id, expires_at = excluded.expires_at
+     where leases.owner_id is null or leases.owner_id = excluded.owner_id or leases.expires_at <= ?
+     returning owner_id, epoch, expires_at`,
+  renewLease: `update leases set expires_at = ? where run_id = ? and owner_id = ? and epoch = ?
+     returning owner_id, epoch, expires_at`,
+  releaseLease:
+    'update leases set owner_id = null, expires_at = 0 where run_id = ? and owner_id = ? and epoch = ?',
+  getLease: `select owner_id, epoch, expires_at from leases
+     where run_id = ? and owner_id is not null and expires_at > ?`,
+  getSession: 'select version, updated_at from sessions where session_id = ?',
+  sessionMessages: 'select position, message from session_messages where session_id = ? order by position',
+  ensureSession: `insert into sessions (session_id, version, message_count, updated_at) values (?, 0, 0, ?)
+     on conflict (session_id) do nothing`,
+  insertTurn:
+    'insert into session_turns (session_id, run_id) values (?, ?) on conflict (session_id, run_id) do nothing',
+  sessionVersion: 'select version from sessions where session_id = ?',
+  // Append adds the new messages to the count; replace (second parameter 1) sets it.
+  bumpSession: `update sessions set version = version + 1,
+       message_count = ? + case when ? = 1 then 0 else message_count end, updated_at = ?
+     where session_id = ? and (? is null or version = ?)
+     returning version, message_count`,
+  clearMessages: 'delete from session_messages where session_id = ?',
+  insertMessage: 'insert into session_messages (session_id, position, message) values (?, ?, ?)',
+}
