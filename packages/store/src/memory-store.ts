@@ -24,6 +24,7 @@ import {
   filterStatuses,
   isStatus,
   pageSize,
+  sessionTexts,
 } from './validate.ts'
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
@@ -219,11 +220,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
     replace: boolean,
     runId?: string,
   ): number => {
-    checkId('sessionId', sessionId)
-    if (expectedVersion !== undefined) checkSeq('expectedVersion', expectedVersion)
-    if (runId !== undefined) checkId('runId', runId)
-    if (!Array.isArray(messages)) throw new StoreError('invalid-argument', 'messages must be an array')
-    const texts = messages.map((message, index) => encodeCompact(message, `message ${index}`))
+    const texts = sessionTexts(sessionId, messages, expectedVersion, runId, encodeCompact)
     const session = data.sessions.get(sessionId) ?? {
       version: 0,
       updatedAt: 0,

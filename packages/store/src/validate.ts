@@ -1,4 +1,4 @@
-import { type JournalEntryInput, type RunFilter, type RunStatus, StoreError } from '@vel/core'
+import { type JournalEntryInput, type Message, type RunFilter, type RunStatus, StoreError } from '@vel/core'
 
 const statuses: ReadonlySet<RunStatus> = new Set([
   'running',
@@ -65,4 +65,22 @@ export const checkLease = (runId: string, ownerId: string, ttlMs: number): void 
   checkId('runId', runId)
   checkId('ownerId', ownerId)
   checkPositive('ttlMs', ttlMs)
+}
+
+/**
+ * Checks a session write's arguments (append or replace, on every store) and returns its messages
+ * encoded with the store's `encode`, before anything is written.
+ */
+export const sessionTexts = (
+  sessionId: string,
+  messages: ReadonlyArray<Message>,
+  expectedVersion: number | undefined,
+  runId: string | undefined,
+  encode: (value: unknown, what: string) => string,
+): string[] => {
+  checkId('sessionId', sessionId)
+  if (expectedVersion !== undefined) checkSeq('expectedVersion', expectedVersion)
+  if (runId !== undefined) checkId('runId', runId)
+  if (!Array.isArray(messages)) invalid('messages must be an array')
+  return messages.map((message, index) => encode(message, `message ${index}`))
 }

@@ -1,6 +1,6 @@
-import { type Message, StoreError } from '@vel/core'
+import type { Message } from '@vel/core'
 import { encodeJson, toNumber } from '../codec.ts'
-import { checkId } from '../validate.ts'
+import { sessionTexts } from '../validate.ts'
 import { type Statement, type Statements, statement } from './statements.ts'
 
 /**
@@ -61,10 +61,7 @@ export async function appendSessionPostgres(
   messages: ReadonlyArray<Message>,
   runId: string | undefined,
 ): Promise<number> {
-  checkId('sessionId', sessionId)
-  if (runId !== undefined) checkId('runId', runId)
-  if (!Array.isArray(messages)) throw new StoreError('invalid-argument', 'messages must be an array')
-  const texts = messages.map((message, index) => encodeJson(message, `message ${index}`))
+  const texts = sessionTexts(sessionId, messages, undefined, runId, encodeJson)
   const values: unknown[] = [sessionId, texts.length, now(), texts]
   if (runId !== undefined) values.push(runId)
   const rows = await statements.run<{ version: number | null }>(

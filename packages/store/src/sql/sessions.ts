@@ -1,7 +1,7 @@
 import { type Message, type SessionRecord, type Store, StoreError } from '@vel/core'
 import type { Kysely } from 'kysely'
 import { decodeJson, encodeJson, toNumber } from '../codec.ts'
-import { checkId, checkSeq } from '../validate.ts'
+import { checkId, checkSeq, sessionTexts } from '../validate.ts'
 import type { SqlContext } from './context.ts'
 import type { Database } from './schema.ts'
 
@@ -19,12 +19,7 @@ export const createSqlSessions = (
     replace: boolean,
     runId?: string,
   ): Promise<number> => {
-    checkId('sessionId', sessionId)
-    if (expectedVersion !== undefined) checkSeq('expectedVersion', expectedVersion)
-    if (runId !== undefined) checkId('runId', runId)
-    if (!Array.isArray(messages)) throw new StoreError('invalid-argument', 'messages must be an array')
-    const encode = context.encodeData ?? encodeJson
-    const texts = messages.map((message, index) => encode(message, `message ${index}`))
+    const texts = sessionTexts(sessionId, messages, expectedVersion, runId, context.encodeData ?? encodeJson)
     const time = context.now()
     return context.transaction(async (trx: Kysely<Database>) => {
       // The insert (a write first, so SQLite takes its write lock up front) makes sure the head row

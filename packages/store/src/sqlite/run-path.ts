@@ -14,7 +14,7 @@ import { leasedElsewhere, newRunRecord, patchColumns } from '../run-record.ts'
 import { toLease } from '../sql/leases.ts'
 import { runRow, toRunRecord } from '../sql/runs.ts'
 import type { RunsTable } from '../sql/schema.ts'
-import { checkId, checkLease, checkPositive, checkSeq } from '../validate.ts'
+import { checkId, checkLease, checkPositive, checkSeq, sessionTexts } from '../validate.ts'
 import type { SqliteConnection, SqliteStatement } from './driver.ts'
 
 /**
@@ -135,11 +135,7 @@ export function createSqliteRunPath(connection: SqliteConnection, now: () => num
     replace: boolean,
     runId: string | undefined,
   ): number => {
-    checkId('sessionId', sessionId)
-    if (expectedVersion !== undefined) checkSeq('expectedVersion', expectedVersion)
-    if (runId !== undefined) checkId('runId', runId)
-    if (!Array.isArray(messages)) throw new StoreError('invalid-argument', 'messages must be an array')
-    const texts = messages.map((message, index) => encodeCompact(message, `message ${index}`))
+    const texts = sessionTexts(sessionId, messages, expectedVersion, runId, encodeCompact)
     writeImmediate ??= connection.transaction(writeTransaction).immediate
     return writeImmediate(sessionId, texts, expectedVersion, replace, runId, now())
   }
