@@ -271,7 +271,7 @@ describe.skipIf(!reachable)('Postgres store specifics', () => {
     await pool.end()
   })
 
-  it('prepares the append and putSnapshot once per connection, per schema, unless told not to', async () => {
+  it('prepares the append, putSnapshot and the lease once per connection, per schema, unless told not to', async () => {
     // One connection, shared by two stores of different schemas and one that does not prepare.
     const pool = new pg.Pool({ connectionString: scratch.url, max: 1 })
     const prepared = async () =>
@@ -293,14 +293,16 @@ describe.skipIf(!reachable)('Postgres store specifics', () => {
         snapshot: { state: { seq }, schemaVersion: 1 },
       })
     await first.putSnapshot('run', 3, { seq: 3 }, 1)
-    expect(await prepared()).toBe(2)
+    // The lease, the append with a snapshot, putSnapshot.
+    expect(await prepared()).toBe(3)
     // Same shapes, another schema: other texts, other names, on the same connection.
     await second.append('run', [{ type: 'e', data: 0 }], 0)
     await second.append('run', [{ type: 'e', data: 1 }], 1)
-    expect(await prepared()).toBe(3)
+    expect(await prepared()).toBe(4)
+    await unprepared.acquireLease('run', 'worker', 60_000)
     await unprepared.append('run', [{ type: 'e', data: 0 }], 0)
     await unprepared.putSnapshot('run', 1, { seq: 1 }, 1)
-    expect(await prepared()).toBe(3)
+    expect(await prepared()).toBe(4)
     expect((await first.read('run')).map((entry) => entry.data)).toEqual([0, 1, 2])
     expect(await first.getSnapshot('run')).toMatchObject({ seq: 3, state: { seq: 3 } })
     expect((await unprepared.read('run')).map((entry) => entry.data)).toEqual([0])

@@ -11,6 +11,7 @@ import { appendSessionPostgres, appendSessionStatements } from './append-session
 import { createRunPostgres, createRunStatements } from './create-run.ts'
 import { postgresMigrations } from './migrations/index.ts'
 import { putSnapshotPostgres, putSnapshotStatement } from './put-snapshot.ts'
+import { createPostgresRunPath, runStatements } from './run-statements.ts'
 import { createStatements } from './statements.ts'
 
 const schemaName = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/
@@ -72,10 +73,11 @@ export type PostgresStoreOptions = (
 
 /**
  * A `Store` on Postgres through pg and Kysely. The journal append (with its lease fence, head
- * check and snapshot), `putSnapshot`, `createRun` with a lease and `appendSession` without a
- * version check are one statement each, run straight on the pool as
- * prepared statements (one round trip, no parse or plan per call); everything else goes through
- * Kysely. The (run_id, seq) primary key turns a concurrent writer into a `conflict`.
+ * check and snapshot), `putSnapshot`, `createRun` with a lease, `appendSession` without a version
+ * check, `getRun`, `updateRun`, the four lease operations and `getSession` are one statement
+ * each, run straight on the pool as prepared statements (one round trip, no parse or plan per
+ * call); everything else goes through Kysely. The (run_id, seq) primary key turns a concurrent
+ * writer into a `conflict`.
  */
 export function createPostgresStore(options: PostgresStoreOptions): Store {
   const now = options.now ?? Date.now
@@ -114,12 +116,14 @@ export function createPostgresStore(options: PostgresStoreOptions): Store {
   const runs = createSqlRuns(context)
   const sessions = createSqlSessions(context)
   const sessionShapes = appendSessionStatements(schema)
+  const runPath = createPostgresRunPath(statements, runStatements(schema), now)
   return createSqlStore(context, {
     // Kysely's Migrator creates the schema (tolerating a concurrent creator) before its tables, and
     // with a schema given looks for its migration tables there only (without, in every schema).
     migrate: () => migrateToLatest(db, postgresMigrations, schema),
     destroy: () => base.destroy(),
     overrides: {
+      ...runPath,
       append: (runId, entries, expectedSeq, appendOptions) =>
         appendPostgres(statements, appendShapes, now, runId, entries, expectedSeq, appendOptions),
       putSnapshot: (runId, seq, state, schemaVersion) =>
