@@ -96,11 +96,24 @@ export type NewRun = Pick<RunRecord, 'runId' | 'agentId'> &
      * `createRun` fails with `conflict`. The lease comes back on the record.
      */
     readonly lease?: { readonly ownerId: string; readonly ttlMs: number }
+    /**
+     * The run's first journal entries (seq 1, 2, ...), written in the same write as the row and its
+     * lease (so only with `lease`; without, `invalid-argument`), or not at all: the runtime journals a run's `run.started` this way when it has no
+     * session to read first, so such a run starts with one write. If the run's journal is not
+     * empty, nothing is written and `createRun` fails with `conflict`. The record then carries
+     * `seq`, the journal's last seq.
+     */
+    readonly entries?: ReadonlyArray<JournalEntryInput>
   }
 
-/** What `createRun` returns: the new row, and its lease when `NewRun.lease` asked for one. */
+/**
+ * What `createRun` returns: the new row, its lease when `NewRun.lease` asked for one, and the
+ * journal's last seq when `NewRun.entries` were written (a store that predates the field returns
+ * none, and its caller appends them itself).
+ */
 export interface CreatedRun extends RunRecord {
   readonly lease?: Lease
+  readonly seq?: number
 }
 
 export type RunPatch = Partial<Pick<RunRecord, 'status' | 'pending' | 'answer' | 'error' | 'metadata'>>

@@ -384,15 +384,34 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       const wanted = run.lease
       const lease = wanted === undefined ? undefined : nextLease(record.runId, wanted.ownerId, wanted.ttlMs)
       if (wanted !== undefined && lease === undefined) throw leasedElsewhere(record.runId)
+      const entries = run.entries
+      let texts: string[] | undefined
+      if (entries !== undefined) {
+        checkEntries(entries)
+        if (head(record.runId) !== 0)
+          throw new StoreError('conflict', `run ${record.runId}: journal is not empty`)
+        texts = entries.map((entry, index) => encodeCompact(entry.data, `entry ${index}`))
+      }
       data.runs.set(record.runId, encodeCompact(record, 'run'))
       if (keyId !== undefined) data.idempotencyKeys.set(keyId, record.runId)
       if (record.sessionId !== null) {
         const runs = data.sessionRuns.get(record.sessionId)
         data.sessionRuns.set(record.sessionId, appended(runs ?? [], [record.runId]))
       }
-      if (lease === undefined) return record
+      if (entries !== undefined && texts !== undefined && texts.length > 0)
+        data.journals.set(record.runId, {
+          first: 1,
+          types: entries.map((entry) => entry.type),
+          ats: entries.map((entry) => entry.at ?? record.createdAt),
+          data: texts,
+        })
       storeLease(lease)
-      return { ...record, lease }
+      if (lease === undefined && texts === undefined) return record
+      return {
+        ...record,
+        ...(lease === undefined ? {} : { lease }),
+        ...(texts === undefined ? {} : { seq: texts.length }),
+      }
     }),
 
     getRun: op((runId) => getRun(checkId('runId', runId))),

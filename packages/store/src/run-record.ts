@@ -11,6 +11,9 @@ export const newRunRecord = (run: NewRun, now: number): RunRecord => {
   if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata))
     throw new StoreError('invalid-argument', 'metadata must be a JSON object')
   encodeJson(metadata, 'metadata')
+  // The first entries are the owner's to write: with them, the run is created leased.
+  if (run.entries !== undefined && run.lease === undefined)
+    throw new StoreError('invalid-argument', 'entries need a lease: createRun journals them as its owner')
   return {
     runId: checkId('runId', run.runId),
     agentId: checkId('agentId', run.agentId),

@@ -173,4 +173,107 @@ export const leaseSuite = (harness: () => Harness): void => {
       expect(later.lease).toMatchObject({ ownerId: 'w2', epoch: 1 })
     })
   })
+
+  describe('createRun with its first entries', () => {
+    const started = { type: 'run.started', data: { type: 'run.started', input: 'hello' }, at: 5 }
+    const note = { type: 'note', data: { n: 1 } }
+
+    it('journals them at seq 1.. with the row and the lease, and says the seq', async () => {
+      const { store, id, context } = harness()
+      const runId = id('run')
+      const created = await store.createRun({
+        runId,
+        agentId: 'agent',
+        lease: { ownerId: 'w1', ttlMs: 1000 },
+        entries: [started, note],
+      })
+      expect(created.seq).toBe(2)
+      expect(created.lease).toMatchObject({ ownerId: 'w1', epoch: 1 })
+      const { lease: _, seq: __, ...record } = created
+      expect(await store.getRun(runId)).toEqual(record)
+      expect(await store.read(runId)).toEqual([
+        { runId, seq: 1, type: 'run.started', at: 5, data: started.data },
+        { runId, seq: 2, type: 'note', at: context.now(), data: note.data },
+      ])
+      // The owner goes on from there, fenced by the lease it got.
+      expect(await store.append(runId, [note], 2, { lease: created.lease! })).toBe(3)
+      // None asked, none written, no seq on the record.
+      const plain = id('run')
+      const bare = await store.createRun({
+        runId: plain,
+        agentId: 'agent',
+        lease: { ownerId: 'w1', ttlMs: 1000 },
+      })
+      expect(bare).not.toHaveProperty('seq')
+      expect(await store.lastSeq(plain)).toBe(0)
+    })
+
+    it('writes nothing when the run is refused, the journal is not empty or an entry is bad', async () => {
+      const { store, id } = harness()
+      const [runId, sessionId, refused, journaled] = [id('run'), id('session'), id('run'), id('run')]
+      const lease = { ownerId: 'w1', ttlMs: 1000 }
+      await store.createRun({ runId, agentId: 'agent', sessionId, claimSession: true, lease })
+      // A duplicate id, a busy session, another owner's lease: no row, no entries, no lease.
+      await expectStoreError(
+        store.createRun({ runId, agentId: 'agent', lease, entries: [started] }),
+        'conflict',
+      )
+      expect(await store.lastSeq(runId)).toBe(0)
+      await expectStoreError(
+        store.createRun({
+          runId: refused,
+          agentId: 'agent',
+          sessionId,
+          claimSession: true,
+          lease,
+          entries: [started],
+        }),
+        'busy',
+      )
+      const theirs = await store.acquireLease(id('other'), 'w2', 1000)
+      await expectStoreError(
+        store.createRun({ runId: theirs!.runId, agentId: 'agent', lease, entries: [started] }),
+        'conflict',
+      )
+      expect(await store.lastSeq(theirs!.runId)).toBe(0)
+      expect(await store.getLease(theirs!.runId)).toEqual(theirs)
+      // A journal written before the row: conflict, the journal as it was.
+      await store.append(journaled, [note], 0)
+      await expectStoreError(
+        store.createRun({ runId: journaled, agentId: 'agent', lease, entries: [started] }),
+        'conflict',
+      )
+      expect((await store.read(journaled)).map((entry) => entry.type)).toEqual(['note'])
+      expect(await store.getLease(journaled)).toBeUndefined()
+      // Bad entries, and entries without a lease: invalid-argument.
+      for (const entries of [
+        [{ type: '', data: 1 }],
+        [{ type: 'x', data: 1n }],
+        [{ type: 'x', data: 1, at: Number.NaN }],
+      ])
+        await expectStoreError(
+          store.createRun({ runId: refused, agentId: 'agent', lease, entries: entries as never }),
+          'invalid-argument',
+        )
+      await expectStoreError(
+        store.createRun({ runId: refused, agentId: 'agent', entries: [started] }),
+        'invalid-argument',
+      )
+      for (const runId of [refused, journaled]) expect(await store.getRun(runId)).toBeUndefined()
+      expect(await store.lastSeq(refused)).toBe(0)
+      expect(await store.getLease(refused)).toBeUndefined()
+      // Once the session is free the refused id goes in with its entries.
+      await store.updateRun(runId, { status: 'completed' })
+      const later = await store.createRun({
+        runId: refused,
+        agentId: 'agent',
+        sessionId,
+        claimSession: true,
+        lease,
+        entries: [started],
+      })
+      expect(later.seq).toBe(1)
+      expect((await store.read(refused)).map((entry) => entry.type)).toEqual(['run.started'])
+    })
+  })
 }

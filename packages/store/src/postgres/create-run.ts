@@ -2,6 +2,7 @@ import type { CreatedRun, NewRun } from '@vel/core'
 import { StoreError } from '@vel/core'
 import { toNumber } from '../codec.ts'
 import { leasedElsewhere, newRunRecord } from '../run-record.ts'
+import { journalRows } from '../sql/journal.ts'
 import { toLease } from '../sql/leases.ts'
 import { runRow } from '../sql/runs.ts'
 import { checkLease } from '../validate.ts'
@@ -9,19 +10,27 @@ import { type Statement, type Statements, statement } from './statements.ts'
 
 /**
  * `createRun` with a lease, in one statement: a CTE inserts the row (with `claimSession`, only if
- * the session has no unfinished run), the next takes the lease for the inserted row by
- * `acquireLease`'s rule, and the select says what happened. Parameters: $1 run, $2 agent,
- * $3 session, $4 parent, $5 idempotency key, $6 status, $7 metadata, $8 time, $9 owner, $10 expiry.
+ * the session has no unfinished run; with entries, only if the run's journal is empty), the next
+ * takes the lease for the inserted row by `acquireLease`'s rule, the next (with entries) journals
+ * them at seq 1.., and the select says what happened (it reads the journal as it was before the
+ * statement). Parameters: $1 run, $2 agent, $3 session, $4 parent, $5 idempotency key, $6 status,
+ * $7 metadata, $8 time, $9 owner, $10 expiry, then with entries $11 types, $12 times, $13 data.
  */
-const createText = (schema: string, claim: boolean): string => {
+const createText = (schema: string, claim: boolean, withEntries: boolean): string => {
   const table = (name: string) => `"${schema}"."${name}"`
   const values = `$1::text, $2::text, $3::text, $4::text, $5::text, $6::text, '[]', 'null', 'null', $7::text, $8::bigint, $8::bigint`
+  const conditions = [
+    ...(claim
+      ? [
+          `not exists (select 1 from ${table('runs')} where session_id = $3::text and status in ('running', 'waiting'))`,
+        ]
+      : []),
+    ...(withEntries ? [`not exists (select 1 from ${table('journal')} where run_id = $1::text)`] : []),
+  ]
   return [
     `with created as (insert into ${table('runs')} (run_id, agent_id, session_id, parent_run_id,`,
     `  idempotency_key, status, pending, answer, error, metadata, created_at, updated_at)`,
-    claim
-      ? `  select ${values} where not exists (select 1 from ${table('runs')} where session_id = $3::text and status in ('running', 'waiting'))`
-      : `  values (${values})`,
+    conditions.length > 0 ? `  select ${values} where ${conditions.join(' and ')}` : `  values (${values})`,
     `  returning run_id)`,
     `, taken as (insert into ${table('leases')} as lease (run_id, owner_id, epoch, expires_at)`,
     `  select run_id, $9::text, 1, $10::bigint from created`,
@@ -30,26 +39,47 @@ const createText = (schema: string, claim: boolean): string => {
     `    owner_id = excluded.owner_id, expires_at = excluded.expires_at`,
     `  where lease.owner_id is null or lease.owner_id = excluded.owner_id or lease.expires_at <= $8::bigint`,
     `  returning owner_id, epoch, expires_at)`,
-    `select (select count(*) from created) as created, taken.owner_id, taken.epoch, taken.expires_at`,
+    withEntries
+      ? [
+          `, journaled as (insert into ${table('journal')} (run_id, seq, type, at, data)`,
+          `  select created.run_id, entry.n, entry.type, entry.at, entry.data`,
+          `  from created, unnest($11::text[], $12::bigint[], $13::text[]) with ordinality as entry (type, at, data, n)`,
+          `  returning 1)`,
+        ].join('\n')
+      : '',
+    `select (select count(*) from created) as created, taken.owner_id, taken.epoch, taken.expires_at,`,
+    withEntries
+      ? `  exists (select 1 from ${table('journal')} where run_id = $1::text) as journal_taken`
+      : '  false as journal_taken',
     `from (select 1) as one left join taken on true`,
-  ].join('\n')
+  ]
+    .filter((line) => line !== '')
+    .join('\n')
 }
 
 /** The statements of `createRunPostgres` for one schema. */
 export interface CreateRunStatements {
   readonly plain: Statement
   readonly claim: Statement
+  /** As plain and claim, with the run's first journal entries. */
+  readonly plainWithEntries: Statement
+  readonly claimWithEntries: Statement
   /** Another unfinished run of the session than $2 ($1 session). */
   readonly rival: Statement
-  /** Removes run $1 and lets go of its lease ($2 owner, $3 epoch), keeping the lease's epoch. */
+  /**
+   * Removes run $1 and lets go of its lease ($2 owner, $3 epoch), keeping the lease's epoch; with
+   * $4, its journal too.
+   */
   readonly undo: Statement
 }
 
 export const createRunStatements = (schema: string): CreateRunStatements => {
   const table = (name: string) => `"${schema}"."${name}"`
   return {
-    plain: statement(createText(schema, false)),
-    claim: statement(createText(schema, true)),
+    plain: statement(createText(schema, false, false)),
+    claim: statement(createText(schema, true, false)),
+    plainWithEntries: statement(createText(schema, false, true)),
+    claimWithEntries: statement(createText(schema, true, true)),
     rival: statement(
       `select 1 as found from ${table('runs')} where session_id = $1::text and status in ('running', 'waiting') and run_id <> $2::text limit 1`,
     ),
@@ -57,6 +87,8 @@ export const createRunStatements = (schema: string): CreateRunStatements => {
       [
         `with released as (update ${table('leases')} set owner_id = null, expires_at = 0`,
         `  where run_id = $1::text and owner_id = $2::text and epoch = $3::integer returning 1)`,
+        // With entries ($4), the journal this create wrote (it was empty before) goes too.
+        `, cleared as (delete from ${table('journal')} where run_id = $1::text and $4::boolean returning 1)`,
         `delete from ${table('runs')} where run_id = $1::text`,
       ].join('\n'),
     ),
@@ -68,6 +100,7 @@ interface CreatedRow {
   readonly owner_id: string | null
   readonly epoch: number | null
   readonly expires_at: number | string | null
+  readonly journal_taken: boolean
 }
 
 /**
@@ -89,7 +122,8 @@ export async function createRunPostgres(
   checkLease(record.runId, ownerId, ttlMs)
   const row = runRow(record)
   const claim = run.claimSession === true && record.sessionId !== null
-  const rows = await statements.run<CreatedRow>(claim ? shapes.claim : shapes.plain, [
+  const entries = run.entries === undefined ? undefined : journalRows(record.runId, run.entries, 0, time)
+  const values: unknown[] = [
     row.run_id,
     row.agent_id,
     row.session_id,
@@ -100,9 +134,26 @@ export async function createRunPostgres(
     time,
     ownerId,
     time + ttlMs,
-  ])
+  ]
+  if (entries !== undefined)
+    values.push(
+      entries.map((entry) => entry.type),
+      entries.map((entry) => entry.at),
+      entries.map((entry) => entry.data),
+    )
+  const shape =
+    entries === undefined
+      ? claim
+        ? shapes.claim
+        : shapes.plain
+      : claim
+        ? shapes.claimWithEntries
+        : shapes.plainWithEntries
+  const rows = await statements.run<CreatedRow>(shape, values)
   const outcome = rows[0]
   const busy = () => new StoreError('busy', `session ${String(record.sessionId)} has an unfinished run`)
+  if (outcome?.journal_taken === true)
+    throw new StoreError('conflict', `run ${record.runId}: journal is not empty`)
   if (outcome === undefined || toNumber(outcome.created) === 0) throw busy()
   const lease =
     outcome.epoch === null || outcome.expires_at === null
@@ -114,15 +165,15 @@ export async function createRunPostgres(
         })
   if (lease === undefined) {
     // The live lease is another owner's: epoch 0 matches no lease, so only the row goes.
-    await statements.run(shapes.undo, [record.runId, ownerId, 0])
+    await statements.run(shapes.undo, [record.runId, ownerId, 0, entries !== undefined])
     throw leasedElsewhere(record.runId)
   }
   if (claim) {
     const rival = await statements.run(shapes.rival, [record.sessionId, record.runId])
     if (rival.length > 0) {
-      await statements.run(shapes.undo, [record.runId, lease.ownerId, lease.epoch])
+      await statements.run(shapes.undo, [record.runId, lease.ownerId, lease.epoch, entries !== undefined])
       throw busy()
     }
   }
-  return { ...record, lease }
+  return entries === undefined ? { ...record, lease } : { ...record, lease, seq: entries.length }
 }

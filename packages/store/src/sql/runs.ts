@@ -3,7 +3,6 @@ import {
   type NewRun,
   type Page,
   type RunFilter,
-  type RunPatch,
   type RunRecord,
   type Store,
   StoreError,
@@ -12,10 +11,9 @@ import type { Kysely, Selectable } from 'kysely'
 import { decodeJson, encodeJson, toNumber } from '../codec.ts'
 import { decodeCursor, encodeCursor } from '../cursor.ts'
 import { decodeRun } from '../decode-run.ts'
-import { leasedElsewhere, newRunRecord, patchColumns } from '../run-record.ts'
-import { checkId, checkLease, filterStatuses, pageSize } from '../validate.ts'
+import { newRunRecord } from '../run-record.ts'
+import { checkId, filterStatuses, pageSize } from '../validate.ts'
 import type { SqlContext } from './context.ts'
-import { takeLease } from './leases.ts'
 import type { Database, RunsTable } from './schema.ts'
 
 /** A runs row as a record (SQLite's prepared run path reads the same rows). */
@@ -138,40 +136,22 @@ const insertRun = async (
   }
 }
 
-/** The runs index through Kysely, shared by SQLite and Postgres. */
+/**
+ * The runs index through Kysely, shared by SQLite and Postgres: creating a run without a lease,
+ * the idempotency lookup, listing and deleting. Each dialect runs the rest as prepared statements
+ * (`getRun`, `updateRun`, and `createRun` with a lease in one write: ADRs 0118, 0120, 0121).
+ */
 export const createSqlRuns = (
   context: SqlContext,
-): Pick<
-  Store,
-  'createRun' | 'getRun' | 'findRunByIdempotencyKey' | 'updateRun' | 'listRuns' | 'deleteRun'
-> => {
+): Pick<Store, 'createRun' | 'findRunByIdempotencyKey' | 'listRuns' | 'deleteRun'> => {
   const { db } = context
   return {
     async createRun(run: NewRun): Promise<CreatedRun> {
       const record = newRunRecord(run, context.now())
-      const wanted = run.lease
-      if (wanted === undefined) {
-        await insertRun(db, run, record, context.dialect)
-        return record
-      }
-      checkLease(record.runId, wanted.ownerId, wanted.ttlMs)
-      // One transaction (one commit on SQLite): the row and its lease, or neither. Postgres does not
-      // come here: its session check must look again after the row commits (its own createRun).
-      return context.transaction(async (trx) => {
-        await insertRun(trx, run, record, context.dialect)
-        const lease = await takeLease(trx, record.runId, wanted.ownerId, wanted.ttlMs, context.now())
-        if (lease === undefined) throw leasedElsewhere(record.runId)
-        return { ...record, lease }
-      })
-    },
-
-    async getRun(runId: string): Promise<RunRecord | undefined> {
-      const row = await db
-        .selectFrom('runs')
-        .selectAll()
-        .where('run_id', '=', checkId('runId', runId))
-        .executeTakeFirst()
-      return row === undefined ? undefined : toRunRecord(row)
+      if (run.lease !== undefined)
+        throw new StoreError('invalid-argument', 'a leased run is created by the dialect (its createRun)')
+      await insertRun(db, run, record, context.dialect)
+      return record
     },
 
     async findRunByIdempotencyKey(agentId: string, idempotencyKey: string): Promise<RunRecord | undefined> {
@@ -182,22 +162,6 @@ export const createSqlRuns = (
         .where('idempotency_key', '=', checkId('idempotencyKey', idempotencyKey))
         .executeTakeFirst()
       return row === undefined ? undefined : toRunRecord(row)
-    },
-
-    async updateRun(runId: string, patch: RunPatch): Promise<RunRecord> {
-      checkId('runId', runId)
-      const columns = patchColumns(patch)
-      const row = await db
-        .updateTable('runs')
-        .set({
-          updated_at: context.now(),
-          ...Object.fromEntries(Object.entries(columns).filter(([, value]) => value !== null)),
-        })
-        .where('run_id', '=', runId)
-        .returningAll()
-        .executeTakeFirst()
-      if (row === undefined) throw new StoreError('not-found', `run ${runId} not found`)
-      return toRunRecord(row)
     },
 
     async listRuns(

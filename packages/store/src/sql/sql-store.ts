@@ -2,7 +2,6 @@ import { type Store, StoreError } from '@vel/core'
 import { toStoreError } from '../map-error.ts'
 import type { SqlContext } from './context.ts'
 import { createSqlJournal } from './journal.ts'
-import { createSqlLeases } from './leases.ts'
 import { createSqlRuns } from './runs.ts'
 import { createSqlSessions } from './sessions.ts'
 
@@ -11,25 +10,23 @@ export interface SqlStoreParts {
   readonly migrate: () => Promise<void>
   /** Releases the connection(s); called once. */
   readonly destroy: () => Promise<void>
-  /** The dialect's append, and replacements for shared operations (SQLite's prepared hot path). */
-  readonly overrides: Pick<Store, 'append'> &
+  /**
+   * The dialect's own operations (prepared statements: the append, a run's reads, updates and
+   * leases, a session's read) and replacements for shared ones.
+   */
+  readonly overrides: Pick<
+    Store,
+    | 'append'
+    | 'getRun'
+    | 'updateRun'
+    | 'acquireLease'
+    | 'renewLease'
+    | 'releaseLease'
+    | 'getLease'
+    | 'getSession'
+  > &
     Partial<
-      Pick<
-        Store,
-        | 'read'
-        | 'lastSeq'
-        | 'putSnapshot'
-        | 'createRun'
-        | 'getRun'
-        | 'updateRun'
-        | 'acquireLease'
-        | 'renewLease'
-        | 'releaseLease'
-        | 'getLease'
-        | 'getSession'
-        | 'appendSession'
-        | 'replaceSession'
-      >
+      Pick<Store, 'read' | 'lastSeq' | 'putSnapshot' | 'createRun' | 'appendSession' | 'replaceSession'>
     >
 }
 
@@ -44,7 +41,6 @@ export function createSqlStore(context: SqlContext, parts: SqlStoreParts): Store
   const operations: Operations = {
     ...createSqlJournal(context),
     ...createSqlRuns(context),
-    ...createSqlLeases(context),
     ...createSqlSessions(context),
     ...parts.overrides,
   }

@@ -11,6 +11,7 @@ import {
 import type { Selectable } from 'kysely'
 import { decodeJson, encodeCompact, toNumber } from '../codec.ts'
 import { leasedElsewhere, newRunRecord, patchColumns } from '../run-record.ts'
+import { type JournalRow, journalRows } from '../sql/journal.ts'
 import { toLease } from '../sql/leases.ts'
 import { runRow, toRunRecord } from '../sql/runs.ts'
 import type { RunsTable } from '../sql/schema.ts'
@@ -68,6 +69,7 @@ export function createSqliteRunPath(connection: SqliteConnection, now: () => num
     row: ReturnType<typeof runRow>,
     claimSession: boolean,
     wanted: NewRun['lease'],
+    entries: ReadonlyArray<JournalRow> | undefined,
     time: number,
   ): Lease | undefined => {
     const values = [
@@ -90,6 +92,13 @@ export function createSqliteRunPath(connection: SqliteConnection, now: () => num
       if (statement('insertRunIfSessionFree').run(...values, row.session_id).changes !== 1)
         throw new StoreError('busy', `session ${row.session_id} has an unfinished run`)
     } else statement('insertRun').run(...values)
+    if (entries !== undefined) {
+      // Thrown inside the transaction, like every refusal here: the row rolls back with it.
+      if ((statement('lastSeq').get(row.run_id) as { seq: number }).seq !== 0)
+        throw new StoreError('conflict', `run ${row.run_id}: journal is not empty`)
+      for (const entry of entries)
+        statement('insertEntry').run(entry.run_id, entry.seq, entry.type, entry.at, entry.data)
+    }
     if (wanted === undefined) return undefined
     // Thrown inside the transaction: the row rolls back with it.
     const lease = takeLease(row.run_id, wanted.ownerId, wanted.ttlMs, time)
@@ -146,9 +155,20 @@ export function createSqliteRunPath(connection: SqliteConnection, now: () => num
       const wanted = run.lease
       if (wanted !== undefined) checkLease(record.runId, wanted.ownerId, wanted.ttlMs)
       const claimSession = run.claimSession === true && record.sessionId !== null
+      const time = record.createdAt
+      // Encoded (and checked) before the transaction: a bad entry writes nothing.
+      const entries =
+        run.entries === undefined
+          ? undefined
+          : journalRows(record.runId, run.entries, 0, time, encodeCompact, true)
       createImmediate ??= connection.transaction(createTransaction).immediate
-      const lease = createImmediate(runRow(record), claimSession, wanted, record.createdAt)
-      return lease === undefined ? record : { ...record, lease }
+      const lease = createImmediate(runRow(record), claimSession, wanted, entries, time)
+      if (lease === undefined && entries === undefined) return record
+      return {
+        ...record,
+        ...(lease === undefined ? {} : { lease }),
+        ...(entries === undefined ? {} : { seq: entries.length }),
+      }
     },
     getRun(runId) {
       const row = statement('getRun').get(checkId('runId', runId)) as Selectable<RunsTable> | undefined
@@ -211,6 +231,8 @@ const sql = {
   insertRunIfSessionFree: `insert into runs (${runColumnList}) select ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
      where not exists (select 1 from runs where session_id = ? and status in ('running', 'waiting'))`,
   getRun: `select ${runColumnList} from runs where run_id = ?`,
+  lastSeq: 'select coalesce(max(seq), 0) as seq from journal where run_id = ?',
+  insertEntry: 'insert into journal (run_id, seq, type, at, data) values (?, ?, ?, ?, ?)',
   updateRun: `update runs set status = coalesce(?, status), pending = coalesce(?, pending),
        answer = coalesce(?, answer), error = coalesce(?, error), metadata = coalesce(?, metadata),
        updated_at = ?
