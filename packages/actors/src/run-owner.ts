@@ -58,6 +58,8 @@ type Input =
       readonly agent: ResolvedAgent
       /** Follows the run for traces and metrics; its span is already in `event` (`trace`). */
       readonly observer?: RunObserver
+      /** The start is journaled already, at this seq: `createRun` wrote it with the row (ADR 0122). */
+      readonly journaled?: number
       readonly done: (error?: unknown) => void
     }
   /** The run is waiting and nothing is in flight: write it down and let go of it. */
@@ -209,7 +211,7 @@ export class RunOwner {
     switch (input.kind) {
       case 'start':
         this.observer = input.observer ?? silentObserver
-        return this.start(input.event, input.lease, input.agent)
+        return this.start(input.event, input.lease, input.agent, input.journaled)
       case 'wake':
         if (!this.live) await this.wake(input.republish)
         return
@@ -237,8 +239,15 @@ export class RunOwner {
     input.onCommit?.()
   }
 
-  /** Computes the event once, journals it, then commits it. */
-  private async apply(event: RunEvent, from: 'caller' | 'executor' | 'timer' | 'resume'): Promise<void> {
+  /**
+   * Computes the event once, journals it (unless it is `journaled` at that seq already), then
+   * commits it.
+   */
+  private async apply(
+    event: RunEvent,
+    from: 'caller' | 'executor' | 'timer' | 'resume',
+    journaled?: number,
+  ): Promise<void> {
     const actor = this.actor as RunActorRef
     const before = actor.getSnapshot().context
     if (isTerminal(before)) {
@@ -262,50 +271,57 @@ export class RunOwner {
       }
       throw new RunError('invalid-state', `${event.type} rejected: ${first.reason}`, { runId: this.runId })
     }
-    const entries = [{ type: event.type, data: event as never, at: this.host.now() }]
-    // A snapshot due with this entry goes in the same write (one round trip on Postgres).
-    const snapshotDue = this.eventsSinceSnapshot + 1 >= (this.agent as ResolvedAgent).snapshotEvery
-    const lease = this.lease as Lease
-    if (this.appendOptions?.lease !== lease) this.appendOptions = { lease }
-    // The run's final index row goes with its last entry (one round trip fewer), unless the session
-    // must be written between the two (see `finish`).
-    const finalRow =
-      isTerminal(state) &&
-      (state.sessionId === null || state.phase !== 'completed') &&
-      commands.some((command) => command.type === 'finish')
-        ? finalPatch(state)
-        : undefined
-    const snapshotOption = snapshotDue
-      ? { snapshot: { state: state as never, schemaVersion: runStateVersion } }
-      : undefined
-    const options =
-      snapshotOption === undefined && finalRow === undefined
-        ? this.appendOptions
-        : { lease, ...snapshotOption, ...(finalRow === undefined ? {} : { run: finalRow }) }
-    const expected = this.seq
     const appendStart = performance.now()
-    try {
-      // The first attempt is a plain await; only a failure pays for the retry machinery.
+    let finalRow: ReturnType<typeof finalPatch> | undefined
+    if (journaled !== undefined) {
+      // `createRun` wrote it with the row: nothing to append, the journal is at `journaled`.
+      this.seq = journaled
+      this.eventsSinceSnapshot += 1
+    } else {
+      const entries = [{ type: event.type, data: event as never, at: this.host.now() }]
+      // A snapshot due with this entry goes in the same write (one round trip on Postgres).
+      const snapshotDue = this.eventsSinceSnapshot + 1 >= (this.agent as ResolvedAgent).snapshotEvery
+      const lease = this.lease as Lease
+      if (this.appendOptions?.lease !== lease) this.appendOptions = { lease }
+      // The run's final index row goes with its last entry (one round trip fewer), unless the session
+      // must be written between the two (see `finish`).
+      finalRow =
+        isTerminal(state) &&
+        (state.sessionId === null || state.phase !== 'completed') &&
+        commands.some((command) => command.type === 'finish')
+          ? finalPatch(state)
+          : undefined
+      const snapshotOption = snapshotDue
+        ? { snapshot: { state: state as never, schemaVersion: runStateVersion } }
+        : undefined
+      const options =
+        snapshotOption === undefined && finalRow === undefined
+          ? this.appendOptions
+          : { lease, ...snapshotOption, ...(finalRow === undefined ? {} : { run: finalRow }) }
+      const expected = this.seq
       try {
-        this.seq = await this.host.store.append(this.runId, entries, expected, options)
-      } catch (first) {
-        this.seq = await retryTransient(first, () =>
-          this.host.store.append(this.runId, entries, expected, options),
+        // The first attempt is a plain await; only a failure pays for the retry machinery.
+        try {
+          this.seq = await this.host.store.append(this.runId, entries, expected, options)
+        } catch (first) {
+          this.seq = await retryTransient(first, () =>
+            this.host.store.append(this.runId, entries, expected, options),
+          )
+        }
+      } catch (error) {
+        // Lost ownership, or the store stays down: nothing was journaled, so nothing is acted on. The
+        // run stays resumable from the store; a caller's event goes to whoever owns the run now.
+        this.abandon(error)
+        if (
+          from === 'caller' &&
+          StoreError.isInstance(error) &&
+          (error.reason === 'conflict' || error.reason === 'fenced')
         )
+          return this.host.redeliver(this.runId, event)
+        throw error
       }
-    } catch (error) {
-      // Lost ownership, or the store stays down: nothing was journaled, so nothing is acted on. The
-      // run stays resumable from the store; a caller's event goes to whoever owns the run now.
-      this.abandon(error)
-      if (
-        from === 'caller' &&
-        StoreError.isInstance(error) &&
-        (error.reason === 'conflict' || error.reason === 'fenced')
-      )
-        return this.host.redeliver(this.runId, event)
-      throw error
+      this.eventsSinceSnapshot = snapshotDue ? 0 : this.eventsSinceSnapshot + 1
     }
-    this.eventsSinceSnapshot = snapshotDue ? 0 : this.eventsSinceSnapshot + 1
     this.observer.committed(event, state, commands, performance.now() - appendStart)
     this.commit(this.seq, event, before, state, commands)
     if (event.type === 'run.started') this.armBudget()
@@ -653,13 +669,18 @@ export class RunOwner {
   }
 
   /** Starts a new run: `run.started` journaled first, as every event. */
-  private async start(event: RunEvent, lease: Lease, agent: ResolvedAgent): Promise<void> {
+  private async start(
+    event: RunEvent,
+    lease: Lease,
+    agent: ResolvedAgent,
+    journaled: number | undefined,
+  ): Promise<void> {
     this.lease = lease
     this.agent = agent
     this.actor = createActor(runLogic, { input: undefined })
     this.actor.start()
     this.seq = 0
-    await this.apply(event, 'executor')
+    await this.apply(event, 'executor', journaled)
   }
 
   /** Takes the run from the store: lease, snapshot and journal tail, then what it was doing. */

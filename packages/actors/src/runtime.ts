@@ -480,6 +480,37 @@ class VelRuntime implements Runtime, OwnerHost {
     if (options.steer)
       this.steering.set(runId, { seen: new Set(), waiting: new Map(), detach: options.detach === true })
     let created: CreatedRun | undefined
+    type StartEvent = Extract<RunEvent, { type: 'run.started' }>
+    const startEvent = (
+      history: NonNullable<StartEvent['history']>,
+      trace: RunObserver['trace'],
+    ): StartEvent => {
+      const policy = withDeadline(agent.policy, agent.maxDurationMs, options.deadline, this.now())
+      return {
+        type: 'run.started',
+        runId,
+        agentId,
+        sessionId,
+        parentRunId: options.parentRunId ?? null,
+        ...(options.parentRunId === undefined ? {} : { rootRunId: options.rootRunId ?? options.parentRunId }),
+        ...(agent.instructions === undefined ? {} : { instructions: agent.instructions }),
+        history,
+        input: messages,
+        policy: price === undefined ? policy : { ...policy, price },
+        at: this.now(),
+        ...(trace === undefined ? {} : { trace }),
+      }
+    }
+    const identified = identity(runId, agentId, sessionId, options.parentRunId ?? null, agent)
+    // A run with no session history to read and no span to start journals its `run.started` in the
+    // same write as its row and lease (ADR 0122): one write before its first part. The reducer must
+    // accept it first, as the owner will replay it. With a span, the span would start before a
+    // start that may be refused (a duplicate key), so such a run takes the two writes.
+    let early: StartEvent | undefined
+    if (sessionId === null && !this.telemetry.observes(options.trace)) {
+      const event = startEvent([], undefined)
+      if (step(emptyRunState, event)[1][0]?.type !== 'reject') early = event
+    }
     try {
       // The lease is taken in the same write as the row, so `recover()` never finds the run unowned.
       created = await this.createRun({
@@ -492,32 +523,26 @@ class VelRuntime implements Runtime, OwnerHost {
         metadata: options.metadata ?? {},
         claimSession: true,
         lease: { ownerId: this.ownerId, ttlMs: this.leaseTtlMs },
+        ...(early === undefined
+          ? {}
+          : { entries: [{ type: early.type, data: early as never, at: early.at }] }),
       })
       // A store written before `NewRun.lease` ignores it: take the lease as before.
       const lease = created.lease ?? (await this.store.acquireLease(runId, this.ownerId, this.leaseTtlMs))
       if (lease === undefined)
         throw new RunError('invalid-state', `run ${runId} is owned by another worker`, { runId })
-      const history = sessionId === null ? [] : ((await this.store.getSession(sessionId))?.messages ?? [])
-      observer = this.telemetry.started(
-        identity(runId, agentId, sessionId, options.parentRunId ?? null, agent),
-        options.trace,
-      )
-      const policy = withDeadline(agent.policy, agent.maxDurationMs, options.deadline, this.now())
-      const event: RunEvent = {
-        type: 'run.started',
-        runId,
-        agentId,
-        sessionId,
-        parentRunId: options.parentRunId ?? null,
-        ...(options.parentRunId === undefined ? {} : { rootRunId: options.rootRunId ?? options.parentRunId }),
-        ...(agent.instructions === undefined ? {} : { instructions: agent.instructions }),
-        history,
-        input: messages,
-        policy: price === undefined ? policy : { ...policy, price },
-        at: this.now(),
-        ...(observer.trace === undefined ? {} : { trace: observer.trace }),
+      let event: RunEvent
+      if (early === undefined) {
+        const history = sessionId === null ? [] : ((await this.store.getSession(sessionId))?.messages ?? [])
+        observer = this.telemetry.started(identified, options.trace)
+        event = startEvent(history, observer.trace)
+      } else {
+        observer = this.telemetry.started(identified, options.trace)
+        event = early
       }
       const started = observer
+      // A store written before `NewRun.entries` ignores them (no `seq`): the owner journals the start.
+      const journaled = early === undefined ? undefined : created.seq
       await new Promise<void>((resolve, reject) =>
         owner.enqueue({
           kind: 'start',
@@ -525,6 +550,7 @@ class VelRuntime implements Runtime, OwnerHost {
           lease,
           agent,
           observer: started,
+          ...(journaled === undefined ? {} : { journaled }),
           done: (error) => (error ? reject(error) : resolve()),
         }),
       )

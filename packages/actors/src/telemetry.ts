@@ -124,15 +124,23 @@ export class Telemetry {
   }
 
   /**
+   * Whether `started` would observe a new run under `parent` (a span, the counters), with no side
+   * effect: false when it would return the silent observer.
+   */
+  observes(parent: TraceCarrier | undefined): boolean {
+    // Nothing registered: no provider and no context manager, so only a carrier could be a parent.
+    if (this.quietUnlessRegistered && parent === undefined && !otelRegistered()) return false
+    if (!otelReady()) return false
+    return !this.quiet(contextFromCarrier(parent, otel().context.active()))
+  }
+
+  /**
    * A new run: its span starts now, as a child of `parent` (a trigger's `traceparent`) or else of
    * the active context (a tool that starts a child run, an instrumented HTTP server).
    */
   started(run: RunIdentity, parent: TraceCarrier | undefined): RunObserver {
-    // Nothing registered: no provider and no context manager, so only a carrier could be a parent.
-    if (this.quietUnlessRegistered && parent === undefined && !otelRegistered()) return silentObserver
-    if (!otelReady()) return silentObserver
+    if (!this.observes(parent)) return silentObserver
     const parentContext = contextFromCarrier(parent, otel().context.active())
-    if (this.quiet(parentContext)) return silentObserver
     this.instruments.started.add(1, { 'gen_ai.agent.name': run.agentId })
     return new OtelRunObserver(this, this.instruments, run, parentContext, [], false)
   }

@@ -30,6 +30,25 @@ const adder = () =>
 
 const runtimeWith = (...agents: Agent[]) => createRuntime({ store: createMemoryStore(), agents })
 
+/** The store, telling `seen` of each call of the named methods before it runs. */
+const spied = <S extends object>(
+  store: S,
+  names: string[],
+  seen: (name: string, args: unknown[]) => void,
+): S =>
+  new Proxy(store, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver)
+      if (typeof value !== 'function') return value
+      if (typeof property === 'string' && names.includes(property))
+        return (...args: unknown[]) => {
+          seen(property, args)
+          return value.apply(target, args)
+        }
+      return value.bind(target)
+    },
+  })
+
 /** Every part of a stream that must end by throwing, and what it threw. */
 async function collectUntilThrow(stream: AsyncIterable<StreamPart>) {
   const parts: StreamPart[] = []
@@ -510,17 +529,8 @@ describe('runtime inspection', () => {
 
   it('asks the store for a key only when the keyed run could not be created', async () => {
     const lookups: string[] = []
-    const base = createMemoryStore()
-    const store = new Proxy(base, {
-      get(target, property, receiver) {
-        const value = Reflect.get(target, property, receiver)
-        if (property === 'findRunByIdempotencyKey')
-          return (agentId: string, key: string) => {
-            lookups.push(key)
-            return target.findRunByIdempotencyKey(agentId, key)
-          }
-        return typeof value === 'function' ? value.bind(target) : value
-      },
+    const store = spied(createMemoryStore(), ['findRunByIdempotencyKey'], (_, args) => {
+      lookups.push(args[1] as string)
     })
     let release: () => void = () => undefined
     const held = new Promise<void>((resolve) => {
@@ -550,5 +560,47 @@ describe('runtime inspection', () => {
     const later = await runtime.spawn('slow', 'hi', { idempotencyKey: 'k1', sessionId: 's1' })
     expect(later.runId).toBe(first.runId)
     expect((await store.listRuns({ agentId: 'slow' })).items).toHaveLength(1)
+  })
+
+  it('journals a sessionless run start with its row: one write before the model is called', async () => {
+    const writes: string[] = []
+    const store = spied(createMemoryStore(), ['createRun', 'append'], (name) => {
+      writes.push(name)
+    })
+    const calls: string[][] = []
+    const agent = new Agent({
+      id: 'once',
+      model: scripted(() => {
+        calls.push([...writes])
+        return { text: 'done' }
+      }),
+      policies: { retry: false },
+    })
+    const runtime = createRuntime({ store, agents: [agent] })
+    const run = await runtime.spawn('once', 'hi')
+    expect(await run.result).toBe('done')
+    // The model saw one write (the row, its lease and run.started); the answer is the second.
+    expect(calls).toEqual([['createRun']])
+    expect(writes).toEqual(['createRun', 'append'])
+    expect((await store.read(run.runId)).map((entry) => [entry.seq, entry.type])).toEqual([
+      [1, 'run.started'],
+      [2, 'model.responded'],
+    ])
+    // With a session the history is read first: the start is its own append, as before.
+    writes.length = 0
+    calls.length = 0
+    await (await runtime.spawn('once', 'hi', { sessionId: 's1' })).result
+    expect(calls).toEqual([['createRun', 'append']])
+    // A store that ignores `entries` (written before them): the owner appends the start itself.
+    const older = createMemoryStore()
+    const createRun = older.createRun.bind(older)
+    older.createRun = ({ entries: _, ...run }) => createRun(run)
+    const runtime2 = createRuntime({ store: older, agents: [agent] })
+    const run2 = await runtime2.spawn('once', 'hi')
+    expect(await run2.result).toBe('done')
+    expect((await older.read(run2.runId)).map((entry) => entry.type)).toEqual([
+      'run.started',
+      'model.responded',
+    ])
   })
 })

@@ -86,7 +86,8 @@ describe('recover', () => {
 })
 
 describe('store failures', () => {
-  const flakyStore = (failures: number) => {
+  // Its appends fail `failures` times; a store that is down (`down`) refuses new runs as well.
+  const flakyStore = (failures: number, down = false) => {
     const store = createMemoryStore()
     let left = failures
     const append = store.append.bind(store)
@@ -97,6 +98,10 @@ describe('store failures', () => {
       }
       return append(...args)
     }
+    if (down)
+      store.createRun = async () => {
+        throw new StoreError('unavailable', 'database is restarting')
+      }
     return store
   }
   const echo = () =>
@@ -109,7 +114,7 @@ describe('store failures', () => {
   })
 
   it('a store that stays down fails the spawn with the store error and holds nothing', async () => {
-    const store = flakyStore(1000)
+    const store = flakyStore(1000, true)
     const runtime = createRuntime({ store, agents: [echo()] })
     await expect(runtime.spawn('echo', 'hi')).rejects.toMatchObject({
       _tag: 'StoreError',
