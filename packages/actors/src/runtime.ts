@@ -502,47 +502,63 @@ class VelRuntime implements Runtime, OwnerHost {
       }
     }
     const identified = identity(runId, agentId, sessionId, options.parentRunId ?? null, agent)
-    // A run with no session history to read and no span to start journals its `run.started` in the
-    // same write as its row and lease (ADR 0122): one write before its first part. The reducer must
-    // accept it first, as the owner will replay it. With a span, the span would start before a
-    // start that may be refused (a duplicate key), so such a run takes the two writes.
-    let early: StartEvent | undefined
-    if (sessionId === null && !this.telemetry.observes(options.trace)) {
-      const event = startEvent([], undefined)
-      if (step(emptyRunState, event)[1][0]?.type !== 'reject') early = event
+    const newRun: NewRun = {
+      runId,
+      agentId,
+      sessionId,
+      parentRunId: options.parentRunId ?? null,
+      idempotencyKey: options.idempotencyKey ?? null,
+      status: 'running',
+      metadata: options.metadata ?? {},
+      claimSession: true,
+      // The lease is taken in the same write as the row, so `recover()` never finds the run unowned.
+      lease: { ownerId: this.ownerId, ttlMs: this.leaseTtlMs },
     }
     try {
-      // The lease is taken in the same write as the row, so `recover()` never finds the run unowned.
-      created = await this.createRun({
-        runId,
-        agentId,
-        sessionId,
-        parentRunId: options.parentRunId ?? null,
-        idempotencyKey: options.idempotencyKey ?? null,
-        status: 'running',
-        metadata: options.metadata ?? {},
-        claimSession: true,
-        lease: { ownerId: this.ownerId, ttlMs: this.leaseTtlMs },
-        ...(early === undefined
-          ? {}
-          : { entries: [{ type: early.type, data: early as never, at: early.at }] }),
-      })
+      // With no span to start, a run journals its `run.started` in the same write as its row and
+      // lease (ADR 0122): one write before its first part. Its session's history is read first,
+      // and the row claims the session only at the version read (else the usual two writes). The
+      // reducer must accept the start, as the owner will replay it. With a span, the span would
+      // start before a start that may be refused (a duplicate key): such a run takes two writes.
+      let early: StartEvent | undefined
+      let sessionVersion: number | undefined
+      if (!this.telemetry.observes(options.trace)) {
+        const session = sessionId === null ? undefined : await this.store.getSession(sessionId)
+        if (sessionId !== null) sessionVersion = session?.version ?? 0
+        const event = startEvent(session?.messages ?? [], undefined)
+        if (step(emptyRunState, event)[1][0]?.type !== 'reject') early = event
+      }
+      if (early !== undefined) {
+        const entries = [{ type: early.type, data: early as never, at: early.at }]
+        try {
+          created = await this.store.createRun({
+            ...newRun,
+            entries,
+            ...(sessionVersion === undefined ? {} : { sessionVersion }),
+          })
+        } catch (error) {
+          // A busy session (an unfinished run, or a turn written since the read): the usual way,
+          // which waits for a run ending here and reads the history once the session is claimed.
+          if (!StoreError.isInstance(error) || error.reason !== 'busy' || sessionId === null) throw error
+          early = undefined
+        }
+      }
+      created ??= await this.createRun(newRun)
       // A store written before `NewRun.lease` ignores it: take the lease as before.
       const lease = created.lease ?? (await this.store.acquireLease(runId, this.ownerId, this.leaseTtlMs))
       if (lease === undefined)
         throw new RunError('invalid-state', `run ${runId} is owned by another worker`, { runId })
+      // A store written before `NewRun.entries` ignores them (no `seq`): the owner journals the start,
+      // and a session's history is read again now that the session is claimed.
+      const journaled = early === undefined ? undefined : created.seq
+      observer = this.telemetry.started(identified, options.trace)
       let event: RunEvent
-      if (early === undefined) {
+      if (early !== undefined && (journaled !== undefined || sessionId === null)) event = early
+      else {
         const history = sessionId === null ? [] : ((await this.store.getSession(sessionId))?.messages ?? [])
-        observer = this.telemetry.started(identified, options.trace)
         event = startEvent(history, observer.trace)
-      } else {
-        observer = this.telemetry.started(identified, options.trace)
-        event = early
       }
       const started = observer
-      // A store written before `NewRun.entries` ignores them (no `seq`): the owner journals the start.
-      const journaled = early === undefined ? undefined : created.seq
       await new Promise<void>((resolve, reject) =>
         owner.enqueue({
           kind: 'start',

@@ -562,7 +562,7 @@ describe('runtime inspection', () => {
     expect((await store.listRuns({ agentId: 'slow' })).items).toHaveLength(1)
   })
 
-  it('journals a sessionless run start with its row: one write before the model is called', async () => {
+  it('journals a run start with its row: one write before the model is called', async () => {
     const writes: string[] = []
     const store = spied(createMemoryStore(), ['createRun', 'append'], (name) => {
       writes.push(name)
@@ -586,11 +586,29 @@ describe('runtime inspection', () => {
       [1, 'run.started'],
       [2, 'model.responded'],
     ])
-    // With a session the history is read first: the start is its own append, as before.
+    // With a session, its history is read first and the row claims it at that version: one write.
     writes.length = 0
     calls.length = 0
     await (await runtime.spawn('once', 'hi', { sessionId: 's1' })).result
-    expect(calls).toEqual([['createRun', 'append']])
+    expect(calls).toEqual([['createRun']])
+    // The session moved on between the read and the claim: busy, then the usual two writes, with
+    // the history read once the session is claimed.
+    const getSession = store.getSession.bind(store)
+    store.getSession = async (sessionId) => {
+      const read = await getSession(sessionId)
+      store.getSession = getSession
+      await store.appendSession(sessionId, [{ role: 'user', content: 'meanwhile' }])
+      return read
+    }
+    writes.length = 0
+    calls.length = 0
+    const third = await runtime.spawn('once', 'again', { sessionId: 's1' })
+    await third.result
+    expect(calls).toEqual([['createRun', 'createRun', 'append']])
+    const [start] = await store.read(third.runId)
+    const history = (start?.data as { history?: { role: string; content: unknown }[] } | undefined)?.history
+    expect(history?.map((message) => message.role)).toEqual(['user', 'assistant', 'user'])
+    expect(history?.[2]?.content).toBe('meanwhile')
     // A store that ignores `entries` (written before them): the owner appends the start itself.
     const older = createMemoryStore()
     const createRun = older.createRun.bind(older)

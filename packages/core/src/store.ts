@@ -90,6 +90,13 @@ export type NewRun = Pick<RunRecord, 'runId' | 'agentId'> &
      */
     readonly claimSession?: boolean
     /**
+     * With `claimSession`: the session must also be at this version (0: no session yet), the one
+     * the caller read the session's history at; otherwise nothing is written and `createRun` fails
+     * with `busy`, as for an unfinished run. Lets a run's start, with that history, be journaled
+     * in the same write (`entries`). Not stored.
+     */
+    readonly sessionVersion?: number
+    /**
      * Takes the run's first lease in the same write as the row (one round trip on Postgres, one
      * commit on SQLite), so no one ever sees the run unowned. The lease follows `acquireLease`'s
      * rules; if another owner holds a live lease under this run id, nothing is written and
@@ -101,7 +108,7 @@ export type NewRun = Pick<RunRecord, 'runId' | 'agentId'> &
      * lease (so only with `lease`; without, `invalid-argument`), or not at all: the runtime journals a run's `run.started` this way when it has no
      * session to read first, so such a run starts with one write. If the run's journal is not
      * empty, nothing is written and `createRun` fails with `conflict`. The record then carries
-     * `seq`, the journal's last seq.
+     * `seq`, the journal's last seq. A store that takes `entries` honours `sessionVersion`.
      */
     readonly entries?: ReadonlyArray<JournalEntryInput>
   }

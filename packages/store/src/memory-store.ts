@@ -379,6 +379,12 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
         const holder = unfinishedRunOf(record.sessionId)
         if (holder !== undefined)
           throw new StoreError('busy', `session ${record.sessionId} has an unfinished run (${holder})`)
+        const version = data.sessions.get(record.sessionId)?.version ?? 0
+        if (run.sessionVersion !== undefined && version !== run.sessionVersion)
+          throw new StoreError(
+            'busy',
+            `session ${record.sessionId} is at version ${version}, not ${run.sessionVersion}`,
+          )
       }
       // Checked before anything is written, taken after: one synchronous write, all or nothing.
       const wanted = run.lease

@@ -1,6 +1,6 @@
 import { type JsonObject, type NewRun, type RunPatch, type RunRecord, StoreError } from '@vel/core'
 import { encodeJson } from './codec.ts'
-import { checkId, checkStatus } from './validate.ts'
+import { checkId, checkSeq, checkStatus } from './validate.ts'
 
 const optionalId = (what: string, value: string | null | undefined): string | null =>
   value === undefined || value === null ? null : checkId(what, value)
@@ -12,6 +12,11 @@ export const newRunRecord = (run: NewRun, now: number): RunRecord => {
     throw new StoreError('invalid-argument', 'metadata must be a JSON object')
   encodeJson(metadata, 'metadata')
   // The first entries are the owner's to write: with them, the run is created leased.
+  if (run.sessionVersion !== undefined) {
+    checkSeq('sessionVersion', run.sessionVersion)
+    if (run.claimSession !== true || run.sessionId === undefined || run.sessionId === null)
+      throw new StoreError('invalid-argument', 'sessionVersion goes with claimSession and a sessionId')
+  }
   if (run.entries !== undefined && run.lease === undefined)
     throw new StoreError('invalid-argument', 'entries need a lease: createRun journals them as its owner')
   return {

@@ -275,5 +275,39 @@ export const leaseSuite = (harness: () => Harness): void => {
       expect(later.seq).toBe(1)
       expect((await store.read(refused)).map((entry) => entry.type)).toEqual(['run.started'])
     })
+
+    it('claims a session only at the version its history was read at (sessionVersion)', async () => {
+      const { store, id } = harness()
+      const [sessionId, first, second] = [id('session'), id('run'), id('run')]
+      const claim = (runId: string, sessionVersion: number, lease = true) =>
+        store.createRun({
+          runId,
+          agentId: 'agent',
+          sessionId,
+          claimSession: true,
+          sessionVersion,
+          ...(lease ? { lease: { ownerId: 'w1', ttlMs: 1000 }, entries: [started] } : {}),
+        })
+      // No session yet is version 0.
+      await expectStoreError(claim(first, 1), 'busy')
+      expect(await store.getRun(first)).toBeUndefined()
+      expect((await claim(first, 0)).seq).toBe(1)
+      await store.appendSession(sessionId, [{ role: 'user', content: 'hi' }], undefined, { runId: first })
+      await store.updateRun(first, { status: 'completed' })
+      // The session moved on since version 0: busy, nothing written; at version 1 it goes in.
+      await expectStoreError(claim(second, 0), 'busy')
+      await expectStoreError(claim(second, 0, false), 'busy')
+      expect(await store.getRun(second)).toBeUndefined()
+      expect(await store.lastSeq(second)).toBe(0)
+      expect(await store.getLease(second)).toBeUndefined()
+      expect((await claim(second, 1)).seq).toBe(1)
+      // Only with claimSession and a session, and a version is a non-negative integer.
+      for (const run of [
+        { runId: id('run'), agentId: 'agent', sessionVersion: 0 },
+        { runId: id('run'), agentId: 'agent', sessionId, sessionVersion: 0 },
+        { runId: id('run'), agentId: 'agent', sessionId, claimSession: true, sessionVersion: -1 },
+      ])
+        await expectStoreError(store.createRun(run), 'invalid-argument')
+    })
   })
 }

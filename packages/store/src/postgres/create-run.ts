@@ -14,15 +14,19 @@ import { type Statement, type Statements, statement } from './statements.ts'
  * takes the lease for the inserted row by `acquireLease`'s rule, the next (with entries) journals
  * them at seq 1.., and the select says what happened (it reads the journal as it was before the
  * statement). Parameters: $1 run, $2 agent, $3 session, $4 parent, $5 idempotency key, $6 status,
- * $7 metadata, $8 time, $9 owner, $10 expiry, then with entries $11 types, $12 times, $13 data.
+ * $7 metadata, $8 time, $9 owner, $10 expiry, then with entries $11 types, $12 times, $13 data,
+ * then with `claimSession` the session's expected version (null for any).
  */
 const createText = (schema: string, claim: boolean, withEntries: boolean): string => {
   const table = (name: string) => `"${schema}"."${name}"`
   const values = `$1::text, $2::text, $3::text, $4::text, $5::text, $6::text, '[]', 'null', 'null', $7::text, $8::bigint, $8::bigint`
+  // The session's expected version (null: any) follows the other parameters.
+  const version = `$${withEntries ? 14 : 11}::integer`
   const conditions = [
     ...(claim
       ? [
           `not exists (select 1 from ${table('runs')} where session_id = $3::text and status in ('running', 'waiting'))`,
+          `(${version} is null or coalesce((select version from ${table('sessions')} where session_id = $3::text), 0) = ${version})`,
         ]
       : []),
     ...(withEntries ? [`not exists (select 1 from ${table('journal')} where run_id = $1::text)`] : []),
@@ -141,6 +145,7 @@ export async function createRunPostgres(
       entries.map((entry) => entry.at),
       entries.map((entry) => entry.data),
     )
+  if (claim) values.push(run.sessionVersion ?? null)
   const shape =
     entries === undefined
       ? claim
@@ -151,7 +156,11 @@ export async function createRunPostgres(
         : shapes.plainWithEntries
   const rows = await statements.run<CreatedRow>(shape, values)
   const outcome = rows[0]
-  const busy = () => new StoreError('busy', `session ${String(record.sessionId)} has an unfinished run`)
+  const busy = () =>
+    new StoreError(
+      'busy',
+      `session ${String(record.sessionId)} has an unfinished run${run.sessionVersion === undefined ? '' : ` or is not at version ${run.sessionVersion}`}`,
+    )
   if (outcome?.journal_taken === true)
     throw new StoreError('conflict', `run ${record.runId}: journal is not empty`)
   if (outcome === undefined || toNumber(outcome.created) === 0) throw busy()

@@ -122,7 +122,19 @@ const insertRun = async (
         .selectNoFrom((eb) =>
           runColumns.map((column) => eb.cast(eb.val(row[column]), columnTypes[column]).as(column)),
         )
-        .where(({ not, exists }) => not(exists(unfinished()))),
+        .where(({ not, exists }) => not(exists(unfinished())))
+        .where((eb) =>
+          run.sessionVersion === undefined
+            ? eb.lit(true)
+            : eb(
+                eb.fn.coalesce(
+                  eb.selectFrom('sessions').select('version').where('session_id', '=', sessionId),
+                  eb.lit(0),
+                ),
+                '=',
+                run.sessionVersion,
+              ),
+        ),
     )
     .executeTakeFirst()
   const busy = () => new StoreError('busy', `session ${sessionId} has an unfinished run`)

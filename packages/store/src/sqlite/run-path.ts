@@ -68,6 +68,7 @@ export function createSqliteRunPath(connection: SqliteConnection, now: () => num
   const createTransaction = (
     row: ReturnType<typeof runRow>,
     claimSession: boolean,
+    sessionVersion: number | null,
     wanted: NewRun['lease'],
     entries: ReadonlyArray<JournalRow> | undefined,
     time: number,
@@ -89,8 +90,18 @@ export function createSqliteRunPath(connection: SqliteConnection, now: () => num
     // A duplicate id or idempotency key fails the insert (SQLITE_CONSTRAINT_*: `conflict`).
     if (claimSession) {
       // Under the write lock: the row goes in only if its session has no unfinished run.
-      if (statement('insertRunIfSessionFree').run(...values, row.session_id).changes !== 1)
-        throw new StoreError('busy', `session ${row.session_id} has an unfinished run`)
+      const free = statement('insertRunIfSessionFree').run(
+        ...values,
+        row.session_id,
+        sessionVersion,
+        row.session_id,
+        sessionVersion,
+      )
+      if (free.changes !== 1)
+        throw new StoreError(
+          'busy',
+          `session ${row.session_id} has an unfinished run${sessionVersion === null ? '' : ` or is not at version ${sessionVersion}`}`,
+        )
     } else statement('insertRun').run(...values)
     if (entries !== undefined) {
       // Thrown inside the transaction, like every refusal here: the row rolls back with it.
@@ -162,7 +173,8 @@ export function createSqliteRunPath(connection: SqliteConnection, now: () => num
           ? undefined
           : journalRows(record.runId, run.entries, 0, time, encodeCompact, true)
       createImmediate ??= connection.transaction(createTransaction).immediate
-      const lease = createImmediate(runRow(record), claimSession, wanted, entries, time)
+      const version = run.sessionVersion ?? null
+      const lease = createImmediate(runRow(record), claimSession, version, wanted, entries, time)
       if (lease === undefined && entries === undefined) return record
       return {
         ...record,
@@ -229,7 +241,8 @@ const runColumnList =
 const sql = {
   insertRun: `insert into runs (${runColumnList}) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   insertRunIfSessionFree: `insert into runs (${runColumnList}) select ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
-     where not exists (select 1 from runs where session_id = ? and status in ('running', 'waiting'))`,
+     where not exists (select 1 from runs where session_id = ? and status in ('running', 'waiting'))
+       and (? is null or coalesce((select version from sessions where session_id = ?), 0) = ?)`,
   getRun: `select ${runColumnList} from runs where run_id = ?`,
   lastSeq: 'select coalesce(max(seq), 0) as seq from journal where run_id = ?',
   insertEntry: 'insert into journal (run_id, seq, type, at, data) values (?, ?, ?, ?, ?)',
