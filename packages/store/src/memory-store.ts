@@ -1,5 +1,6 @@
 import {
   type JournalEntry,
+  type JournalEntryInput,
   type JsonValue,
   type Lease,
   type Message,
@@ -189,6 +190,33 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
     return { runId, ownerId, epoch, expiresAt: time + ttlMs }
   }
 
+  /** Entries' data as stored (compact) text; encode all before writing any. */
+  const entryTexts = (entries: ReadonlyArray<JournalEntryInput>): string[] =>
+    entries.map((entry, index) => encodeCompact(entry.data, `entry ${index}`))
+
+  /** Journals encoded entries after seq `last` (the run's head). */
+  const journalEntries = (
+    runId: string,
+    last: number,
+    entries: ReadonlyArray<JournalEntryInput>,
+    texts: ReadonlyArray<string>,
+    time: number,
+  ): void => {
+    if (texts.length === 0) return
+    let journal = data.journals.get(runId)
+    if (journal === undefined) {
+      journal = { first: last + 1, types: [], ats: [], data: [] }
+      data.journals.set(runId, journal)
+    }
+    // Grown in place while the run steps (`settle` trims the columns once it stops).
+    for (let index = 0; index < texts.length; index++) {
+      const entry = entries[index] as JournalEntryInput
+      journal.types.push(entry.type)
+      journal.ats.push(entry.at ?? time)
+      journal.data.push(texts[index] as string)
+    }
+  }
+
   const storeLease = (lease: Lease | undefined): Lease | undefined => {
     if (lease !== undefined)
       data.leases.set(lease.runId, { ownerId: lease.ownerId, epoch: lease.epoch, expiresAt: lease.expiresAt })
@@ -276,21 +304,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
         patchedText = encodeCompact(patchedRun, 'run')
       }
       // Serialize everything first: a bad entry must leave the journal untouched.
-      const texts = entries.map((entry, index) => encodeCompact(entry.data, `entry ${index}`))
-      if (texts.length > 0) {
-        let journal = data.journals.get(runId)
-        if (journal === undefined) {
-          journal = { first: last + 1, types: [], ats: [], data: [] }
-          data.journals.set(runId, journal)
-        }
-        // Grown in place while the run steps (`settle` trims the columns once it stops).
-        for (let index = 0; index < texts.length; index++) {
-          const entry = entries[index] as (typeof entries)[number]
-          journal.types.push(entry.type)
-          journal.ats.push(entry.at ?? time)
-          journal.data.push(texts[index] as string)
-        }
-      }
+      const texts = entryTexts(entries)
+      journalEntries(runId, last, entries, texts, time)
       const seq = last + texts.length
       // The snapshot sits at the new head, so no stored snapshot can be newer.
       if (snapshot !== undefined && snapshotText !== undefined)
@@ -396,7 +411,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
         checkEntries(entries)
         if (head(record.runId) !== 0)
           throw new StoreError('conflict', `run ${record.runId}: journal is not empty`)
-        texts = entries.map((entry, index) => encodeCompact(entry.data, `entry ${index}`))
+        texts = entryTexts(entries)
       }
       data.runs.set(record.runId, encodeCompact(record, 'run'))
       if (keyId !== undefined) data.idempotencyKeys.set(keyId, record.runId)
@@ -404,13 +419,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
         const runs = data.sessionRuns.get(record.sessionId)
         data.sessionRuns.set(record.sessionId, appended(runs ?? [], [record.runId]))
       }
-      if (entries !== undefined && texts !== undefined && texts.length > 0)
-        data.journals.set(record.runId, {
-          first: 1,
-          types: entries.map((entry) => entry.type),
-          ats: entries.map((entry) => entry.at ?? record.createdAt),
-          data: texts,
-        })
+      if (entries !== undefined && texts !== undefined)
+        journalEntries(record.runId, 0, entries, texts, record.createdAt)
       storeLease(lease)
       if (lease === undefined && texts === undefined) return record
       return {

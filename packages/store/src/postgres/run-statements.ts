@@ -1,29 +1,26 @@
-import { type Lease, type Message, type Store, StoreError } from '@vel/core'
+import { type Lease, type Store, StoreError } from '@vel/core'
 import type { Selectable } from 'kysely'
-import { decodeJson, toNumber } from '../codec.ts'
 import { patchColumns } from '../run-record.ts'
 import { toLease } from '../sql/leases.ts'
-import { toRunRecord } from '../sql/runs.ts'
+import { runColumnList, toRunRecord } from '../sql/runs.ts'
 import type { RunsTable } from '../sql/schema.ts'
+import { toSessionRecord } from '../sql/sessions.ts'
 import { checkId, checkLease, checkPositive } from '../validate.ts'
 import { type Statement, type Statements, statement } from './statements.ts'
-
-const runColumns =
-  'run_id, agent_id, session_id, parent_run_id, idempotency_key, status, pending, answer, error, metadata, created_at, updated_at'
 
 /** The prepared statements of a run's bookkeeping for one schema (ADR 0121). */
 export const runStatements = (schema: string) => {
   const table = (name: string) => `"${schema}"."${name}"`
   const leaseColumns = 'owner_id, epoch, expires_at'
   return {
-    getRun: statement(`select ${runColumns} from ${table('runs')} where run_id = $1::text`),
+    getRun: statement(`select ${runColumnList} from ${table('runs')} where run_id = $1::text`),
     // A set field is never SQL null (JSON null is the text `null`): null keeps the column.
     updateRun: statement(
       [
         `update ${table('runs')} set status = coalesce($1::text, status), pending = coalesce($2::text, pending),`,
         `  answer = coalesce($3::text, answer), error = coalesce($4::text, error),`,
         `  metadata = coalesce($5::text, metadata), updated_at = $6::bigint`,
-        `where run_id = $7::text returning ${runColumns}`,
+        `where run_id = $7::text returning ${runColumnList}`,
       ].join('\n'),
     ),
     // acquireLease's rule: take a free, released or expired lease (next epoch), renew our own
@@ -63,10 +60,9 @@ export const runStatements = (schema: string) => {
 type LeaseRow = { owner_id: string | null; epoch: number; expires_at: number | string }
 
 /**
- * A run's bookkeeping on Postgres as prepared statements on the pool, one round trip each, with
- * the rules and errors of the Kysely versions in `../sql/` (which listing, deleting, the
- * idempotency lookup and versioned session writes still use): no query to build or compile on
- * the client, no parse or plan on the server.
+ * A run's bookkeeping on Postgres as prepared statements on the pool, one round trip each: no query
+ * to build or compile on the client, no parse or plan on the server. Listing, deleting, the
+ * idempotency lookup and versioned session writes stay on Kysely (`../sql/`).
  */
 export const createPostgresRunPath = (
   statements: Statements,
@@ -130,14 +126,7 @@ export const createPostgresRunPath = (
         message: string | null
       }>(shapes.getSession, [sessionId])
       const head = rows[0]
-      if (head === undefined) return undefined
-      const messages: Message[] = []
-      for (const row of rows)
-        if (row.position !== null)
-          messages.push(
-            decodeJson<Message>(row.message, `session ${sessionId} message #${toNumber(row.position)}`),
-          )
-      return { sessionId, messages, version: toNumber(head.version), updatedAt: toNumber(head.updated_at) }
+      return head === undefined ? undefined : toSessionRecord(sessionId, head, rows)
     },
   }
 }

@@ -39,7 +39,8 @@ export const toRunRecord = (row: Selectable<RunsTable>): RunRecord => {
   )
 }
 
-const runColumns = [
+/** The runs table's columns, in the order every statement that writes or reads a whole row uses. */
+export const runColumns = [
   'run_id',
   'agent_id',
   'session_id',
@@ -53,6 +54,9 @@ const runColumns = [
   'created_at',
   'updated_at',
 ] as const
+
+/** `runColumns` as an SQL column list. */
+export const runColumnList = runColumns.join(', ')
 
 /** Column types for the typed parameters of an `insert ... select` (Postgres cannot infer them). */
 const columnTypes: Record<(typeof runColumns)[number], 'text' | 'bigint'> = {

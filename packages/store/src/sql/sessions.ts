@@ -6,12 +6,30 @@ import type { SqlContext } from './context.ts'
 import type { Database } from './schema.ts'
 
 /**
- * Sessions through Kysely, shared by SQLite and Postgres. Messages are rows, so an append writes
+ * A session as read: its head row and its messages (rows in position order; a null position, from
+ * an outer join, is no message). Both dialects read with prepared statements and build it here.
+ */
+export const toSessionRecord = (
+  sessionId: string,
+  head: { readonly version: number | string; readonly updated_at: number | string },
+  rows: ReadonlyArray<{ readonly position: number | string | null; readonly message: string | null }>,
+): SessionRecord => {
+  const messages: Message[] = []
+  for (const row of rows)
+    if (row.position !== null)
+      messages.push(
+        decodeJson<Message>(row.message, `session ${sessionId} message #${toNumber(row.position)}`),
+      )
+  return { sessionId, messages, version: toNumber(head.version), updatedAt: toNumber(head.updated_at) }
+}
+
+/**
+ * Session writes through Kysely, shared by SQLite and Postgres. Messages are rows, so an append writes
  * only the new ones; `version` counts writes (appends and replaces), not messages.
  */
 export const createSqlSessions = (
   context: SqlContext,
-): Pick<Store, 'getSession' | 'appendSession' | 'replaceSession' | 'deleteSession'> => {
+): Pick<Store, 'appendSession' | 'replaceSession' | 'deleteSession'> => {
   const write = async (
     sessionId: string,
     messages: ReadonlyArray<Message>,
@@ -73,25 +91,6 @@ export const createSqlSessions = (
   }
 
   return {
-    async getSession(sessionId: string): Promise<SessionRecord | undefined> {
-      checkId('sessionId', sessionId)
-      const head = await context.db
-        .selectFrom('sessions')
-        .selectAll()
-        .where('session_id', '=', sessionId)
-        .executeTakeFirst()
-      if (head === undefined) return undefined
-      const rows = await context.db
-        .selectFrom('session_messages')
-        .select(['position', 'message'])
-        .where('session_id', '=', sessionId)
-        .orderBy('position')
-        .execute()
-      const messages = rows.map((row) =>
-        decodeJson<Message>(row.message, `session ${sessionId} message #${toNumber(row.position)}`),
-      )
-      return { sessionId, messages, version: toNumber(head.version), updatedAt: toNumber(head.updated_at) }
-    },
     appendSession: (
       sessionId: string,
       messages: ReadonlyArray<Message>,

@@ -26,6 +26,11 @@ export interface SqliteHotPath {
   read(runId: string, afterSeq: number, limit: number | undefined): JournalEntry[]
   lastSeq(runId: string): number
   putSnapshot(runId: string, seq: number, state: JsonValue, schemaVersion: number): void
+  /**
+   * A new run's first entries (`journalRows` from seq 1), inside the caller's transaction:
+   * `conflict` if the run's journal is not empty.
+   */
+  insertFirst(runId: string, rows: ReadonlyArray<JournalRow>): void
 }
 
 /**
@@ -172,6 +177,12 @@ export function createSqliteHotPath(connection: SqliteConnection, now: () => num
       return (rows as Selectable<JournalTable>[]).map(toJournalEntry)
     },
     lastSeq: (runId) => statements().lastSeq.get(checkId('runId', runId)) as number,
+    insertFirst(runId, rows) {
+      const { lastSeq, insert } = statements()
+      if ((lastSeq.get(runId) as number) !== 0)
+        throw new StoreError('conflict', `run ${runId}: journal is not empty`)
+      for (const row of rows) insert.run(row.run_id, row.seq, row.type, row.at, row.data)
+    },
     putSnapshot(runId, seq, state, schemaVersion) {
       checkId('runId', runId)
       checkSeq('seq', seq)

@@ -9,21 +9,23 @@ import {
   StoreError,
 } from '@vel/core'
 import type { Selectable } from 'kysely'
-import { decodeJson, encodeCompact, toNumber } from '../codec.ts'
+import { encodeCompact } from '../codec.ts'
 import { leasedElsewhere, newRunRecord, patchColumns } from '../run-record.ts'
 import { type JournalRow, journalRows } from '../sql/journal.ts'
 import { toLease } from '../sql/leases.ts'
-import { runRow, toRunRecord } from '../sql/runs.ts'
+import { runColumnList, runColumns, runRow, toRunRecord } from '../sql/runs.ts'
 import type { RunsTable } from '../sql/schema.ts'
+import { toSessionRecord } from '../sql/sessions.ts'
 import { checkId, checkLease, checkPositive, checkSeq, sessionTexts } from '../validate.ts'
 import type { SqliteConnection, SqliteStatement } from './driver.ts'
+import type { SqliteHotPath } from './hot-path.ts'
 
 /**
  * A run's bookkeeping on SQLite as prepared statements, run synchronously on the store's
  * connection: create (with its lease), get, update, the lease operations and the session a run
- * reads and writes (ADR 0120). The same rules as the Kysely versions in `../sql/` (which listing,
- * deleting and the idempotency lookup still use), without building and compiling a query per call:
- * that was most of a run's CPU outside its journal appends. Writes of more than one statement are
+ * reads and writes (ADR 0120), without building and compiling a query per call: that was most of a
+ * run's CPU outside its journal appends. Listing, deleting and the idempotency lookup stay on
+ * Kysely (`../sql/runs.ts`); a new run's first entries go through the journal's statements. Writes of more than one statement are
  * one `BEGIN IMMEDIATE` transaction, so they are atomic across processes as well.
  */
 export interface SqliteRunPath {
@@ -50,7 +52,11 @@ type LeaseRow = { owner_id: string | null; epoch: number; expires_at: number }
  * Prepares each statement on first use: the tables exist only after `migrate()`, and a version 1
  * database (no `session_turns` yet) still takes everything but a run's session turn.
  */
-export function createSqliteRunPath(connection: SqliteConnection, now: () => number): SqliteRunPath {
+export function createSqliteRunPath(
+  connection: SqliteConnection,
+  now: () => number,
+  journal: Pick<SqliteHotPath, 'insertFirst'>,
+): SqliteRunPath {
   const prepared: Partial<Record<keyof typeof sql, SqliteStatement>> = {}
   const statement = (name: keyof typeof sql): SqliteStatement => {
     let found = prepared[name]
@@ -73,20 +79,7 @@ export function createSqliteRunPath(connection: SqliteConnection, now: () => num
     entries: ReadonlyArray<JournalRow> | undefined,
     time: number,
   ): Lease | undefined => {
-    const values = [
-      row.run_id,
-      row.agent_id,
-      row.session_id,
-      row.parent_run_id,
-      row.idempotency_key,
-      row.status,
-      row.pending,
-      row.answer,
-      row.error,
-      row.metadata,
-      row.created_at,
-      row.updated_at,
-    ]
+    const values = runColumns.map((column) => row[column])
     // A duplicate id or idempotency key fails the insert (SQLITE_CONSTRAINT_*: `conflict`).
     if (claimSession) {
       // Under the write lock: the row goes in only if its session has no unfinished run.
@@ -103,13 +96,8 @@ export function createSqliteRunPath(connection: SqliteConnection, now: () => num
           `session ${row.session_id} has an unfinished run${sessionVersion === null ? '' : ` or is not at version ${sessionVersion}`}`,
         )
     } else statement('insertRun').run(...values)
-    if (entries !== undefined) {
-      // Thrown inside the transaction, like every refusal here: the row rolls back with it.
-      if ((statement('lastSeq').get(row.run_id) as { seq: number }).seq !== 0)
-        throw new StoreError('conflict', `run ${row.run_id}: journal is not empty`)
-      for (const entry of entries)
-        statement('insertEntry').run(entry.run_id, entry.seq, entry.type, entry.at, entry.data)
-    }
+    // Thrown inside the transaction, like every refusal here: the row rolls back with it.
+    if (entries !== undefined) journal.insertFirst(row.run_id, entries)
     if (wanted === undefined) return undefined
     // Thrown inside the transaction: the row rolls back with it.
     const lease = takeLease(row.run_id, wanted.ownerId, wanted.ttlMs, time)
@@ -222,10 +210,7 @@ export function createSqliteRunPath(connection: SqliteConnection, now: () => num
         | undefined
       if (head === undefined) return undefined
       const rows = statement('sessionMessages').all(sessionId) as { position: number; message: string }[]
-      const messages = rows.map((row) =>
-        decodeJson<Message>(row.message, `session ${sessionId} message #${toNumber(row.position)}`),
-      )
-      return { sessionId, messages, version: toNumber(head.version), updatedAt: toNumber(head.updated_at) }
+      return toSessionRecord(sessionId, head, rows)
     },
     appendSession: (sessionId, messages, expectedVersion, runId) =>
       write(sessionId, messages, expectedVersion, false, runId),
@@ -234,18 +219,13 @@ export function createSqliteRunPath(connection: SqliteConnection, now: () => num
   }
 }
 
-const runColumnList =
-  'run_id, agent_id, session_id, parent_run_id, idempotency_key, status, pending, answer, error, metadata, created_at, updated_at'
-
-// Kept apart so the SQL is easy to compare with the Kysely versions in ../sql/.
+// Kept apart so the SQL is easy to compare with Postgres' (../postgres/).
 const sql = {
   insertRun: `insert into runs (${runColumnList}) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   insertRunIfSessionFree: `insert into runs (${runColumnList}) select ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
      where not exists (select 1 from runs where session_id = ? and status in ('running', 'waiting'))
        and (? is null or coalesce((select version from sessions where session_id = ?), 0) = ?)`,
   getRun: `select ${runColumnList} from runs where run_id = ?`,
-  lastSeq: 'select coalesce(max(seq), 0) as seq from journal where run_id = ?',
-  insertEntry: 'insert into journal (run_id, seq, type, at, data) values (?, ?, ?, ?, ?)',
   updateRun: `update runs set status = coalesce(?, status), pending = coalesce(?, pending),
        answer = coalesce(?, answer), error = coalesce(?, error), metadata = coalesce(?, metadata),
        updated_at = ?

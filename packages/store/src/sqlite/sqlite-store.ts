@@ -69,7 +69,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   const shared = gateFor(options.filename)
   const gate = shared.gate
   const hot = createSqliteHotPath(connection satisfies SqliteConnection, now)
-  const runs = createSqliteRunPath(connection, now)
+  const runs = createSqliteRunPath(connection, now, hot)
   // A synchronous statement must not run inside an open Kysely transaction on the same connection,
   // nor wait (blocking the event loop) on another connection of this process that holds the lock.
   const whenIdle = <T>(body: () => T): Promise<T> => {
