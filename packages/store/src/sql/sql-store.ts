@@ -10,6 +10,8 @@ export interface SqlStoreParts {
   readonly migrate: () => Promise<void>
   /** Releases the connection(s); called once. */
   readonly destroy: () => Promise<void>
+  /** Called before each shared (Kysely) operation: SQLite runs the writes it has queued first. */
+  readonly beforeShared?: () => void
   /**
    * The dialect's own operations (prepared statements: the append, a run's reads, updates and
    * leases, a session's read) and replacements for shared ones.
@@ -32,16 +34,31 @@ export interface SqlStoreParts {
 
 type Operations = Omit<Store, 'migrate' | 'close'>
 
+/** The same operations, each calling `before` first. */
+const preceded = <T extends object>(operations: T, before: () => void): T =>
+  Object.fromEntries(
+    Object.entries(operations).map(([name, body]: [string, (...args: unknown[]) => unknown]) => [
+      name,
+      (...args: unknown[]) => {
+        before()
+        return body(...args)
+      },
+    ]),
+  ) as T
+
 /**
  * Assembles a `Store` from the shared Kysely operations: every call fails with `closed` after
  * `close()`, and every driver error leaves as a `StoreError`.
  */
 export function createSqlStore(context: SqlContext, parts: SqlStoreParts): Store {
   let closed = false
-  const operations: Operations = {
+  const shared = {
     ...createSqlJournal(context),
     ...createSqlRuns(context),
     ...createSqlSessions(context),
+  }
+  const operations: Operations = {
+    ...(parts.beforeShared === undefined ? shared : preceded(shared, parts.beforeShared)),
     ...parts.overrides,
   }
   const guard =

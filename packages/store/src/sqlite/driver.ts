@@ -12,4 +12,6 @@ export interface SqliteConnection {
   transaction<A extends unknown[], R>(body: (...args: A) => R): { immediate(...args: A): R }
   pragma(source: string, options?: { simple?: boolean }): unknown
   close(): unknown
+  /** True while a transaction is open on the connection. */
+  readonly inTransaction: boolean
 }

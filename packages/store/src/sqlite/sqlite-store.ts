@@ -9,6 +9,7 @@ import { migrateToLatest } from '../migrate.ts'
 import type { Database as Schema } from '../sql/schema.ts'
 import { createSqlStore } from '../sql/sql-store.ts'
 import type { SqliteConnection } from './driver.ts'
+import { createGroupCommit } from './group-commit.ts'
 import { createSqliteHotPath } from './hot-path.ts'
 import { sqliteMigrations } from './migrations/index.ts'
 import { createSqliteRunPath } from './run-path.ts'
@@ -50,7 +51,9 @@ function withStatementCache(connection: Database.Database, size = 256) {
  * A `Store` on one SQLite file through better-sqlite3 in WAL mode. Migrations, listing, deleting
  * and the idempotency lookup go through Kysely; the journal (append, read, lastSeq, putSnapshot,
  * docs/decisions/0020-store.md) and a run's bookkeeping (create, get, update, leases, its session:
- * docs/decisions/0120-sqlite-run-path.md) use prepared statements on the same connection.
+ * docs/decisions/0120-sqlite-run-path.md) use prepared statements on the same connection, and
+ * the writes called in one turn of the event loop commit together (group commit,
+ * docs/decisions/0123-sqlite-group-commit.md).
  */
 export function createSqliteStore(options: SqliteStoreOptions): Store {
   const now = options.now ?? Date.now
@@ -72,47 +75,57 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   const runs = createSqliteRunPath(connection, now, hot)
   // A synchronous statement must not run inside an open Kysely transaction on the same connection,
   // nor wait (blocking the event loop) on another connection of this process that holds the lock.
-  const whenIdle = <T>(body: () => T): Promise<T> => {
-    const busy = gate.idle()
-    if (busy === undefined) return Promise.resolve(body())
-    return busy.then(() => whenIdle(body))
-  }
+  // Writes are grouped: one commit for all the runs that write in one turn (ADR 0123).
+  const group = createGroupCommit(connection, () => gate.idle())
+  const write = group.run
+  const read = group.read
   const context = {
     db,
     dialect: 'sqlite' as const,
     now,
     encodeData: encodeCompact,
+    // What was called before the section runs before it, in one batch of its own.
     transaction: <T>(body: (trx: Kysely<Schema>) => Promise<T>) =>
-      gate.run(() => db.transaction().execute(body)),
+      gate.run(() => {
+        group.flushNow()
+        return db.transaction().execute(body)
+      }),
   }
   return createSqlStore(context, {
-    migrate: () => gate.run(() => migrateToLatest(db, sqliteMigrations)),
+    migrate: () =>
+      gate.run(() => {
+        group.flushNow()
+        return migrateToLatest(db, sqliteMigrations)
+      }),
     destroy: async () => {
-      await whenIdle(() => undefined)
+      await group.settled()
+      await read(() => undefined)
       shared.release()
       await db.destroy()
     },
-    // While no Kysely transaction is open (the usual case) the hot path runs without extra ticks.
+    beforeShared: group.flush,
+    // Writes wait for the end of the turn and commit with the others of it; a read with nothing
+    // queued runs at once.
     overrides: {
       append: (runId, entries, expectedSeq, appendOptions) =>
-        whenIdle(() => hot.append(runId, entries, expectedSeq, appendOptions)),
+        write(() => hot.append(runId, entries, expectedSeq, appendOptions)),
       read: (runId, readOptions = {}) =>
-        whenIdle(() => hot.read(runId, readOptions.afterSeq ?? 0, readOptions.limit)),
-      lastSeq: (runId) => whenIdle(() => hot.lastSeq(runId)),
+        read(() => hot.read(runId, readOptions.afterSeq ?? 0, readOptions.limit)),
+      lastSeq: (runId) => read(() => hot.lastSeq(runId)),
       putSnapshot: (runId, seq, state, schemaVersion) =>
-        whenIdle(() => hot.putSnapshot(runId, seq, state, schemaVersion)),
-      createRun: (run) => whenIdle(() => runs.createRun(run)),
-      getRun: (runId) => whenIdle(() => runs.getRun(runId)),
-      updateRun: (runId, patch) => whenIdle(() => runs.updateRun(runId, patch)),
-      acquireLease: (runId, ownerId, ttlMs) => whenIdle(() => runs.acquireLease(runId, ownerId, ttlMs)),
-      renewLease: (lease, ttlMs) => whenIdle(() => runs.renewLease(lease, ttlMs)),
-      releaseLease: (lease) => whenIdle(() => runs.releaseLease(lease)),
-      getLease: (runId) => whenIdle(() => runs.getLease(runId)),
-      getSession: (sessionId) => whenIdle(() => runs.getSession(sessionId)),
+        write(() => hot.putSnapshot(runId, seq, state, schemaVersion)),
+      createRun: (run) => write(() => runs.createRun(run)),
+      getRun: (runId) => read(() => runs.getRun(runId)),
+      updateRun: (runId, patch) => write(() => runs.updateRun(runId, patch)),
+      acquireLease: (runId, ownerId, ttlMs) => write(() => runs.acquireLease(runId, ownerId, ttlMs)),
+      renewLease: (lease, ttlMs) => write(() => runs.renewLease(lease, ttlMs)),
+      releaseLease: (lease) => write(() => runs.releaseLease(lease)),
+      getLease: (runId) => read(() => runs.getLease(runId)),
+      getSession: (sessionId) => read(() => runs.getSession(sessionId)),
       appendSession: (sessionId, messages, expectedVersion, sessionOptions) =>
-        whenIdle(() => runs.appendSession(sessionId, messages, expectedVersion, sessionOptions?.runId)),
+        write(() => runs.appendSession(sessionId, messages, expectedVersion, sessionOptions?.runId)),
       replaceSession: (sessionId, messages, expectedVersion) =>
-        whenIdle(() => runs.replaceSession(sessionId, messages, expectedVersion)),
+        write(() => runs.replaceSession(sessionId, messages, expectedVersion)),
     },
   })
 }
