@@ -28,6 +28,7 @@ import {
   step,
   toMessages,
 } from '@vel/core'
+import { v7 as timeOrderedId } from 'uuid'
 import type { Agent } from './agent.ts'
 import type { ResolvedAgent } from './agent-resolve.ts'
 import { type Bus, createInProcessBus } from './bus.ts'
@@ -465,7 +466,9 @@ class VelRuntime implements Runtime, OwnerHost {
       if (existing) return { handle: this.handle(existing.runId) }
     }
     const messages = toMessages(input)
-    const runId = options.runId ?? randomUUID()
+    // Time-ordered (UUID version 7): a new run's rows go at the end of each store index, not at a
+    // random page of it (ADR 0124).
+    const runId = options.runId ?? timeOrderedId()
     const sessionId = options.sessionId ?? null
     // The owner exists before the run does: `recover()` and answers find it, never a second one.
     const price = agent.price ?? this.priceOf(agent.model.provider, agent.model.modelId)
