@@ -225,8 +225,9 @@ export function renderMarkdown(report: Report): string {
   const trips = w1p?.roundTrips?.['20']
   if (w1p && trips) {
     const perStep = w1p.perK['20']?.median ?? Number.NaN
-    // A journal step is one append (an event and any snapshot); a W1 step makes about two (the
-    // model's tool call, the tool's result), and its whole time is charged to them here.
+    // A journal step is one append (its entries and any snapshot); a W1 step makes about one (the
+    // model's call of a side-effect-free tool with the tool's result, ADR 0125), and its whole
+    // time is charged to them here.
     const perAppend = perStep / trips.appendsPerStep
     push(
       `| Postgres: one round trip per journal step (the append with its lease fence, head check and any snapshot) | ${number(trips.perAppend)} per append; a W1 step (K=20) makes ${number(trips.appendsPerStep)} appends, ${number(trips.perStep)} round trips in all | ${met(trips.perAppend <= 1)} |`,

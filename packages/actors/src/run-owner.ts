@@ -4,6 +4,7 @@ import {
   contentPartCount,
   type HumanRequest,
   interruptedToolCalls,
+  type JournalEntryInput,
   type Lease,
   type ModelRequest,
   messagesForModel,
@@ -73,6 +74,17 @@ type Input =
 
 const noParts: ReadonlyArray<StreamPart> = []
 
+/** An event acted on but not journaled yet (`RunOwner.holdable`), and what waits for it. */
+interface Held {
+  readonly event: RunEvent
+  readonly before: RunState
+  readonly state: RunState
+  readonly commands: ReadonlyArray<Command>
+  readonly at: number
+  /** Parts its tools added meanwhile: they go out after its own. */
+  readonly foreign: PositionedPart[]
+}
+
 const isTerminal = (state: RunState) =>
   state.phase === 'completed' || state.phase === 'failed' || state.phase === 'cancelled'
 
@@ -114,6 +126,8 @@ export class RunOwner {
   private budgetTimer: ReturnType<typeof setTimeout> | undefined
   private draining: (() => void) | undefined
   private liveIndex = 0
+  /** An event acted on, to be journaled with the next entry (`holdable`). */
+  private held: Held | undefined
   /** The options of an append without a snapshot, made again only when the lease changes. */
   private appendOptions: { readonly lease: Lease } | undefined
   private observer: RunObserver = silentObserver
@@ -241,7 +255,7 @@ export class RunOwner {
 
   /**
    * Computes the event once, journals it (unless it is `journaled` at that seq already), then
-   * commits it.
+   * commits it. A held event (see `holdable`) is journaled with it, in the same append, first.
    */
   private async apply(
     event: RunEvent,
@@ -271,6 +285,22 @@ export class RunOwner {
       }
       throw new RunError('invalid-state', `${event.type} rejected: ${first.reason}`, { runId: this.runId })
     }
+    if (
+      journaled === undefined &&
+      from === 'executor' &&
+      this.held === undefined &&
+      this.holdable(commands)
+    ) {
+      this.held = { event, before, state, commands, at: this.host.now(), foreign: [] }
+      this.liveIndex = 0
+      this.runCommands(state, commands)
+      // Every tool ended at once, its outcome is in the mailbox: the event goes with it, one append.
+      for (const command of commands)
+        if (command.type === 'call-tool' && this.inflight.has(command.toolCallId)) return this.journalHeld()
+      return
+    }
+    // Held until journaled: a tool's parts meanwhile still wait for the held event's.
+    const held = this.held
     const appendStart = performance.now()
     let finalRow: ReturnType<typeof finalPatch> | undefined
     if (journaled !== undefined) {
@@ -278,11 +308,11 @@ export class RunOwner {
       this.seq = journaled
       this.eventsSinceSnapshot += 1
     } else {
-      const entries = [{ type: event.type, data: event as never, at: this.host.now() }]
-      // A snapshot due with this entry goes in the same write (one round trip on Postgres).
-      const snapshotDue = this.eventsSinceSnapshot + 1 >= (this.agent as ResolvedAgent).snapshotEvery
-      const lease = this.lease as Lease
-      if (this.appendOptions?.lease !== lease) this.appendOptions = { lease }
+      const entry = { type: event.type, data: event as never, at: this.host.now() }
+      const entries =
+        held === undefined
+          ? [entry]
+          : [{ type: held.event.type, data: held.event as never, at: held.at }, entry]
       // The run's final index row goes with its last entry (one round trip fewer), unless the session
       // must be written between the two (see `finish`).
       finalRow =
@@ -291,23 +321,8 @@ export class RunOwner {
         commands.some((command) => command.type === 'finish')
           ? finalPatch(state)
           : undefined
-      const snapshotOption = snapshotDue
-        ? { snapshot: { state: state as never, schemaVersion: runStateVersion } }
-        : undefined
-      const options =
-        snapshotOption === undefined && finalRow === undefined
-          ? this.appendOptions
-          : { lease, ...snapshotOption, ...(finalRow === undefined ? {} : { run: finalRow }) }
-      const expected = this.seq
       try {
-        // The first attempt is a plain await; only a failure pays for the retry machinery.
-        try {
-          this.seq = await this.host.store.append(this.runId, entries, expected, options)
-        } catch (first) {
-          this.seq = await retryTransient(first, () =>
-            this.host.store.append(this.runId, entries, expected, options),
-          )
-        }
+        await this.journal(entries, state, finalRow)
       } catch (error) {
         // Lost ownership, or the store stays down: nothing was journaled, so nothing is acted on. The
         // run stays resumable from the store; a caller's event goes to whoever owns the run now.
@@ -320,12 +335,92 @@ export class RunOwner {
           return this.host.redeliver(this.runId, event)
         throw error
       }
-      this.eventsSinceSnapshot = snapshotDue ? 0 : this.eventsSinceSnapshot + 1
     }
-    this.observer.committed(event, state, commands, performance.now() - appendStart)
+    const elapsed = performance.now() - appendStart
+    this.held = undefined
+    if (held !== undefined) this.published(held, this.seq - 1, elapsed)
+    this.observer.committed(event, state, commands, elapsed)
     this.commit(this.seq, event, before, state, commands)
     if (event.type === 'run.started') this.armBudget()
     for (const command of commands) if (command.type === 'finish') return this.finish(finalRow !== undefined)
+  }
+
+  /**
+   * Appends `entries` (fenced by the lease) after the journal's head, with the snapshot when one
+   * is due and the run's final index row when given; `state` is the state after the last.
+   */
+  private async journal(
+    entries: ReadonlyArray<JournalEntryInput>,
+    state: RunState,
+    finalRow: RunPatch | undefined,
+  ): Promise<void> {
+    // A snapshot due with these entries goes in the same write (one round trip on Postgres).
+    const snapshotDue =
+      this.eventsSinceSnapshot + entries.length >= (this.agent as ResolvedAgent).snapshotEvery
+    const lease = this.lease as Lease
+    if (this.appendOptions?.lease !== lease) this.appendOptions = { lease }
+    const snapshotOption = snapshotDue
+      ? { snapshot: { state: state as never, schemaVersion: runStateVersion } }
+      : undefined
+    const options =
+      snapshotOption === undefined && finalRow === undefined
+        ? this.appendOptions
+        : { lease, ...snapshotOption, ...(finalRow === undefined ? {} : { run: finalRow }) }
+    const expected = this.seq
+    // The first attempt is a plain await; only a failure pays for the retry machinery.
+    try {
+      this.seq = await this.host.store.append(this.runId, entries, expected, options)
+    } catch (first) {
+      this.seq = await retryTransient(first, () =>
+        this.host.store.append(this.runId, entries, expected, options),
+      )
+    }
+    this.eventsSinceSnapshot = snapshotDue ? 0 : this.eventsSinceSnapshot + entries.length
+  }
+
+  /**
+   * Whether an executor's event may be acted on before it is journaled, to be journaled with the
+   * next entry in one append (one commit per step instead of two): its commands are only parts
+   * and calls of tools without side effects, which may simply run again after a crash (as their
+   * start is never journaled either). Its parts wait until it is journaled, so nothing outside
+   * sees an event that a crash could take back. Kept only while every such tool ends at once.
+   */
+  private holdable(commands: ReadonlyArray<Command>): boolean {
+    let calls = 0
+    for (const command of commands) {
+      if (command.type === 'emit') continue
+      if (command.type !== 'call-tool') return false
+      if ((this.agent as ResolvedAgent).tool(command.toolName)?.sideEffects !== 'none') return false
+      calls += 1
+    }
+    return calls > 0
+  }
+
+  /** Journals the held event alone (a tool did not end at once, or the run stops or snapshots). */
+  private async journalHeld(): Promise<void> {
+    const held = this.held
+    if (held === undefined) return
+    const appendStart = performance.now()
+    try {
+      await this.journal(
+        [{ type: held.event.type, data: held.event as never, at: held.at }],
+        held.state,
+        undefined,
+      )
+    } catch (error) {
+      this.abandon(error)
+      throw error
+    }
+    this.held = undefined
+    this.published(held, this.seq, performance.now() - appendStart)
+  }
+
+  /** A held event is journaled at `seq`: its parts go out, then the parts its tools added. */
+  private published(held: Held, seq: number, elapsed: number): void {
+    this.observer.committed(held.event, held.state, held.commands, elapsed)
+    this.emitParts(seq, held.event, held.before, held.commands)
+    const outlet = this.host.outlet(this.runId)
+    for (const part of held.foreign) outlet.live(part)
   }
 
   /** The event is journaled: its parts go out, then its commands are carried out, in order. */
@@ -336,6 +431,12 @@ export class RunOwner {
     state: RunState,
     commands: ReadonlyArray<Command>,
   ): void {
+    this.emitParts(seq, event, before, commands)
+    this.liveIndex = 0
+    this.runCommands(state, commands)
+  }
+
+  private emitParts(seq: number, event: RunEvent, before: RunState, commands: ReadonlyArray<Command>): void {
     // Most events emit once: their parts are used as they are, not copied.
     let parts: ReadonlyArray<StreamPart> = noParts
     for (const command of commands)
@@ -353,7 +454,9 @@ export class RunOwner {
             part,
           }))
     this.host.outlet(this.runId).commit(seq, positioned)
-    this.liveIndex = 0
+  }
+
+  private runCommands(state: RunState, commands: ReadonlyArray<Command>): void {
     for (const command of commands) {
       switch (command.type) {
         case 'call-model':
@@ -652,8 +755,14 @@ export class RunOwner {
   private emitForeign(parts: ReadonlyArray<StreamPart>): void {
     const outlet = this.host.outlet(this.runId)
     const epoch = (this.lease as Lease).epoch
-    for (const part of parts)
-      outlet.live({ position: { seq: this.seq + 1, index: this.liveIndex++, live: { epoch } }, part })
+    const held = this.held
+    // Between the held event and the next entry: out once the held event's own parts are.
+    const seq = this.seq + (held === undefined ? 1 : 2)
+    for (const part of parts) {
+      const positioned = { position: { seq, index: this.liveIndex++, live: { epoch } }, part }
+      if (held === undefined) outlet.live(positioned)
+      else held.foreign.push(positioned)
+    }
   }
 
   /** Whether the store still has this owner's lease as the current one. */
@@ -759,6 +868,8 @@ export class RunOwner {
   }
 
   private async snapshot(): Promise<void> {
+    // A snapshot is of the journal's head: a held event goes in first.
+    await this.journalHeld()
     await this.host.store.putSnapshot(this.runId, this.seq, this.state as never, runStateVersion)
     this.eventsSinceSnapshot = 0
   }
@@ -817,6 +928,7 @@ export class RunOwner {
   }
 
   private stopActor(): void {
+    this.held = undefined
     if (this.budgetTimer !== undefined) clearTimeout(this.budgetTimer)
     this.budgetTimer = undefined
     for (const controller of this.inflight.values()) controller.abort(handOverReasons.released)
