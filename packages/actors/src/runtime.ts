@@ -28,7 +28,6 @@ import {
   step,
   toMessages,
 } from '@vel/core'
-import { v7 as timeOrderedId } from 'uuid'
 import type { Agent } from './agent.ts'
 import type { ResolvedAgent } from './agent-resolve.ts'
 import { type Bus, createInProcessBus } from './bus.ts'
@@ -87,6 +86,17 @@ const heldOutcome = Symbol('vel.outcome')
 
 /** A caller waits on it, so it keeps the process alive. */
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+/**
+ * A run id the runtime names itself: a UUID version 7 (RFC 9562), Unix milliseconds first, so a
+ * new run's rows go at the end of each store index instead of on a random page of it (ADR 0124).
+ * Its 74 random bits are those of `randomUUID` (version 4: the same layout after the version
+ * digit, variant included), which draws from Node's cached entropy.
+ */
+const timeOrderedId = (now = Date.now()): string => {
+  const time = now.toString(16).padStart(12, '0')
+  return `${time.slice(0, 8)}-${time.slice(8, 12)}-7${randomUUID().slice(15)}`
+}
 
 /** Creates a runtime. */
 export function createRuntime(options: RuntimeOptions): Runtime {
@@ -466,8 +476,6 @@ class VelRuntime implements Runtime, OwnerHost {
       if (existing) return { handle: this.handle(existing.runId) }
     }
     const messages = toMessages(input)
-    // Time-ordered (UUID version 7): a new run's rows go at the end of each store index, not at a
-    // random page of it (ADR 0124).
     const runId = options.runId ?? timeOrderedId()
     const sessionId = options.sessionId ?? null
     // The owner exists before the run does: `recover()` and answers find it, never a second one.
