@@ -1,22 +1,15 @@
 // Per-step persistence cost: one journal append of a typical step (~2 KB) plus a snapshot of the
-// run state every 10 steps, for memory, SQLite (NORMAL, FULL, and Kysely-only for comparison) and
+// run state every 10 steps, for memory, SQLite (NORMAL and FULL, against a bare insert) and
 // Postgres. Prints the median per-step time over batches. Run: npx tsx packages/store/bench/persistence.ts
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { JsonValue, Store } from '@vel/core'
 import Database from 'better-sqlite3'
-import { Kysely, SqliteDialect } from 'kysely'
 import pg from 'pg'
-import { createGate } from '../src/gate.ts'
 import { createMemoryStore } from '../src/index.ts'
-import { migrateToLatest } from '../src/migrate.ts'
 import { createPostgresStore } from '../src/postgres/index.ts'
-import { journalRows } from '../src/sql/journal.ts'
-import type { Database as Schema } from '../src/sql/schema.ts'
-import { createSqlStore } from '../src/sql/sql-store.ts'
 import { createSqliteStore } from '../src/sqlite/index.ts'
-import { sqliteMigrations } from '../src/sqlite/migrations/index.ts'
 
 const snapshotEvery = 10
 const postgresUrl = process.env.VEL_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
@@ -96,44 +89,6 @@ async function measure(
   return { step: median(perStep), append: median(perAppend) }
 }
 
-/** The SQLite store with every operation through Kysely (no prepared hot path), for comparison. */
-function kyselyOnlySqlite(filename: string): Store {
-  const connection = new Database(filename)
-  connection.pragma('journal_mode = WAL')
-  connection.pragma('synchronous = NORMAL')
-  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: connection }) })
-  const gate = createGate()
-  return createSqlStore(
-    {
-      db,
-      dialect: 'sqlite',
-      now: Date.now,
-      transaction: (body) => gate.run(() => db.transaction().execute(body)),
-    },
-    {
-      migrate: () => gate.run(() => migrateToLatest(db, sqliteMigrations)),
-      destroy: () => db.destroy(),
-      overrides: {
-        // What append looks like through Kysely: read the head and insert in one transaction.
-        append: (runId, entries, expectedSeq) =>
-          gate.run(() =>
-            db.transaction().execute(async (trx) => {
-              const rows = journalRows(runId, entries, expectedSeq, Date.now())
-              const head = await trx
-                .selectFrom('journal')
-                .select((eb) => eb.fn.max('seq').as('seq'))
-                .where('run_id', '=', runId)
-                .executeTakeFirst()
-              if ((head?.seq ?? 0) !== expectedSeq) throw new Error('conflict')
-              await trx.insertInto('journal').values(rows).execute()
-              return expectedSeq + rows.length
-            }),
-          ),
-      },
-    },
-  )
-}
-
 /** The floor: a bare prepared better-sqlite3 insert of the same row, no checks, no snapshot. */
 function bareInsert(filename: string, batches: number, steps: number): { step: number; append: number } {
   const connection = new Database(filename)
@@ -180,10 +135,6 @@ try {
   rows.push([
     'sqlite FULL',
     await measure(createSqliteStore({ filename: join(directory, 'f.db'), synchronous: 'FULL' }), 30, 1000),
-  ])
-  rows.push([
-    'sqlite NORMAL, Kysely only',
-    await measure(kyselyOnlySqlite(join(directory, 'k.db')), 30, 1000),
   ])
   if (await postgresReachable()) {
     rows.push([
