@@ -15,8 +15,18 @@ export interface CallObservation {
 export interface RunObserver {
   /** The run's own span, journaled in `run.started` so later processes link to it. */
   readonly trace: TraceCarrier | undefined
-  /** An event was journaled (after `appendMs` in the store) and applied; these are its commands. */
-  committed(event: RunEvent, state: RunState, commands: ReadonlyArray<Command>, appendMs: number): void
+  /**
+   * An event was journaled (after `appendMs` in the store) and applied; these are its commands.
+   * `sameAppend`: it went in the same append as the event committed just before it (ADR 0125), so
+   * `appendMs` is that append's, already told.
+   */
+  committed(
+    event: RunEvent,
+    state: RunState,
+    commands: ReadonlyArray<Command>,
+    appendMs: number,
+    sameAppend?: boolean,
+  ): void
   /** A model call starts for this step. */
   modelCall(step: number, request: ModelRequest): CallObservation
   /** A tool handler is about to run. */

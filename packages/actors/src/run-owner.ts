@@ -81,6 +81,8 @@ interface Held {
   readonly state: RunState
   readonly commands: ReadonlyArray<Command>
   readonly at: number
+  /** The seq it is journaled at: its tools' parts meanwhile are positioned after it. */
+  readonly seq: number
   /** Parts its tools added meanwhile: they go out after its own. */
   readonly foreign: PositionedPart[]
 }
@@ -144,6 +146,17 @@ export class RunOwner {
   /** The run's state, if it is in memory here. */
   get state(): RunState | undefined {
     return this.actor?.getSnapshot().context
+  }
+
+  /**
+   * The run's state and the seq it is at (`get`): while an event is held (ADR 0125), until its
+   * append has returned, the state from before it, as a crash would leave it.
+   */
+  get committed(): { readonly state: RunState; readonly seq: number } | undefined {
+    const held = this.held
+    if (held !== undefined) return { state: held.before, seq: held.seq - 1 }
+    const state = this.state
+    return state === undefined ? undefined : { state, seq: this.seq }
   }
 
   /** Whether this process holds the run in memory with its lease. */
@@ -291,7 +304,7 @@ export class RunOwner {
       this.held === undefined &&
       this.holdable(commands)
     ) {
-      this.held = { event, before, state, commands, at: this.host.now(), foreign: [] }
+      this.held = { event, before, state, commands, at: this.host.now(), seq: this.seq + 1, foreign: [] }
       this.liveIndex = 0
       this.runCommands(state, commands)
       // Every tool ended at once, its outcome is in the mailbox: the event goes with it, one append.
@@ -339,7 +352,7 @@ export class RunOwner {
     const elapsed = performance.now() - appendStart
     this.held = undefined
     if (held !== undefined) this.published(held, this.seq - 1, elapsed)
-    this.observer.committed(event, state, commands, elapsed)
+    this.observer.committed(event, state, commands, elapsed, held !== undefined)
     this.commit(this.seq, event, before, state, commands)
     if (event.type === 'run.started') this.armBudget()
     for (const command of commands) if (command.type === 'finish') return this.finish(finalRow !== undefined)
@@ -756,8 +769,9 @@ export class RunOwner {
     const outlet = this.host.outlet(this.runId)
     const epoch = (this.lease as Lease).epoch
     const held = this.held
-    // Between the held event and the next entry: out once the held event's own parts are.
-    const seq = this.seq + (held === undefined ? 1 : 2)
+    // Before the next entry; while an event is held, after it (its seq, not the journal's head,
+    // which moves when its append returns, before it is let go), out once its own parts are.
+    const seq = (held === undefined ? this.seq : held.seq) + 1
     for (const part of parts) {
       const positioned = { position: { seq, index: this.liveIndex++, live: { epoch } }, part }
       if (held === undefined) outlet.live(positioned)
@@ -974,10 +988,5 @@ export class RunOwner {
     const lost = !StoreError.isInstance(cause) || cause.reason === 'conflict' || cause.reason === 'fenced'
     if (!lost) this.host.report(cause, this.runId)
     outlet.signal('released')
-  }
-
-  /** Journal entries applied so far (for tests and `get`). */
-  get journalSeq(): number {
-    return this.seq
   }
 }

@@ -12,6 +12,7 @@ import {
   type ModelPrice,
   messagesForModel,
   type NewRun,
+  newRunId,
   type PositionedPart,
   type PriceTable,
   positionReplayed,
@@ -86,17 +87,6 @@ const heldOutcome = Symbol('vel.outcome')
 
 /** A caller waits on it, so it keeps the process alive. */
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
-
-/**
- * A run id the runtime names itself: a UUID version 7 (RFC 9562), Unix milliseconds first, so a
- * new run's rows go at the end of each store index instead of on a random page of it (ADR 0124).
- * Its 74 random bits are those of `randomUUID` (version 4: the same layout after the version
- * digit, variant included), which draws from Node's cached entropy.
- */
-const timeOrderedId = (now = Date.now()): string => {
-  const time = now.toString(16).padStart(12, '0')
-  return `${time.slice(0, 8)}-${time.slice(8, 12)}-7${randomUUID().slice(15)}`
-}
 
 /** Creates a runtime. */
 export function createRuntime(options: RuntimeOptions): Runtime {
@@ -476,7 +466,7 @@ class VelRuntime implements Runtime, OwnerHost {
       if (existing) return { handle: this.handle(existing.runId) }
     }
     const messages = toMessages(input)
-    const runId = options.runId ?? timeOrderedId()
+    const runId = options.runId ?? newRunId()
     const sessionId = options.sessionId ?? null
     // The owner exists before the run does: `recover()` and answers find it, never a second one.
     const price = agent.price ?? this.priceOf(agent.model.provider, agent.model.modelId)
@@ -792,7 +782,7 @@ class VelRuntime implements Runtime, OwnerHost {
     const record = await this.store.getRun(runId)
     if (record === undefined) throw new RunError('not-found', `no run ${runId}`, { runId })
     const owner = this.owners.get(runId)
-    const loaded = owner?.state ? { state: owner.state, seq: owner.journalSeq } : await this.load(runId)
+    const loaded = owner?.committed ?? (await this.load(runId))
     const { state, seq } = loaded
     const agent = this.agents.get(record.agentId)
     const resolved = agent ? await agent.resolve() : undefined

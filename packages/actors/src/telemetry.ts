@@ -282,9 +282,16 @@ class OtelRunObserver implements RunObserver {
     )
   }
 
-  committed(event: RunEvent, state: RunState, commands: ReadonlyArray<Command>, appendMs: number): void {
+  committed(
+    event: RunEvent,
+    state: RunState,
+    commands: ReadonlyArray<Command>,
+    appendMs: number,
+    sameAppend?: boolean,
+  ): void {
     if (this.listener?.committed) quietly(() => this.listener?.committed?.(event, state, commands, appendMs))
-    this.instruments.append.record(appendMs / 1000)
+    // One sample per append, not per event: a held event and the next share one (ADR 0125).
+    if (sameAppend !== true) this.instruments.append.record(appendMs / 1000)
     if (event.type === 'run.started') this.price = state.policy.price
     const name = eventNames[event.type]
     if (name !== undefined) this.span.addEvent(name, eventAttributes(event))

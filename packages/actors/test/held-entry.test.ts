@@ -1,7 +1,7 @@
 import { defineTool, type JournalEntryInput, type Store, StoreError } from '@vel/core'
 import { describe, expect, it } from 'vitest'
 import { Agent, createRuntime } from '../src/index.ts'
-import { intercept, storeBackends, until } from './run-support.ts'
+import { gate, intercept, storeBackends, until } from './run-support.ts'
 import { collect, partTypes, scripted } from './support.ts'
 
 const backends = storeBackends('vel-held-')
@@ -171,5 +171,83 @@ describe.each(backends)("a side-effect-free tool's call and result, one append, 
     ])
     await second.shutdown()
     await first.shutdown()
+  })
+
+  it("positions an asynchronous tool's parts at its result's seq, and a live reader gets the result", async () => {
+    const tool = defineTool({
+      name: 'add',
+      description: 'Adds, telling its progress between awaits.',
+      input,
+      sideEffects: 'none',
+      handler: async ({ a, b }: { a: number; b: number }, context) => {
+        for (let tick = 0; tick < 20; tick++) {
+          await Promise.resolve()
+          context.emit?.([{ type: 'data-tick', data: { tick } }])
+        }
+        return a + b
+      },
+    })
+    const store = await open()
+    const answered = gate()
+    const agent = new Agent({
+      id: 'held',
+      model: scripted(async (request) => {
+        await answered.promise
+        const last = request.messages.at(-1)
+        if (last?.role === 'tool') return { text: 'done' }
+        return { toolCalls: [{ id: 'call_1', name: 'add', input: { a: 2, b: 3 } }] }
+      }),
+      tools: [tool],
+      policies: { retry: false },
+    })
+    const runtime = createRuntime({ store, agents: [agent] })
+    const handle = await runtime.spawn('held', 'add')
+    const seen: Array<{ type: string; seq: number }> = []
+    const reading = (async () => {
+      for await (const { part, position } of runtime.stream(handle.runId))
+        seen.push({ type: part.type, seq: position.seq })
+    })()
+    await new Promise((resolve) => setTimeout(resolve, 10))
+    answered.open()
+    expect(await handle.result).toBe('done')
+    await reading
+    const result = (await store.read(handle.runId)).find((entry) => entry.type === 'tool.succeeded')
+    const ticks = seen.filter((part) => part.type === 'data-tick')
+    expect(ticks.length).toBeGreaterThan(0)
+    for (const tick of ticks) expect(tick.seq).toBe(result?.seq)
+    expect(seen.map((part) => part.type)).toContain('tool-output-available')
+    await runtime.shutdown()
+  })
+
+  it('is not in the state `get` returns until it is journaled', async () => {
+    const data = await open()
+    const release = gate()
+    let pairs = 0
+    const slow = intercept(data, {
+      append: async (call, _runId: string, entries: ReadonlyArray<JournalEntryInput>) => {
+        if (entries.length === 2) {
+          pairs += 1
+          await release.promise
+        }
+        return call()
+      },
+    })
+    const agent = new Agent({
+      id: 'held',
+      model: oneCall(),
+      tools: [adding('none', ({ a, b }) => a + b)],
+      policies: { retry: false },
+    })
+    const runtime = createRuntime({ store: slow, agents: [agent] })
+    const handle = await runtime.spawn('held', 'add')
+    await until(() => pairs === 1)
+    // The call and its result are applied and waiting for their append: a crash now loses both.
+    const info = await runtime.get(handle.runId)
+    expect(info.seq).toBe(1)
+    expect(info.state.messages.map((message) => message.role)).toEqual(['user'])
+    release.open()
+    expect(await handle.result).toBe('sum=5')
+    expect((await runtime.get(handle.runId)).seq).toBe(4)
+    await runtime.shutdown()
   })
 })

@@ -451,8 +451,9 @@ describe('metrics', () => {
     expect(tokenSum('input')).toBe(4000)
     expect(tokenSum('output')).toBe(400)
     expect(await metrics.sum('vel.cost')).toBeCloseTo((4 * (1000 * 2 + 100 * 10)) / 1e6, 12)
-    // run.started, model.responded, tool.succeeded, model.responded: four appends per run.
-    expect(await metrics.count('vel.store.append.duration')).toBe(8)
+    // run.started, then the tool call with its result (one append, ADR 0125), then the answer:
+    // three appends per run, one sample each.
+    expect(await metrics.count('vel.store.append.duration')).toBe(6)
   })
 
   it('counts a failed run', async () => {

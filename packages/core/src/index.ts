@@ -35,6 +35,7 @@ export type { JsonObject, JsonValue, ProviderMetadata } from './json.ts'
 export * from './language-model.ts'
 export * from './messages.ts'
 // runs: state, events, commands
+export { newRunId } from './run-id.ts'
 export * from './run-state.ts'
 // tool schemas from any Standard Schema library (Zod 4, Valibot, ArkType, Effect)
 export type {

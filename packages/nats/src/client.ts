@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto'
 import { jetstream } from '@nats-io/jetstream'
 import {
   headers as createHeaders,
@@ -15,6 +14,7 @@ import {
   followsDirectly,
   type JsonObject,
   type JsonValue,
+  newRunId,
   type PartPosition,
   type PositionedPart,
   type RunInput,
@@ -174,7 +174,7 @@ export function createNatsClient(connection: NatsConnection, options: NatsClient
 
   return {
     async trigger(agentId, input, triggerOptions = {}) {
-      const runId = triggerOptions.runId ?? randomUUID()
+      const runId = triggerOptions.runId ?? newRunId()
       const payload = {
         input,
         runId,

@@ -82,8 +82,11 @@ describe('group commit (ADR 0123)', () => {
       group.run(() => connection.prepare("insert into items (id, value) values (1, 'a')").run()),
       // Deferred: the missing parent is found only at commit.
       group.run(() => connection.prepare('insert into children (id, parent) values (1, 99)').run()),
+      // A read acknowledges nothing: it runs again, and sees what is kept.
+      group.read(() => rows().length),
     ])
-    expect(outcomes.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected'])
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected', 'fulfilled'])
+    expect((outcomes[2] as PromiseFulfilledResult<number>).value).toBe(0)
     expect(connection.inTransaction).toBe(false)
     expect(rows()).toEqual([])
     // The connection goes on.
@@ -100,6 +103,7 @@ describe('group commit (ADR 0123)', () => {
     const lost = new Error('the transaction was rolled back')
     const outcomes = await Promise.allSettled([
       group.run(() => insert.run(1, 'a')),
+      group.read(() => rows().length),
       group.run(() => {
         // What SQLite does on a full disk or an I/O error: the whole transaction is gone.
         connection.prepare('rollback').run()
@@ -107,9 +111,39 @@ describe('group commit (ADR 0123)', () => {
       }),
       group.run(() => insert.run(3, 'c')),
     ])
-    expect(outcomes.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected', 'fulfilled'])
+    expect(outcomes.map((outcome) => outcome.status)).toEqual([
+      'rejected',
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+    ])
+    // The read ran again, before the write after the lost one.
+    expect((outcomes[1] as PromiseFulfilledResult<number>).value).toBe(0)
     expect((outcomes[0] as PromiseRejectedResult).reason).toBe(lost)
     expect(rows()).toEqual([{ id: 3, value: 'c' }])
+  })
+
+  it('fails the batch, and hangs nothing, when its transaction cannot begin', async () => {
+    const { connection, insert, rows } = open()
+    const gone = new Error('the connection is not open')
+    const broken = {
+      prepare: (source: string) => {
+        if (source === 'begin immediate') throw gone
+        return connection.prepare(source)
+      },
+      get inTransaction() {
+        return connection.inTransaction
+      },
+    }
+    const group = createGroupCommit(broken, () => undefined)
+    const outcomes = await Promise.allSettled([
+      group.run(() => insert.run(1, 'a')),
+      group.run(() => insert.run(2, 'b')),
+    ])
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected'])
+    expect((outcomes[0] as PromiseRejectedResult).reason).toBe(gone)
+    await group.settled()
+    expect(rows()).toEqual([])
   })
 
   it('waits while the connection is busy, then runs what was queued', async () => {

@@ -27,6 +27,12 @@ export interface GroupCommit {
 
 interface Queued {
   readonly body: () => unknown
+  /**
+   * A read: it acknowledges nothing, so a batch that fails runs it again (once) instead of
+   * failing it.
+   */
+  readonly read: boolean
+  retried?: true
   readonly resolve: (value: unknown) => void
   readonly reject: (error: unknown) => void
 }
@@ -55,6 +61,20 @@ export function createGroupCommit(
     return statements
   }
 
+  /**
+   * The batch's writes failed with `error` and none of them is kept: they fail; its reads (which
+   * may have seen those writes) are returned, to run again.
+   */
+  const fail = (batch: ReadonlyArray<Queued>, error: unknown): Queued[] => {
+    const again: Queued[] = []
+    for (const queued of batch)
+      if (queued.read && queued.retried === undefined) {
+        queued.retried = true
+        again.push(queued)
+      } else queued.reject(error)
+    return again
+  }
+
   const runBatch = (batch: Queued[]): void => {
     // Alone in its turn: the operation is its own transaction, as without grouping.
     if (batch.length === 1) {
@@ -66,9 +86,13 @@ export function createGroupCommit(
       }
       return
     }
-    const { begin, commit, rollback } = prepared()
+    let commit: { run(): unknown }
+    let rollback: { run(): unknown }
     try {
-      begin.run()
+      const prepare = prepared()
+      commit = prepare.commit
+      rollback = prepare.rollback
+      prepare.begin.run()
     } catch (error) {
       for (const queued of batch) queued.reject(error)
       return
@@ -78,30 +102,29 @@ export function createGroupCommit(
       try {
         results.push({ ok: true, value: queued.body() })
       } catch (error) {
-        results.push({ ok: false, value: error })
         if (!connection.inTransaction) {
           // SQLite rolled the whole transaction back (a full disk, an I/O error): every write of
-          // the batch so far is gone. Those operations fail with the error; the rest run again.
-          for (const [earlier, result] of results.entries())
-            if (result.ok) results[earlier] = { ok: false, value: error }
-          settle(batch.slice(0, index + 1), results)
-          queue = [...batch.slice(index + 1), ...queue]
-          schedule()
+          // the batch so far is gone and fails with the error; this operation fails; the rest run
+          // again (the caller's loop takes them next).
+          const again = fail(batch.slice(0, index), error)
+          queued.reject(error)
+          queue = [...again, ...batch.slice(index + 1), ...queue]
           return
         }
+        results.push({ ok: false, value: error })
       }
     }
     try {
       commit.run()
     } catch (error) {
-      if (connection.inTransaction) rollback.run()
-      for (const queued of batch) queued.reject(error)
+      try {
+        if (connection.inTransaction) rollback.run()
+      } catch {
+        // The connection is unusable; the next batch's BEGIN says so to its callers.
+      }
+      queue = [...fail(batch, error), ...queue]
       return
     }
-    settle(batch, results)
-  }
-
-  const settle = (batch: Queued[], results: Array<{ ok: boolean; value: unknown }>): void => {
     for (const [index, queued] of batch.entries()) {
       const result = results[index] as { ok: boolean; value: unknown }
       if (result.ok) queued.resolve(result.value)
@@ -138,19 +161,19 @@ export function createGroupCommit(
     process.nextTick(flush)
   }
 
-  const enqueue = <T>(body: () => T): Promise<T> =>
+  const enqueue = <T>(body: () => T, read: boolean): Promise<T> =>
     new Promise<T>((resolve, reject) => {
-      queue.push({ body, resolve: resolve as (value: unknown) => void, reject })
+      queue.push({ body, read, resolve: resolve as (value: unknown) => void, reject })
       schedule()
     })
 
   return {
-    run: enqueue,
+    run: (body) => enqueue(body, false),
     read: (body) => {
-      if (queue.length > 0) return enqueue(body)
+      if (queue.length > 0) return enqueue(body, true)
       const busy = idle()
       if (busy === undefined) return Promise.resolve(body())
-      return busy.then(() => (queue.length > 0 ? enqueue(body) : body()))
+      return busy.then(() => (queue.length > 0 ? enqueue(body, true) : body()))
     },
     flush: () => {
       if (queue.length > 0 && idle() === undefined) flushNow()
