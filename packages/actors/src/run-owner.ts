@@ -80,12 +80,20 @@ interface Held {
   readonly before: RunState
   readonly state: RunState
   readonly commands: ReadonlyArray<Command>
-  readonly at: number
+  /** Its journal entry, stamped when it was held. */
+  readonly entry: JournalEntryInput
   /** The seq it is journaled at: its tools' parts meanwhile are positioned after it. */
   readonly seq: number
   /** Parts its tools added meanwhile: they go out after its own. */
   readonly foreign: PositionedPart[]
 }
+
+/** An event as the journal entry that records it, stamped `at`. */
+const entryOf = (event: RunEvent, at: number): JournalEntryInput => ({
+  type: event.type,
+  data: event as never,
+  at,
+})
 
 const isTerminal = (state: RunState) =>
   state.phase === 'completed' || state.phase === 'failed' || state.phase === 'cancelled'
@@ -304,7 +312,8 @@ export class RunOwner {
       this.held === undefined &&
       this.holdable(commands)
     ) {
-      this.held = { event, before, state, commands, at: this.host.now(), seq: this.seq + 1, foreign: [] }
+      const entry = entryOf(event, this.host.now())
+      this.held = { event, before, state, commands, entry, seq: this.seq + 1, foreign: [] }
       this.liveIndex = 0
       this.runCommands(state, commands)
       // Every tool ended at once, its outcome is in the mailbox: the event goes with it, one append.
@@ -321,11 +330,8 @@ export class RunOwner {
       this.seq = journaled
       this.eventsSinceSnapshot += 1
     } else {
-      const entry = { type: event.type, data: event as never, at: this.host.now() }
-      const entries =
-        held === undefined
-          ? [entry]
-          : [{ type: held.event.type, data: held.event as never, at: held.at }, entry]
+      const entry = entryOf(event, this.host.now())
+      const entries = held === undefined ? [entry] : [held.entry, entry]
       // The run's final index row goes with its last entry (one round trip fewer), unless the session
       // must be written between the two (see `finish`).
       finalRow =
@@ -351,7 +357,7 @@ export class RunOwner {
     }
     const elapsed = performance.now() - appendStart
     this.held = undefined
-    if (held !== undefined) this.published(held, this.seq - 1, elapsed)
+    if (held !== undefined) this.published(held, elapsed)
     this.observer.committed(event, state, commands, elapsed, held !== undefined)
     this.commit(this.seq, event, before, state, commands)
     if (event.type === 'run.started') this.armBudget()
@@ -415,23 +421,19 @@ export class RunOwner {
     if (held === undefined) return
     const appendStart = performance.now()
     try {
-      await this.journal(
-        [{ type: held.event.type, data: held.event as never, at: held.at }],
-        held.state,
-        undefined,
-      )
+      await this.journal([held.entry], held.state, undefined)
     } catch (error) {
       this.abandon(error)
       throw error
     }
     this.held = undefined
-    this.published(held, this.seq, performance.now() - appendStart)
+    this.published(held, performance.now() - appendStart)
   }
 
-  /** A held event is journaled at `seq`: its parts go out, then the parts its tools added. */
-  private published(held: Held, seq: number, elapsed: number): void {
+  /** A held event is journaled (at `held.seq`): its parts go out, then the parts its tools added. */
+  private published(held: Held, elapsed: number): void {
     this.observer.committed(held.event, held.state, held.commands, elapsed)
-    this.emitParts(seq, held.event, held.before, held.commands)
+    this.emitParts(held.seq, held.event, held.before, held.commands)
     const outlet = this.host.outlet(this.runId)
     for (const part of held.foreign) outlet.live(part)
   }

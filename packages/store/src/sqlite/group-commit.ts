@@ -1,4 +1,4 @@
-import type { SqliteConnection } from './driver.ts'
+import type { SqliteConnection, SqliteStatement } from './driver.ts'
 
 /**
  * Group commit on one SQLite connection (ADR 0123). The store's synchronous operations are queued
@@ -51,7 +51,7 @@ export function createGroupCommit(
   let queue: Queued[] = []
   let scheduled = false
   let waiters: Array<() => void> = []
-  let statements: { begin: { run(): unknown }; commit: { run(): unknown }; rollback: { run(): unknown } }
+  let statements: Record<'begin' | 'commit' | 'rollback', SqliteStatement> | undefined
   const prepared = () => {
     statements ??= {
       begin: connection.prepare('begin immediate'),
@@ -86,8 +86,8 @@ export function createGroupCommit(
       }
       return
     }
-    let commit: { run(): unknown }
-    let rollback: { run(): unknown }
+    let commit: SqliteStatement
+    let rollback: SqliteStatement
     try {
       const prepare = prepared()
       commit = prepare.commit
@@ -132,12 +132,13 @@ export function createGroupCommit(
     }
   }
 
-  const flush = (): void => {
+  // The scheduled run: waits while a Kysely transaction is open, then runs what is queued.
+  const flushWhenIdle = (): void => {
     scheduled = false
     const busy = idle()
     if (busy !== undefined) {
       scheduled = true
-      void busy.then(flush)
+      void busy.then(flushWhenIdle)
       return
     }
     flushNow()
@@ -158,7 +159,7 @@ export function createGroupCommit(
   const schedule = (): void => {
     if (scheduled) return
     scheduled = true
-    process.nextTick(flush)
+    process.nextTick(flushWhenIdle)
   }
 
   const enqueue = <T>(body: () => T, read: boolean): Promise<T> =>

@@ -98,6 +98,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         return migrateToLatest(db, sqliteMigrations)
       }),
     destroy: async () => {
+      // What is queued, then any Kysely section still open.
       await group.settled()
       await read(() => undefined)
       shared.release()
