@@ -15,7 +15,7 @@ import type { LanguageModel, ModelPart } from '@vel/core'
 // Every resolution of these packages from here on is written to this file.
 const packages = ['@opentelemetry/api', 'effect']
 const file = join(tmpdir(), `vel-startup-resolutions-${process.pid}`)
-register(new URL('./resolve-recorder.mjs', import.meta.url), { data: { file, packages } })
+register(new URL('../../../test/support/resolve-recorder.mjs', import.meta.url), { data: { file, packages } })
 const resolved = () => {
   const lines = existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n') : []
   return Object.fromEntries(

@@ -1,5 +1,5 @@
 import { StoreError } from '@vel/core'
-import { type Kysely, type Migration, Migrator } from 'kysely'
+import type { Kysely, Migration } from 'kysely'
 import { toStoreError } from './map-error.ts'
 
 /**
@@ -13,13 +13,8 @@ export async function migrateToLatest(
   migrations: Readonly<Record<string, Migration>>,
   schema?: string,
 ): Promise<void> {
-  const executed = await executedMigrations(db, schema)
-  const unknown = executed.filter((name) => !(name in migrations))
-  if (unknown.length > 0)
-    throw new StoreError(
-      'schema-too-new',
-      `the database schema is newer than this code (unknown migrations: ${unknown.join(', ')}); upgrade @vel/store`,
-    )
+  checkKnown(await executedMigrations(db, schema), migrations)
+  const { Migrator } = await import('./kysely.ts')
   const migrator = new Migrator({
     db,
     provider: { getMigrations: async () => ({ ...migrations }) },
@@ -27,6 +22,23 @@ export async function migrateToLatest(
   })
   const { error } = await migrator.migrateToLatest()
   if (error !== undefined) throw toStoreError(error, 'migrate')
+}
+
+/**
+ * Whether every migration in `migrations` has run, given the names the database recorded; a name
+ * this code does not know is `schema-too-new`.
+ */
+export function checkKnown(
+  executed: ReadonlyArray<string>,
+  migrations: Readonly<Record<string, Migration>>,
+): boolean {
+  const unknown = executed.filter((name) => !(name in migrations))
+  if (unknown.length > 0)
+    throw new StoreError(
+      'schema-too-new',
+      `the database schema is newer than this code (unknown migrations: ${unknown.join(', ')}); upgrade @vel/store`,
+    )
+  return Object.keys(migrations).every((name) => executed.includes(name))
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: the migration table is not part of the typed schema

@@ -4,12 +4,13 @@ import {
   type Page,
   type RunFilter,
   type RunRecord,
+  type RunStatus,
   type Store,
   StoreError,
 } from '@vel/core'
 import type { Kysely, Selectable } from 'kysely'
 import { decodeJson, encodeJson, toNumber } from '../codec.ts'
-import { decodeCursor, encodeCursor } from '../cursor.ts'
+import { decodeCursor, encodeCursor, type RunCursor } from '../cursor.ts'
 import { decodeRun } from '../decode-run.ts'
 import { newRunRecord } from '../run-record.ts'
 import { checkId, filterStatuses, pageSize } from '../validate.ts'
@@ -153,6 +154,29 @@ const insertRun = async (
 }
 
 /**
+ * `listRuns`' arguments checked (statuses, page size, then cursor), or `undefined` when no run can
+ * match (an empty status list).
+ */
+export const listArguments = (
+  filter: RunFilter,
+  page: { readonly cursor?: string; readonly limit?: number },
+):
+  | { statuses: ReadonlyArray<RunStatus> | undefined; limit: number; cursor: RunCursor | undefined }
+  | undefined => {
+  const statuses = filterStatuses(filter)
+  const limit = pageSize(page.limit)
+  const cursor = page.cursor === undefined ? undefined : decodeCursor(page.cursor)
+  return statuses !== undefined && statuses.length === 0 ? undefined : { statuses, limit, cursor }
+}
+
+/** A page of `limit` runs from `limit + 1` rows, newest first: the extra row means a next page. */
+export const runPage = (rows: ReadonlyArray<Selectable<RunsTable>>, limit: number): Page<RunRecord> => {
+  const items = rows.slice(0, limit).map(toRunRecord)
+  const last = items[items.length - 1]
+  return rows.length > limit && last !== undefined ? { items, nextCursor: encodeCursor(last) } : { items }
+}
+
+/**
  * The runs index through Kysely, shared by SQLite and Postgres: creating a run without a lease,
  * the idempotency lookup, listing and deleting. Each dialect runs the rest as prepared statements
  * (`getRun`, `updateRun`, and `createRun` with a lease in one write: ADRs 0118, 0120, 0121).
@@ -160,18 +184,18 @@ const insertRun = async (
 export const createSqlRuns = (
   context: SqlContext,
 ): Pick<Store, 'createRun' | 'findRunByIdempotencyKey' | 'listRuns' | 'deleteRun'> => {
-  const { db } = context
+  // `context.db` is read per call: the SQLite store makes its Kysely on first need (ADR 0126).
   return {
     async createRun(run: NewRun): Promise<CreatedRun> {
       const record = newRunRecord(run, context.now())
       if (run.lease !== undefined)
         throw new StoreError('invalid-argument', 'a leased run is created by the dialect (its createRun)')
-      await insertRun(db, run, record, context.dialect)
+      await insertRun(context.db, run, record, context.dialect)
       return record
     },
 
     async findRunByIdempotencyKey(agentId: string, idempotencyKey: string): Promise<RunRecord | undefined> {
-      const row = await db
+      const row = await context.db
         .selectFrom('runs')
         .selectAll()
         .where('agent_id', '=', checkId('agentId', agentId))
@@ -184,11 +208,10 @@ export const createSqlRuns = (
       filter: RunFilter = {},
       page: { readonly cursor?: string; readonly limit?: number } = {},
     ): Promise<Page<RunRecord>> {
-      const statuses = filterStatuses(filter)
-      const limit = pageSize(page.limit)
-      const cursor = page.cursor === undefined ? undefined : decodeCursor(page.cursor)
-      if (statuses !== undefined && statuses.length === 0) return { items: [] }
-      let query = db.selectFrom('runs').selectAll()
+      const listing = listArguments(filter, page)
+      if (listing === undefined) return { items: [] }
+      const { statuses, limit, cursor } = listing
+      let query = context.db.selectFrom('runs').selectAll()
       if (statuses !== undefined) query = query.where('status', 'in', statuses)
       if (filter.agentId !== undefined) query = query.where('agent_id', '=', filter.agentId)
       if (filter.sessionId !== undefined) query = query.where('session_id', '=', filter.sessionId)
@@ -206,9 +229,7 @@ export const createSqlRuns = (
         .orderBy('run_id', 'desc')
         .limit(limit + 1)
         .execute()
-      const items = rows.slice(0, limit).map(toRunRecord)
-      const last = items[items.length - 1]
-      return rows.length > limit && last !== undefined ? { items, nextCursor: encodeCursor(last) } : { items }
+      return runPage(rows, limit)
     },
 
     async deleteRun(runId: string): Promise<void> {

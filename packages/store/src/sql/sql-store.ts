@@ -10,8 +10,11 @@ export interface SqlStoreParts {
   readonly migrate: () => Promise<void>
   /** Releases the connection(s); called once. */
   readonly destroy: () => Promise<void>
-  /** Called before each shared (Kysely) operation: SQLite runs the writes it has queued first. */
-  readonly beforeShared?: () => void
+  /**
+   * Called before each shared (Kysely) operation: SQLite runs the writes it has queued first, and
+   * the first time loads Kysely (the operation then waits for the promise).
+   */
+  readonly beforeShared?: () => Promise<void> | undefined
   /**
    * The dialect's own operations (prepared statements: the append, a run's reads, updates and
    * leases, a session's read) and replacements for shared ones.
@@ -28,20 +31,30 @@ export interface SqlStoreParts {
     | 'getSession'
   > &
     Partial<
-      Pick<Store, 'read' | 'lastSeq' | 'putSnapshot' | 'createRun' | 'appendSession' | 'replaceSession'>
+      Pick<
+        Store,
+        | 'read'
+        | 'lastSeq'
+        | 'putSnapshot'
+        | 'getSnapshot'
+        | 'createRun'
+        | 'listRuns'
+        | 'appendSession'
+        | 'replaceSession'
+      >
     >
 }
 
 type Operations = Omit<Store, 'migrate' | 'close'>
 
-/** The same operations, each calling `before` first. */
-const preceded = <T extends object>(operations: T, before: () => void): T =>
+/** The same operations, each calling `before` first (and waiting for it when it returns a promise). */
+const preceded = <T extends object>(operations: T, before: () => Promise<void> | undefined): T =>
   Object.fromEntries(
     Object.entries(operations).map(([name, body]: [string, (...args: unknown[]) => unknown]) => [
       name,
       (...args: unknown[]) => {
-        before()
-        return body(...args)
+        const ready = before()
+        return ready === undefined ? body(...args) : ready.then(() => body(...args))
       },
     ]),
   ) as T

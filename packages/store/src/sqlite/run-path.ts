@@ -3,18 +3,21 @@ import {
   type Lease,
   type Message,
   type NewRun,
+  type Page,
+  type RunFilter,
   type RunPatch,
   type RunRecord,
   type SessionRecord,
+  type Snapshot,
   StoreError,
 } from '@vel/core'
 import type { Selectable } from 'kysely'
 import { encodeCompact } from '../codec.ts'
 import { leasedElsewhere, newRunRecord, patchColumns } from '../run-record.ts'
-import { type JournalRow, journalRows } from '../sql/journal.ts'
+import { type JournalRow, journalRows, toSnapshot } from '../sql/journal.ts'
 import { toLease } from '../sql/leases.ts'
-import { runColumnList, runColumns, runRow, toRunRecord } from '../sql/runs.ts'
-import type { RunsTable } from '../sql/schema.ts'
+import { listArguments, runColumnList, runColumns, runPage, runRow, toRunRecord } from '../sql/runs.ts'
+import type { RunsTable, SnapshotsTable } from '../sql/schema.ts'
 import { toSessionRecord } from '../sql/sessions.ts'
 import { checkId, checkLease, checkPositive, checkSeq, sessionTexts } from '../validate.ts'
 import type { SqliteConnection, SqliteStatement } from './driver.ts'
@@ -24,9 +27,11 @@ import type { SqliteHotPath } from './hot-path.ts'
  * A run's bookkeeping on SQLite as prepared statements, run synchronously on the store's
  * connection: create (with its lease), get, update, the lease operations and the session a run
  * reads and writes (ADR 0120), without building and compiling a query per call: that was most of a
- * run's CPU outside its journal appends. Listing, deleting and the idempotency lookup stay on
- * Kysely (`../sql/runs.ts`); a new run's first entries go through the journal's statements. Writes of more than one statement are
- * one `BEGIN IMMEDIATE` transaction, so they are atomic across processes as well.
+ * run's CPU outside its journal appends. Listing runs and reading a snapshot too, so a process that
+ * resumes runs never loads Kysely (ADR 0126). Deleting and the idempotency lookup stay on Kysely
+ * (`../sql/runs.ts`); a new run's first entries go through the journal's statements. Writes of
+ * more than one statement are one `BEGIN IMMEDIATE` transaction, so they are atomic across
+ * processes as well.
  */
 export interface SqliteRunPath {
   createRun(run: NewRun): CreatedRun
@@ -36,6 +41,9 @@ export interface SqliteRunPath {
   renewLease(lease: Lease, ttlMs: number): Lease | undefined
   releaseLease(lease: Lease): void
   getLease(runId: string): Lease | undefined
+  getSnapshot(runId: string): Snapshot | undefined
+  /** As `Store.listRuns`: the same checks, order and cursor as the Kysely query of `../sql/runs.ts`. */
+  listRuns(filter: RunFilter, page: { readonly cursor?: string; readonly limit?: number }): Page<RunRecord>
   getSession(sessionId: string): SessionRecord | undefined
   appendSession(
     sessionId: string,
@@ -63,6 +71,18 @@ export function createSqliteRunPath(
     if (found === undefined) {
       found = connection.prepare(sql[name])
       prepared[name] = found
+    }
+    return found
+  }
+  // A listing's SQL depends on which filters it has (and how many statuses): one statement per
+  // shape, a few in practice; bounded, oldest out.
+  const listings = new Map<string, SqliteStatement>()
+  const listing = (text: string): SqliteStatement => {
+    let found = listings.get(text)
+    if (found === undefined) {
+      found = connection.prepare(text)
+      if (listings.size >= 64) listings.delete(listings.keys().next().value as string)
+      listings.set(text, found)
     }
     return found
   }
@@ -203,6 +223,40 @@ export function createSqliteRunPath(
       const row = statement('getLease').get(checkId('runId', runId), now()) as LeaseRow | undefined
       return row === undefined ? undefined : toLease(runId, row)
     },
+    getSnapshot(runId) {
+      const row = statement('getSnapshot').get(checkId('runId', runId)) as
+        | Selectable<SnapshotsTable>
+        | undefined
+      return row === undefined ? undefined : toSnapshot(row)
+    },
+    listRuns(filter, page) {
+      const listed = listArguments(filter, page)
+      if (listed === undefined) return { items: [] }
+      const { statuses, limit, cursor } = listed
+      const where: string[] = []
+      const values: unknown[] = []
+      if (statuses !== undefined) {
+        where.push(`status in (${statuses.map(() => '?').join(', ')})`)
+        values.push(...statuses)
+      }
+      for (const [column, value] of [
+        ['agent_id', filter.agentId],
+        ['session_id', filter.sessionId],
+        ['parent_run_id', filter.parentRunId],
+      ] as const)
+        if (value !== undefined) {
+          where.push(`${column} = ?`)
+          values.push(value)
+        }
+      if (cursor !== undefined) {
+        where.push('(created_at < ? or (created_at = ? and run_id < ?))')
+        values.push(cursor.createdAt, cursor.createdAt, cursor.runId)
+      }
+      const text = `select ${runColumnList} from runs${where.length === 0 ? '' : ` where ${where.join(' and ')}`}
+        order by created_at desc, run_id desc limit ?`
+      // One extra row tells whether another page follows.
+      return runPage(listing(text).all(...values, limit + 1) as Selectable<RunsTable>[], limit)
+    },
     getSession(sessionId) {
       checkId('sessionId', sessionId)
       const head = statement('getSession').get(sessionId) as
@@ -244,6 +298,7 @@ const sql = {
     'update leases set owner_id = null, expires_at = 0 where run_id = ? and owner_id = ? and epoch = ?',
   getLease: `select owner_id, epoch, expires_at from leases
      where run_id = ? and owner_id is not null and expires_at > ?`,
+  getSnapshot: 'select run_id, seq, schema_version, at, state from snapshots where run_id = ?',
   getSession: 'select version, updated_at from sessions where session_id = ?',
   sessionMessages: 'select position, message from session_messages where session_id = ? order by position',
   ensureSession: `insert into sessions (session_id, version, message_count, updated_at) values (?, 0, 0, ?)

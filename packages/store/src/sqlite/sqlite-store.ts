@@ -1,11 +1,11 @@
 import { resolve } from 'node:path'
 import type { Store } from '@vel/core'
 import Database from 'better-sqlite3'
-import { Kysely, SqliteDialect } from 'kysely'
+import type { Kysely } from 'kysely'
 import { encodeCompact } from '../codec.ts'
 import { createGate, type Gate } from '../gate.ts'
 import { toStoreError } from '../map-error.ts'
-import { migrateToLatest } from '../migrate.ts'
+import { checkKnown, migrateToLatest } from '../migrate.ts'
 import type { Database as Schema } from '../sql/schema.ts'
 import { createSqlStore } from '../sql/sql-store.ts'
 import type { SqliteConnection } from './driver.ts'
@@ -48,11 +48,28 @@ function withStatementCache(connection: Database.Database, size = 256) {
 }
 
 /**
- * A `Store` on one SQLite file through better-sqlite3 in WAL mode. Migrations, listing, deleting
- * and the idempotency lookup go through Kysely; the journal (append, read, lastSeq, putSnapshot,
- * docs/decisions/0020-store.md) and a run's bookkeeping (create, get, update, leases, its session:
- * docs/decisions/0120-sqlite-run-path.md) use prepared statements on the same connection, and
- * the writes called in one turn of the event loop commit together (group commit,
+ * Whether the database has run every migration of this code, read with a plain statement (no
+ * Kysely); `false` when it has no migration table yet. A migration this code does not know is
+ * `schema-too-new`, as `migrateToLatest` says.
+ */
+function migrated(connection: Database.Database): boolean {
+  let names: string[]
+  try {
+    names = connection.prepare('select name from kysely_migration').pluck().all() as string[]
+  } catch (error) {
+    if (/no such table/.test((error as Error).message)) return false
+    throw error
+  }
+  return checkKnown(names, sqliteMigrations)
+}
+
+/**
+ * A `Store` on one SQLite file through better-sqlite3 in WAL mode. Migrations, deleting and the
+ * idempotency lookup go through Kysely, which loads on the first of them (a migrated database
+ * needs none to open: ADR 0126); the journal (append, read, lastSeq, snapshots,
+ * docs/decisions/0020-store.md), a run's bookkeeping (create, get, update, leases, its session:
+ * docs/decisions/0120-sqlite-run-path.md) and listing runs use prepared statements on the same
+ * connection, and the writes called in one turn of the event loop commit together (group commit,
  * docs/decisions/0123-sqlite-group-commit.md).
  */
 export function createSqliteStore(options: SqliteStoreOptions): Store {
@@ -66,9 +83,6 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   } catch (error) {
     throw toStoreError(error, `open ${options.filename}`)
   }
-  const db = new Kysely<Schema>({
-    dialect: new SqliteDialect({ database: withStatementCache(connection) }),
-  })
   const shared = gateFor(options.filename)
   const gate = shared.gate
   const hot = createSqliteHotPath(connection satisfies SqliteConnection, now)
@@ -79,8 +93,21 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   const group = createGroupCommit(connection, () => gate.idle())
   const write = group.run
   const read = group.read
+  // Kysely over the same connection, made on first need: its code loads with it (ADR 0126).
+  let db: Kysely<Schema> | undefined
+  let loading: Promise<Kysely<Schema>> | undefined
+  const kysely = (): Promise<Kysely<Schema>> => {
+    loading ??= import('../kysely.ts').then(({ Kysely, SqliteDialect }) => {
+      db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: withStatementCache(connection) }) })
+      return db
+    })
+    return loading
+  }
   const context = {
-    db,
+    get db(): Kysely<Schema> {
+      if (db === undefined) throw new Error('the SQLite store used Kysely before loading it')
+      return db
+    },
     dialect: 'sqlite' as const,
     now,
     encodeData: encodeCompact,
@@ -88,23 +115,33 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     transaction: <T>(body: (trx: Kysely<Schema>) => Promise<T>) =>
       gate.run(() => {
         group.flushNow()
-        return db.transaction().execute(body)
+        return (db as Kysely<Schema>).transaction().execute(body)
       }),
   }
   return createSqlStore(context, {
-    migrate: () =>
-      gate.run(() => {
+    migrate: async () => {
+      // A database at this code's schema opens with one plain statement; otherwise Kysely's migrator.
+      if (await read(() => migrated(connection))) return
+      const loaded = await kysely()
+      await gate.run(() => {
         group.flushNow()
-        return migrateToLatest(db, sqliteMigrations)
-      }),
+        return migrateToLatest(loaded, sqliteMigrations)
+      })
+    },
     destroy: async () => {
       // What is queued, then any Kysely section still open.
       await group.settled()
       await read(() => undefined)
       shared.release()
-      await db.destroy()
+      const loaded = loading === undefined ? undefined : await loading.catch(() => undefined)
+      if (loaded === undefined) connection.close()
+      else await loaded.destroy()
     },
-    beforeShared: group.flush,
+    // Queued writes first; the first shared operation waits for Kysely to load.
+    beforeShared: () => {
+      group.flush()
+      return db === undefined ? kysely().then(() => undefined) : undefined
+    },
     // Writes wait for the end of the turn and commit with the others of it; a read with nothing
     // queued runs at once.
     overrides: {
@@ -115,9 +152,11 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       lastSeq: (runId) => read(() => hot.lastSeq(runId)),
       putSnapshot: (runId, seq, state, schemaVersion) =>
         write(() => hot.putSnapshot(runId, seq, state, schemaVersion)),
+      getSnapshot: (runId) => read(() => runs.getSnapshot(runId)),
       createRun: (run) => write(() => runs.createRun(run)),
       getRun: (runId) => read(() => runs.getRun(runId)),
       updateRun: (runId, patch) => write(() => runs.updateRun(runId, patch)),
+      listRuns: (filter = {}, page = {}) => read(() => runs.listRuns(filter, page)),
       acquireLease: (runId, ownerId, ttlMs) => write(() => runs.acquireLease(runId, ownerId, ttlMs)),
       renewLease: (lease, ttlMs) => write(() => runs.renewLease(lease, ttlMs)),
       releaseLease: (lease) => write(() => runs.releaseLease(lease)),

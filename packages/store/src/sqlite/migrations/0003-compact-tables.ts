@@ -1,4 +1,4 @@
-import { type Kysely, type Migration, sql } from 'kysely'
+import type { Kysely, Migration } from 'kysely'
 
 // biome-ignore lint/suspicious/noExplicitAny: the Migration interface takes Kysely<any>
 type AnyDb = Kysely<any>
@@ -24,6 +24,8 @@ const keyedTables = [
 
 /** Rebuilds the small tables with or without a rowid, keeping every row (SQLite cannot alter a key). */
 async function rebuildKeyedTables(db: AnyDb, withoutRowid: boolean): Promise<void> {
+  // Kysely's values load on first need (ADR 0126); a migration runs with Kysely loaded anyway.
+  const { sql } = await import('../../kysely.ts')
   for (const [table, columns, definition] of keyedTables) {
     await sql.raw(`create table ${table}_v3 ${definition}${withoutRowid ? ' without rowid' : ''}`).execute(db)
     await sql.raw(`insert into ${table}_v3 (${columns}) select ${columns} from ${table}`).execute(db)
@@ -34,6 +36,7 @@ async function rebuildKeyedTables(db: AnyDb, withoutRowid: boolean): Promise<voi
 
 /** Recreates the runs indexes on nullable columns, partial (`where ... is not null`) or whole. */
 async function recreateNullableIndexes(db: AnyDb, partial: boolean): Promise<void> {
+  const { sql } = await import('../../kysely.ts')
   const indexes = [
     ['runs_by_session_id', ['session_id', 'created_at', 'run_id'], 'session_id', false],
     ['runs_by_parent_run_id', ['parent_run_id', 'created_at', 'run_id'], 'parent_run_id', false],

@@ -1,6 +1,7 @@
-// Module resolution hooks (`module.register`) for the start-up path test: appends each resolved
-// specifier naming one of `data.packages` (or a subpath) to the file `data.file`, synchronously, so
-// a process can tell whether anything resolved (to load) them, by a static import or any other way.
+// Module resolution hooks (`module.register`) for the start-up path tests of actors and store:
+// appends each resolved specifier naming one of `data.packages` (or a subpath) to the file
+// `data.file`, synchronously, so a process can tell whether anything resolved (to load) them, by a
+// static import or any other way.
 import { appendFileSync } from 'node:fs'
 
 let file
