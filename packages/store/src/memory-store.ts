@@ -77,10 +77,11 @@ const wellFormed = (runId: string, raw: unknown): RunRecord | undefined => {
 
 /** A stored run (JSON text of the record) as a record; one that does not decode is `corrupted`. */
 const decodeStoredRun = (runId: string, text: string): { run: RunRecord; storedStatus: unknown } => {
-  // The usual case: the text parses to a record of the right shape, taken as it is.
+  // The usual case: the text (compact, as the store writes it, or plain JSON) parses to a record
+  // of the right shape, taken as it is. Compact text is never valid JSON: a bare `JSON.parse`
+  // first would throw (and build an error) on every stored row.
   try {
-    const parsed = JSON.parse(text) as unknown
-    const run = wellFormed(runId, parsed)
+    const run = wellFormed(runId, decodeJson<unknown>(text, `run ${runId}`))
     if (run !== undefined) return { run, storedStatus: run.status }
   } catch {
     // Unparsable: the general path below names the problem.
