@@ -131,6 +131,11 @@ export class RunOwner {
   private agent: ResolvedAgent | undefined
   private lease: Lease | undefined
   private seq = 0
+  /**
+   * The last entry whose parts went out: the journal's head, except between an append's return and
+   * its commit, when a tool's parts must still go before that entry's (`emitForeign`).
+   */
+  private outSeq = 0
   private eventsSinceSnapshot = 0
   private readonly inflight = new Map<string, CallControl>()
   private budgetTimer: ReturnType<typeof setTimeout> | undefined
@@ -452,6 +457,7 @@ export class RunOwner {
   }
 
   private emitParts(seq: number, event: RunEvent, before: RunState, commands: ReadonlyArray<Command>): void {
+    this.outSeq = seq
     // Most events emit once: their parts are used as they are, not copied.
     let parts: ReadonlyArray<StreamPart> = noParts
     for (const command of commands)
@@ -771,9 +777,10 @@ export class RunOwner {
     const outlet = this.host.outlet(this.runId)
     const epoch = (this.lease as Lease).epoch
     const held = this.held
-    // Before the next entry; while an event is held, after it (its seq, not the journal's head,
-    // which moves when its append returns, before it is let go), out once its own parts are.
-    const seq = (held === undefined ? this.seq : held.seq) + 1
+    // Before the next entry (after the last one whose parts went out, not the journal's head, which
+    // moves when an append returns, before its parts go out); while an event is held, after it (its
+    // seq), out once its own parts are.
+    const seq = (held === undefined ? this.outSeq : held.seq) + 1
     for (const part of parts) {
       const positioned = { position: { seq, index: this.liveIndex++, live: { epoch } }, part }
       if (held === undefined) outlet.live(positioned)
@@ -805,6 +812,7 @@ export class RunOwner {
     this.actor = createActor(runLogic, { input: undefined })
     this.actor.start()
     this.seq = 0
+    this.outSeq = 0
     await this.apply(event, 'executor', journaled)
   }
 
@@ -821,6 +829,7 @@ export class RunOwner {
         this.actor = createActor(runLogic, { input: state })
         this.actor.start()
         this.seq = seq
+        this.outSeq = seq
         if (record.status === 'running' || record.status === 'waiting') await this.finish()
         else await this.release(false)
         throw new RunError('invalid-state', `run ${this.runId} is ${state.phase}`, { runId: this.runId })
@@ -847,6 +856,7 @@ export class RunOwner {
       this.actor = createActor(runLogic, { input: state })
       this.actor.start()
       this.seq = seq
+      this.outSeq = seq
       this.eventsSinceSnapshot = 0
       this.observer = this.host.observe(state, loaded.agent)
       this.armBudget()

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import {
   type CreatedRun,
+  comparePositions,
   decodeRunState,
   defaultPrices,
   emptyRunState,
@@ -900,15 +901,31 @@ class VelRuntime implements Runtime, OwnerHost {
         if (part.type === 'finish') finished = true
       }
     }
-    /** Reads the journal after what was read, stepping the replayed state along. */
-    const catchUp = async () => {
+    /**
+     * Reads the journal after what was read, stepping the replayed state along. Parts the outlet
+     * sent meanwhile that come before a journaled one are taken first, in position order: a tool's
+     * live parts are in no journal entry, so once the entry after them were taken they would be
+     * dropped as seen. A model call's deltas (live, in a block) are not: the journal has the
+     * response whole. `live`: false for a reader that only reads the journal.
+     */
+    const catchUp = async (live = true) => {
       for (const entry of await this.store.read(runId, { afterSeq: seq })) {
         const event = entry.data as unknown as RunEvent
         const before = state
         const [next, commands] = step(state, forReplay(event))
         const parts: StreamPart[] = []
         for (const command of commands) if (command.type === 'emit') parts.push(...command.parts)
-        for (const positioned of positionReplayed(entry.seq, event, before.step, parts)) accept(positioned)
+        for (const positioned of positionReplayed(entry.seq, event, before.step, parts)) {
+          while (
+            live &&
+            queue.length > 0 &&
+            comparePositions((queue[0] as PositionedPart).position, positioned.position) < 0
+          ) {
+            const queued = queue.shift() as PositionedPart
+            if (queued.position.live === undefined || queued.position.block === undefined) accept(queued)
+          }
+          accept(positioned)
+        }
         state = next
         seq = entry.seq
       }
@@ -918,17 +935,22 @@ class VelRuntime implements Runtime, OwnerHost {
         throw new RunError('not-found', `no run ${runId}`, { runId })
       // Subscribed before the journal is read, so nothing published in between is lost.
       if (remote !== undefined) await this.bus.partsSubscribed?.().catch(() => undefined)
-      await catchUp()
+      await catchUp(options.follow !== false)
       if (options.follow === false) {
         for (const positioned of out.splice(0)) yield positioned
         return
       }
       while (!options.signal?.aborted) {
-        for (const positioned of queue.splice(0)) {
+        const taken = queue.splice(0)
+        for (let index = 0; index < taken.length; index++) {
+          const positioned = taken[index] as PositionedPart
           // A journaled part that does not follow what the reader has (it joined a bus after the
           // entry's first parts went out, e.g. a streamed response's text): the rest is in the journal.
-          if (!positioned.position.live && !followsDirectly(cursor.position, positioned.position))
+          // The parts after it go back first in the queue, for the read to take in order.
+          if (!positioned.position.live && !followsDirectly(cursor.position, positioned.position)) {
+            queue.unshift(...taken.splice(index + 1))
             await catchUp()
+          }
           accept(positioned)
         }
         for (const positioned of out.splice(0)) yield positioned
