@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
@@ -46,6 +46,34 @@ describeStore('sqlite', ({ now, dataset }) => createSqliteStore({ filename: file
 })
 
 describe('SQLite store specifics', () => {
+  it('closes its connection on close() when Kysely loaded but never ran a query', async () => {
+    const filename = fileOf('lazy-kysely-close')
+    const setup = createSqliteStore({ filename })
+    await setup.migrate()
+    await setup.close()
+    const store = createSqliteStore({ filename })
+    await store.migrate()
+    await store.append('r', [{ type: 'e', data: {} }], 0)
+    // The first Kysely operation loads Kysely and fails its argument check before any query.
+    await expect(store.findRunByIdempotencyKey('', 'k')).rejects.toMatchObject({ reason: 'invalid-argument' })
+    await store.close()
+    // The last connection to a WAL database removes the WAL file when it closes.
+    expect(existsSync(`${filename}-wal`)).toBe(false)
+  })
+
+  it('finishes a migrate() called just before close(), and closes after it', async () => {
+    const filename = fileOf('migrate-then-close')
+    const store = createSqliteStore({ filename })
+    const migrated = store.migrate()
+    await store.close()
+    await migrated
+    expect(existsSync(`${filename}-wal`)).toBe(false)
+    const again = createSqliteStore({ filename })
+    await again.migrate()
+    expect(await again.listRuns()).toEqual({ items: [] })
+    await again.close()
+  })
+
   it("stores an event's name once: an empty type column when the data names it, read back from the data", async () => {
     const filename = fileOf('elided-type')
     const store = createSqliteStore({ filename })

@@ -119,23 +119,26 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       }),
   }
   return createSqlStore(context, {
-    migrate: async () => {
-      // A database at this code's schema opens with one plain statement; otherwise Kysely's migrator.
-      if (await read(() => migrated(connection))) return
-      const loaded = await kysely()
-      await gate.run(() => {
+    // One section of the gate, entered at the call: `close()` waits for it, and no other section
+    // runs on the connection meanwhile. A database at this code's schema takes one plain statement;
+    // any other, Kysely's migrator.
+    migrate: () =>
+      gate.run(async () => {
         group.flushNow()
-        return migrateToLatest(loaded, sqliteMigrations)
-      })
-    },
+        if (migrated(connection)) return
+        const loaded = await kysely()
+        group.flushNow()
+        await migrateToLatest(loaded, sqliteMigrations)
+      }),
     destroy: async () => {
-      // What is queued, then any Kysely section still open.
+      // What is queued, then any section still open (a Kysely transaction, a migration).
       await group.settled()
       await read(() => undefined)
       shared.release()
       const loaded = loading === undefined ? undefined : await loading.catch(() => undefined)
-      if (loaded === undefined) connection.close()
-      else await loaded.destroy()
+      await loaded?.destroy()
+      // Kysely closes the connection only if it ever ran a query on it.
+      if (connection.open) connection.close()
     },
     // Queued writes first; the first shared operation waits for Kysely to load.
     beforeShared: () => {
