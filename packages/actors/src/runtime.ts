@@ -867,7 +867,7 @@ class VelRuntime implements Runtime, OwnerHost {
 
   async *stream(runId: string, options: StreamOptions = {}): AsyncGenerator<PositionedPart> {
     const cursor = new StreamCursor(options.after)
-    const queue: PositionedPart[] = []
+    let queue: PositionedPart[] = []
     let signal: OutletSignal | undefined
     let wake: (() => void) | undefined
     const notify = () => {
@@ -909,6 +909,8 @@ class VelRuntime implements Runtime, OwnerHost {
      * response whole. `live`: false for a reader that only reads the journal.
      */
     const catchUp = async (live = true) => {
+      // Queued parts taken so far (removed once, at the end: nothing is queued while this runs).
+      let taken = 0
       for (const entry of await this.store.read(runId, { afterSeq: seq })) {
         const event = entry.data as unknown as RunEvent
         const before = state
@@ -918,10 +920,10 @@ class VelRuntime implements Runtime, OwnerHost {
         for (const positioned of positionReplayed(entry.seq, event, before.step, parts)) {
           while (
             live &&
-            queue.length > 0 &&
-            comparePositions((queue[0] as PositionedPart).position, positioned.position) < 0
+            taken < queue.length &&
+            comparePositions((queue[taken] as PositionedPart).position, positioned.position) < 0
           ) {
-            const queued = queue.shift() as PositionedPart
+            const queued = queue[taken++] as PositionedPart
             if (queued.position.live === undefined || queued.position.block === undefined) accept(queued)
           }
           accept(positioned)
@@ -929,6 +931,7 @@ class VelRuntime implements Runtime, OwnerHost {
         state = next
         seq = entry.seq
       }
+      if (taken > 0) queue.splice(0, taken)
     }
     try {
       if ((await this.store.getRun(runId)) === undefined)
@@ -941,14 +944,16 @@ class VelRuntime implements Runtime, OwnerHost {
         return
       }
       while (!options.signal?.aborted) {
-        const taken = queue.splice(0)
-        for (let index = 0; index < taken.length; index++) {
-          const positioned = taken[index] as PositionedPart
+        const batch = queue
+        queue = []
+        for (let index = 0; index < batch.length; index++) {
+          const positioned = batch[index] as PositionedPart
           // A journaled part that does not follow what the reader has (it joined a bus after the
           // entry's first parts went out, e.g. a streamed response's text): the rest is in the journal.
           // The parts after it go back first in the queue, for the read to take in order.
           if (!positioned.position.live && !followsDirectly(cursor.position, positioned.position)) {
-            queue.unshift(...taken.splice(index + 1))
+            queue = batch.slice(index + 1).concat(queue)
+            batch.length = index + 1
             await catchUp()
           }
           accept(positioned)

@@ -216,3 +216,34 @@ describe.each(backends)("a tool's live parts in runtime.stream, %s", (_name, ope
     },
   )
 })
+
+describe.each(backends)('a model step in runtime.stream, %s', (_name, open) => {
+  it('reaches a reader whose first journal read returns after the response whole, as the journal has it', async () => {
+    const store = await open()
+    let slow = true
+    let runId = ''
+    // The first read of the journal returns only once the answer is journaled: meanwhile the live
+    // parts of the model call (its step's start, the text deltas) wait in the reader's queue.
+    const reading: Store = intercept(store, {
+      read: async (call, _runId: string, options?: { afterSeq?: number }) => {
+        if (slow && (options?.afterSeq ?? 0) === 0) {
+          slow = false
+          await until(async () => (await store.read(runId)).some((entry) => entry.type === 'model.responded'))
+        }
+        return call()
+      },
+    })
+    const agent = new Agent({ id: 'talks', model: scripted(() => ({ text: 'hello there' })) })
+    const runtime = createRuntime({ store: reading, agents: [agent] })
+    const handle = await runtime.spawn('talks', 'hi')
+    runId = handle.runId
+    const parts = await read(runtime, runId)
+    expect(await handle.result).toBe('hello there')
+    // The same parts as a reader of the finished run gets from the journal alone.
+    const replayed: PositionedPart[] = []
+    for await (const positioned of runtime.stream(runId)) replayed.push(positioned)
+    expect(parts.map(({ part }) => part.type)).toEqual(replayed.map(({ part }) => part.type))
+    expect(parts.filter(({ part }) => part.type === 'start-step')).toHaveLength(1)
+    await runtime.shutdown()
+  })
+})
