@@ -178,8 +178,9 @@ export const runPage = (rows: ReadonlyArray<Selectable<RunsTable>>, limit: numbe
 
 /**
  * The runs index through Kysely, shared by SQLite and Postgres: creating a run without a lease,
- * the idempotency lookup, listing and deleting. Each dialect runs the rest as prepared statements
- * (`getRun`, `updateRun`, and `createRun` with a lease in one write: ADRs 0118, 0120, 0121).
+ * the idempotency lookup, listing (Postgres; SQLite lists with a statement of its own, ADR 0126)
+ * and deleting. Each dialect runs the rest as prepared statements (`getRun`, `updateRun`, and
+ * `createRun` with a lease in one write: ADRs 0118, 0120, 0121).
  */
 export const createSqlRuns = (
   context: SqlContext,
