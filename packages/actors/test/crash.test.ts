@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { assertWellFormedStream, type StreamPart } from '@vel/core'
 import { afterAll, describe, expect, it } from 'vitest'
-import { killAtKillpoint, printed, startWorker } from './child-process.ts'
+import { killAtKillpoint, printed, startWorker } from '../../../test/support/child-process.ts'
 
 const worker = fileURLToPath(new URL('./crash-worker.ts', import.meta.url))
 const dir = mkdtempSync(join(tmpdir(), 'vel-crash-'))

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { printed, startWorker } from './child-process.ts'
+import { printed, startWorker } from '../../../test/support/child-process.ts'
 
 interface RunSeen {
   answer: unknown

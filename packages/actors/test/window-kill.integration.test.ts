@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
-import { killAtKillpoint, printed, startWorker } from './child-process.ts'
+import { killAtKillpoint, printed, startWorker } from '../../../test/support/child-process.ts'
 import type { Window } from './window-worker.ts'
 
 /*

@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
+import { printed, startWorker } from '../../../test/support/child-process.ts'
 import { createSqliteStore } from '../src/sqlite/index.ts'
 
 const directory = mkdtempSync(join(tmpdir(), 'vel-store-startup-'))
@@ -11,26 +11,8 @@ afterAll(() => rmSync(directory, { recursive: true, force: true }))
 const worker = fileURLToPath(new URL('./startup-worker.ts', import.meta.url))
 
 /** What `startup-worker.ts` printed, run in a process of its own. */
-const startup = (options: object): Promise<Record<string, unknown>> =>
-  new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', worker, JSON.stringify(options)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk) => {
-      stdout += String(chunk)
-    })
-    child.stderr.on('data', (chunk) => {
-      stderr += String(chunk)
-    })
-    child.on('error', reject)
-    child.on('exit', (code) => {
-      const line = stdout.split('\n').find((candidate) => candidate.startsWith('STARTUP '))
-      if (code !== 0 || line === undefined) reject(new Error(`worker exited with ${code}: ${stderr}`))
-      else resolve(JSON.parse(line.slice('STARTUP '.length)) as Record<string, unknown>)
-    })
-  })
+const startup = async (options: object): Promise<Record<string, unknown>> =>
+  printed<Record<string, unknown>>(await startWorker(worker, options).output, 'STARTUP')
 
 describe('what the SQLite store loads', () => {
   it('opens a migrated database and serves a resuming run without loading Kysely; loads it for a lookup', {

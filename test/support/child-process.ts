@@ -1,6 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 
-/** A worker process of the crash tests: `node --import tsx <script> <options as JSON>`. */
+/**
+ * A worker process of the crash and start-up tests (actors, store): `node --import tsx <script>
+ * <options as JSON>`.
+ */
 export interface Worker {
   readonly child: ChildProcess
   /** Its stdout once it exits (with 0, or by SIGKILL); rejects on any other exit. */
