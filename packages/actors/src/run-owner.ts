@@ -1,4 +1,5 @@
 import {
+  type AppendOptions,
   type ChildReport,
   type Command,
   contentPartCount,
@@ -105,6 +106,18 @@ const finalPatch = (state: RunState): RunPatch => ({
   error: state.error,
   pending: [],
 })
+
+/**
+ * What a run's last append carries (ADR 0127): its final index row and, for a completed run of a
+ * session, its turn: one write, so the row never says completed before the turn is in the session.
+ */
+const finalWrite = (state: RunState): Pick<AppendOptions, 'run' | 'session'> =>
+  state.sessionId !== null && state.phase === 'completed'
+    ? {
+        run: finalPatch(state),
+        session: { sessionId: state.sessionId, messages: state.messages.slice(state.priorCount) },
+      }
+    : { run: finalPatch(state) }
 
 /** What makes journal entries of model responses carry their live parts' positions. */
 const liveContentCount = (event: RunEvent): number =>
@@ -329,7 +342,7 @@ export class RunOwner {
     // Held until journaled: a tool's parts meanwhile still wait for the held event's.
     const held = this.held
     const appendStart = performance.now()
-    let finalRow: ReturnType<typeof finalPatch> | undefined
+    let final: ReturnType<typeof finalWrite> | undefined
     if (journaled !== undefined) {
       // `createRun` wrote it with the row: nothing to append, the journal is at `journaled`.
       this.seq = journaled
@@ -337,16 +350,13 @@ export class RunOwner {
     } else {
       const entry = entryOf(event, this.host.now())
       const entries = held === undefined ? [entry] : [held.entry, entry]
-      // The run's final index row goes with its last entry (one round trip fewer), unless the session
-      // must be written between the two (see `finish`).
-      finalRow =
-        isTerminal(state) &&
-        (state.sessionId === null || state.phase !== 'completed') &&
-        commands.some((command) => command.type === 'finish')
-          ? finalPatch(state)
+      // The run's final index row and session turn go with its last entry (two round trips fewer).
+      final =
+        isTerminal(state) && commands.some((command) => command.type === 'finish')
+          ? finalWrite(state)
           : undefined
       try {
-        await this.journal(entries, state, finalRow)
+        await this.journal(entries, state, final)
       } catch (error) {
         // Lost ownership, or the store stays down: nothing was journaled, so nothing is acted on. The
         // run stays resumable from the store; a caller's event goes to whoever owns the run now.
@@ -366,7 +376,7 @@ export class RunOwner {
     this.observer.committed(event, state, commands, elapsed, held !== undefined)
     this.commit(this.seq, event, before, state, commands)
     if (event.type === 'run.started') this.armBudget()
-    for (const command of commands) if (command.type === 'finish') return this.finish(finalRow !== undefined)
+    for (const command of commands) if (command.type === 'finish') return this.finish(final !== undefined)
   }
 
   /**
@@ -376,7 +386,7 @@ export class RunOwner {
   private async journal(
     entries: ReadonlyArray<JournalEntryInput>,
     state: RunState,
-    finalRow: RunPatch | undefined,
+    final: Pick<AppendOptions, 'run' | 'session'> | undefined,
   ): Promise<void> {
     // A snapshot due with these entries goes in the same write (one round trip on Postgres).
     const snapshotDue =
@@ -387,9 +397,9 @@ export class RunOwner {
       ? { snapshot: { state: state as never, schemaVersion: runStateVersion } }
       : undefined
     const options =
-      snapshotOption === undefined && finalRow === undefined
+      snapshotOption === undefined && final === undefined
         ? this.appendOptions
-        : { lease, ...snapshotOption, ...(finalRow === undefined ? {} : { run: finalRow }) }
+        : { lease, ...snapshotOption, ...final }
     const expected = this.seq
     // The first attempt is a plain await; only a failure pays for the retry machinery.
     try {
@@ -900,16 +910,22 @@ export class RunOwner {
     this.eventsSinceSnapshot = 0
   }
 
-  /** The run's bookkeeping once it ended; `indexed`: its final index row went with the last entry. */
+  /**
+   * The run's bookkeeping once it ended; `indexed`: its final index row and session turn went with
+   * the last entry (`finalWrite`).
+   */
   private async finish(indexed = false): Promise<void> {
     const { store } = this.host
     const state = this.state as RunState
-    // The session first, once per run: a crash before the index update re-does it harmlessly.
-    if (state.sessionId !== null && state.phase === 'completed')
-      await store.appendSession(state.sessionId, state.messages.slice(state.priorCount), undefined, {
-        runId: this.runId,
-      })
-    if (!indexed) await store.updateRun(this.runId, finalPatch(state))
+    if (!indexed) {
+      // Finishing for a process that died after the last entry: the session first, once per run,
+      // so a crash before the index update re-does it harmlessly.
+      if (state.sessionId !== null && state.phase === 'completed')
+        await store.appendSession(state.sessionId, state.messages.slice(state.priorCount), undefined, {
+          runId: this.runId,
+        })
+      await store.updateRun(this.runId, finalPatch(state))
+    }
     this.host.clearExpiries(this.runId)
     this.observer.closed('ended', state)
     // Settled while the owner is here, so the outcome leaves the runtime's tables with it (settled

@@ -7,7 +7,7 @@ import { crashWindows } from './run-support.ts'
 
 /*
  * The crash windows of mailbox.test.ts (before passivation, after approval.decided, around the
- * session append) on Postgres. Fails loudly under VEL_REQUIRE_SERVICES=1 when Postgres is down.
+ * run's last append, which carries its session turn) on Postgres. Fails loudly under VEL_REQUIRE_SERVICES=1 when Postgres is down.
  */
 
 const url = process.env.VEL_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test'

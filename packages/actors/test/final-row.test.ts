@@ -15,9 +15,11 @@ const recording = (store: Store) => {
       _runId: string,
       _entries: unknown,
       _seq: number,
-      options?: { run?: { status?: string } },
+      options?: { run?: { status?: string }; session?: { sessionId: string } },
     ) => {
-      calls.push(options?.run === undefined ? 'append' : `append+run:${options.run.status}`)
+      const run = options?.run === undefined ? '' : `+run:${options.run.status}`
+      const session = options?.session === undefined ? '' : `+session:${options.session.sessionId}`
+      calls.push(`append${run}${session}`)
       return call()
     },
     updateRun: (call, _runId: string, patch: { status?: string }) => {
@@ -47,7 +49,10 @@ describe.each(backends)('the final index row (ADR 0117), %s', (_name, open) => {
     await runtime.shutdown()
   })
 
-  it('goes with the last entry of a failed run too', async () => {
+  it.each([
+    ['', undefined],
+    [', in a session, writing no turn', 'failed-session'],
+  ])('goes with the last entry of a failed run too%s', async (_in, sessionId) => {
     const { store, calls } = recording(await open())
     const runtime = createRuntime({
       store,
@@ -58,26 +63,36 @@ describe.each(backends)('the final index row (ADR 0117), %s', (_name, open) => {
       ],
       onError: () => undefined,
     })
-    const handle = await runtime.spawn('final', 'hi')
+    const handle = await runtime.spawn('final', 'hi', sessionId === undefined ? {} : { sessionId })
     await expect(handle.result).rejects.toThrow()
     const row = await store.getRun(handle.runId)
     expect(row?.status).toBe('failed')
     expect(row?.error).not.toBeNull()
     expect(calls.at(-1)).toBe('append+run:failed')
-    expect(calls.filter((call) => call.startsWith('updateRun'))).toEqual([])
+    expect(calls.filter((call) => call === 'appendSession' || call.startsWith('updateRun'))).toEqual([])
+    if (sessionId !== undefined) expect(await store.getSession(sessionId)).toBeUndefined()
     await runtime.shutdown()
   })
 
-  it('of a session run is written after the session, by updateRun', async () => {
+  it('of a session run goes with the last entry and the session turn (ADR 0127)', async () => {
     const { store, calls } = recording(await open())
     const runtime = createRuntime({ store, agents: [agent(() => ({ text: 'hello' }))] })
     const handle = await runtime.spawn('final', 'hi', { sessionId: 'final-session' })
     const answer = await handle.result
     expect(await store.getRun(handle.runId)).toMatchObject({ status: 'completed', answer })
-    expect(calls.slice(-3)).toEqual(['append', 'appendSession', 'updateRun:completed'])
-    expect(calls.some((call) => call.startsWith('append+run'))).toBe(false)
+    expect(calls.at(-1)).toBe('append+run:completed+session:final-session')
+    expect(calls.filter((call) => call === 'appendSession' || call.startsWith('updateRun'))).toEqual([])
     const session = await store.getSession('final-session')
     expect(session?.messages.map((message) => message.role)).toEqual(['user', 'assistant'])
+    // The next turn reads it.
+    const next = await runtime.spawn('final', 'again', { sessionId: 'final-session' })
+    await next.result
+    expect((await store.getSession('final-session'))?.messages.map((message) => message.role)).toEqual([
+      'user',
+      'assistant',
+      'user',
+      'assistant',
+    ])
     await runtime.shutdown()
   })
 })

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { defineTool, type JournalEntryInput, type Store } from '@vel/core'
+import { type AppendOptions, defineTool, type JournalEntryInput, type Store } from '@vel/core'
 import { createMemoryStore } from '@vel/store'
 import { createSqliteStore } from '@vel/store/sqlite'
 import { afterEach, expect, it } from 'vitest'
@@ -123,6 +123,10 @@ export function freezable(store: Store) {
   })
   return {
     store: proxy,
+    /** Whether it has frozen. */
+    get frozen() {
+      return frozen
+    },
     /** Freezes at the first call for which `when` is true (that call does not happen). */
     dieAt(when: (method: string, args: unknown[]) => boolean) {
       before = when
@@ -132,6 +136,10 @@ export function freezable(store: Store) {
       after = (method, args) =>
         method === 'append' &&
         (args[1] as ReadonlyArray<JournalEntryInput>).some((entry) => entry.type === type)
+    },
+    /** Freezes right after the first call for which `when` is true has been made. */
+    dieAfter(when: (method: string, args: unknown[]) => boolean) {
+      after = when
     },
   }
 }
@@ -201,12 +209,14 @@ export function crashWindows(_name: string, open: () => Promise<Store>): void {
     await second.shutdown()
   })
 
+  // A run's last append carries its final row and its session turn (ADR 0127): the windows are on
+  // either side of it. (Before, the turn and the row were two more writes, in that order.)
+  const lastAppend = (method: string, args: unknown[]) =>
+    method === 'append' && (args[3] as AppendOptions | undefined)?.session !== undefined
   it.each([
-    ['before the session append', 'appendSession'],
-    // This window guards the order built for issue 13 (session first, then the index row, and the
-    // append once per run id); 4da5add did the two the other way round, so a kill here passes there.
-    ['after the session append, before the index update', 'updateRun'],
-  ])('killed %s: the turn reaches the session exactly once', async (_when, method) => {
+    ['before the last append', 'before'],
+    ['after the last append', 'after'],
+  ] as const)('killed %s: the turn reaches the session exactly once', async (_when, side) => {
     const data = await open()
     const crash = freezable(data)
     const agent = () =>
@@ -222,19 +232,22 @@ export function crashWindows(_name: string, open: () => Promise<Store>): void {
       leaseTtlMs: 50,
       onError: () => undefined,
     })
-    crash.dieAt(
-      (called, args) =>
-        called === method &&
-        (method === 'appendSession' || (args[1] as { status?: string })?.status === 'completed'),
-    )
-    const handle = await first.spawn('chat', 'hello', { sessionId: `s-${method}` })
-    await until(async () => (await data.read(handle.runId)).length === 2)
+    if (side === 'before') crash.dieAt(lastAppend)
+    else crash.dieAfter(lastAppend)
+    const handle = await first.spawn('chat', 'hello', { sessionId: `s-${side}` })
+    await until(async () => crash.frozen)
+    expect((await data.read(handle.runId)).length).toBe(side === 'before' ? 1 : 2)
     await new Promise((resolve) => setTimeout(resolve, 80))
     const second = createRuntime({ store: data, agents: [agent()], leaseTtlMs: 50 })
-    await second.recover()
+    // Before: nothing of the last step was written, so the run is resumed; after: it is complete.
+    expect(await second.recover()).toEqual(side === 'before' ? [handle.runId] : [])
     await until(async () => (await data.getRun(handle.runId))?.status === 'completed')
     await second.recover()
-    const session = await data.getSession(`s-${method}`)
+    expect((await data.read(handle.runId)).map((entry) => entry.type)).toEqual([
+      'run.started',
+      'model.responded',
+    ])
+    const session = await data.getSession(`s-${side}`)
     expect(session?.messages.map((message) => message.role)).toEqual(['user', 'assistant'])
     await second.shutdown()
   })

@@ -1,5 +1,5 @@
 import { defineTool, registerTool, type Store } from '@vel/core'
-import { createMemoryStore } from '@vel/store'
+import { createMemoryState, createMemoryStore } from '@vel/store'
 import { describe, expect, it } from 'vitest'
 import { Agent, createRuntime } from '../src/index.ts'
 import { scripted } from './support.ts'
@@ -223,10 +223,65 @@ describe('session-busy across processes', () => {
     await Promise.all([first.shutdown(), second.shutdown()])
   })
 
-  it('a turn sent once the previous one streamed finish waits for its index row instead of session-busy', async () => {
-    // The previous run streams `finish`, then writes its session turn and index row. Here the next
-    // turn's session check reads the index while that row still says running.
+  it('a turn sent once the previous one streamed finish finds its row final and its turn in the session', async () => {
+    // The last append carries the row and the turn (ADR 0127), and parts go out after it.
     const store = createMemoryStore()
+    const agent = new Agent({
+      id: 'turn',
+      model: scripted(() => ({ text: 'ok' })),
+      policies: { retry: false },
+    })
+    const runtime = createRuntime({ store, agents: [agent], onError: () => undefined })
+    const first = await runtime.spawn('turn', 'one', { sessionId: 'quick' })
+    for await (const { part } of runtime.stream(first.runId)) if (part.type === 'finish') break
+    expect((await store.getRun(first.runId))?.status).toBe('completed')
+    expect((await store.getSession('quick'))?.messages.map((message) => message.role)).toEqual([
+      'user',
+      'assistant',
+    ])
+    const second = await runtime.spawn('turn', 'two', { sessionId: 'quick' })
+    expect(await second.result).toBe('ok')
+    const users = (await store.getSession('quick'))?.messages.filter((message) => message.role === 'user')
+    expect(users?.map((message) => message.content)).toEqual(['one', 'two'])
+    await runtime.shutdown()
+  })
+
+  it('a turn sent while a recovered run finishes its bookkeeping waits for its index row instead of session-busy', async () => {
+    // A process wrote a run's last entry but died before its row and turn (as the runtime before ADR
+    // 0127 could leave it): recovering finishes the run, session turn first, then the row. Here
+    // the next turn's session check reads the index while that row still says running.
+    const state = createMemoryState()
+    // After that write the process is gone: nothing it calls settles (its lease is not renewed).
+    let gone = false
+    const never = () => new Promise<never>(() => undefined)
+    const dead = new Proxy(createMemoryStore({ state }), {
+      get(target, key, receiver) {
+        const value = Reflect.get(target, key, receiver)
+        if (typeof value !== 'function') return value
+        if (gone) return never
+        if (key !== 'append') return value
+        return async (...args: Parameters<Store['append']>) => {
+          const [runId, entries, seq, options] = args
+          if (options?.session === undefined) return target.append(...args)
+          // The entry lands; the row and the turn do not.
+          const { session: _session, run: _run, ...rest } = options
+          await target.append(runId, entries, seq, rest)
+          gone = true
+          return never()
+        }
+      },
+    })
+    const agent = new Agent({
+      id: 'turn',
+      model: scripted(() => ({ text: 'ok' })),
+      policies: { retry: false },
+    })
+    const crashed = createRuntime({ store: dead, agents: [agent], leaseTtlMs: 50, onError: () => undefined })
+    const first = await crashed.spawn('turn', 'one', { sessionId: 'quick' })
+    const store = createMemoryStore({ state })
+    while (!gone) await new Promise((resolve) => setTimeout(resolve, 5))
+    expect((await store.getRun(first.runId))?.status).toBe('running')
+    expect(await store.getSession('quick')).toBeUndefined()
     let armed = false
     let opened = false
     let open!: () => void
@@ -252,19 +307,21 @@ describe('session-busy across processes', () => {
         return Reflect.get(target, key, receiver)
       },
     })
-    const agent = new Agent({
-      id: 'turn',
-      model: scripted(() => ({ text: 'ok' })),
-      policies: { retry: false },
-    })
-    const runtime = createRuntime({ store: slow, agents: [agent], onError: () => undefined })
-    const first = await runtime.spawn('turn', 'one', { sessionId: 'quick' })
-    for await (const { part } of runtime.stream(first.runId)) if (part.type === 'finish') break
-    expect((await store.getRun(first.runId))?.status).toBe('running')
+    const runtime = createRuntime({ store: slow, agents: [agent], leaseTtlMs: 50, onError: () => undefined })
+    while ((await store.getLease(first.runId)) !== undefined)
+      await new Promise((resolve) => setTimeout(resolve, 5))
+    const recovering = runtime.recover()
+    // Its turn is written, its row not yet.
+    while ((await store.getSession('quick')) === undefined)
+      await new Promise((resolve) => setTimeout(resolve, 5))
     armed = true
     const second = await runtime.spawn('turn', 'two', { sessionId: 'quick' })
     expect(opened).toBe(true)
     expect(await second.result).toBe('ok')
+    await recovering
+    expect((await store.getRun(first.runId))?.status).toBe('completed')
+    // The dead process's runtime never finishes its shutdown (its store never answers): not awaited.
+    void crashed.shutdown({ graceMs: 1 })
     const users = (await store.getSession('quick'))?.messages.filter((message) => message.role === 'user')
     expect(users?.map((message) => message.content)).toEqual(['one', 'two'])
     await runtime.shutdown()

@@ -11,7 +11,7 @@ import type { Window } from './window-worker.ts'
 /*
  * SIGKILL of a real worker process at each crash window of the run actor (issue 13), on SQLite and
  * Postgres: just before passivation, right after `approval.decided` is journaled, and on either
- * side of the session append. The worker stops dead at the exact store call of the window
+ * side of the run's last append, which carries its session turn (ADR 0127). The worker stops dead at the exact store call of the window
  * (window-worker.ts wraps its own store: no hook in production code) and the parent kills it
  * there; a new process recovers. The run must then finish, or wait correctly, and the session must
  * hold the turn exactly once. Postgres fails loudly under VEL_REQUIRE_SERVICES=1 when it is down.
@@ -68,7 +68,7 @@ async function killAtWindow(backend: 'sqlite' | 'postgres', window: Window) {
     log: join(dir, `${name}.log`),
     window,
     runId: `run-${name}`,
-    ...(window.includes('session') ? { sessionId: `session-${name}` } : {}),
+    ...(window.includes('final') ? { sessionId: `session-${name}` } : {}),
   }
   await killAtKillpoint(startWorker(script, { ...options, mode: 'run' }))
   const stdout = await startWorker(script, { ...options, mode: 'recover' }).output
@@ -100,17 +100,25 @@ const suite = (backend: 'sqlite' | 'postgres') => {
     expect(log).toHaveLength(1)
   })
 
-  it.each<Window>(['before-session-append', 'after-session-append'])(
-    'killed %s: after recover() the turn is in the session exactly once',
-    async (window) => {
-      const { result } = await killAtWindow(backend, window)
-      // The run had journaled its end: waking it does the bookkeeping (it is not "resumed").
-      expect(result.journal.at(-1)).toBe('model.responded')
-      expect(result.status).toBe('completed')
-      expect(result.answer).toBe('hi there')
-      expect(result.session).toEqual(['user', 'assistant'])
-    },
-  )
+  it('killed just before the last append: recover() runs the step again, the turn lands once', async () => {
+    const { result, runId } = await killAtWindow(backend, 'before-final-append')
+    // Nothing of the last step was written: the run is resumed and calls the model again.
+    expect(result.resumed).toEqual([runId])
+    expect(result.journal.filter((type) => type === 'model.responded')).toHaveLength(1)
+    expect(result.status).toBe('completed')
+    expect(result.answer).toBe('hi there')
+    expect(result.session).toEqual(['user', 'assistant'])
+  })
+
+  it('killed right after the last append: the run is complete, its turn in the session once', async () => {
+    const { result } = await killAtWindow(backend, 'after-final-append')
+    // Entry, final row and turn were one write: nothing is left to resume or to finish.
+    expect(result.resumed).toEqual([])
+    expect(result.journal.at(-1)).toBe('model.responded')
+    expect(result.status).toBe('completed')
+    expect(result.answer).toBe('hi there')
+    expect(result.session).toEqual(['user', 'assistant'])
+  })
 }
 
 describe('SIGKILL at the crash windows (SQLite)', () => suite('sqlite'))

@@ -7,7 +7,7 @@
  * waits) and prints RESULT with what the store holds.
  */
 import { appendFileSync } from 'node:fs'
-import { defineTool, type JournalEntryInput, type Store } from '@vel/core'
+import { type AppendOptions, defineTool, type JournalEntryInput, type Store } from '@vel/core'
 import { createPostgresStore } from '@vel/store/postgres'
 import { createSqliteStore } from '@vel/store/sqlite'
 import { Agent, contactHuman, createRuntime } from '../src/index.ts'
@@ -17,8 +17,9 @@ import { scripted } from './support.ts'
 export type Window =
   | 'before-passivation'
   | 'after-decision'
-  | 'before-session-append'
-  | 'after-session-append'
+  /** The run's last append, which carries its final row and session turn (ADR 0127). */
+  | 'before-final-append'
+  | 'after-final-append'
 
 interface Options {
   readonly backend: 'sqlite' | 'postgres'
@@ -60,6 +61,7 @@ const killHere = (): Promise<never> => {
 function dieAtWindow(store: Store, window: Window): Store {
   const appended = (args: unknown[], type: string) =>
     (args[1] as ReadonlyArray<JournalEntryInput>).some((entry) => entry.type === type)
+  const withTurn = (args: unknown[]) => (args[3] as AppendOptions | undefined)?.session !== undefined
   return new Proxy(store, {
     get(target, property, receiver) {
       const value = Reflect.get(target, property, receiver)
@@ -78,12 +80,13 @@ function dieAtWindow(store: Store, window: Window): Store {
             if (appended(args, 'approval.decided')) await killHere()
             return seq
           }
-        case 'before-session-append:appendSession':
-          return killHere
-        case 'after-session-append:appendSession':
+        case 'before-final-append:append':
+          return (...args: unknown[]) => (withTurn(args) ? killHere() : call(...args))
+        case 'after-final-append:append':
           return async (...args: unknown[]) => {
-            await call(...args)
-            return killHere()
+            const seq = await call(...args)
+            if (withTurn(args)) await killHere()
+            return seq
           }
         default:
           return call
@@ -123,7 +126,7 @@ const chat = new Agent({
 const data = await open()
 const store = options.mode === 'run' ? dieAtWindow(data, options.window) : data
 const runtime = createRuntime({ store, agents: [approvals, chat], leaseTtlMs, onError: () => undefined })
-const session = options.window === 'before-session-append' || options.window === 'after-session-append'
+const session = options.window === 'before-final-append' || options.window === 'after-final-append'
 
 if (options.mode === 'run') {
   const handle = await runtime.spawn(session ? 'chat' : 'pay', session ? 'hello' : 'pay 5', {

@@ -37,6 +37,21 @@ export interface AppendOptions {
    * `fenced`, a bad patch: `invalid-argument`) leaves the row as it was.
    */
   readonly run?: RunPatch
+  /**
+   * Also appends these messages to the session as the appended run's turn, atomically with the
+   * entries and in the same round trip: what `appendSession(sessionId, messages, undefined,
+   * { runId })` does, so a turn written before changes nothing (the entries are still appended). A
+   * refused append writes no turn; a bad session id or a message JSON cannot represent is
+   * `invalid-argument`, and nothing is written. How a run ends: its last entry, its final index
+   * row (`run`) and its session turn in one write.
+   */
+  readonly session?: SessionTurn
+}
+
+/** A run's turn in its session, written with the run's last entry (`AppendOptions.session`). */
+export interface SessionTurn {
+  readonly sessionId: string
+  readonly messages: ReadonlyArray<Message>
 }
 
 /** The latest state of a run at a journal position: a cache, rebuildable from the journal. */

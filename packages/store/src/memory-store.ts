@@ -26,6 +26,7 @@ import {
   isStatus,
   pageSize,
   sessionTexts,
+  turnTexts,
 } from './validate.ts'
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
@@ -250,6 +251,17 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
     runId?: string,
   ): number => {
     const texts = sessionTexts(sessionId, messages, expectedVersion, runId, encodeCompact)
+    return storeSession(sessionId, texts, expectedVersion, replace, runId)
+  }
+
+  /** Writes checked and encoded session messages (`sessionTexts`); only a version check throws. */
+  const storeSession = (
+    sessionId: string,
+    texts: string[],
+    expectedVersion: number | undefined,
+    replace: boolean,
+    runId: string | undefined,
+  ): number => {
     const session = data.sessions.get(sessionId) ?? {
       version: 0,
       updatedAt: 0,
@@ -304,6 +316,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
         patchedRun = patchRunRecord(run, patch, time)
         patchedText = encodeCompact(patchedRun, 'run')
       }
+      const turn = appendOptions?.session
+      const turnMessages = turn === undefined ? undefined : turnTexts(turn, runId, encodeCompact)
       // Serialize everything first: a bad entry must leave the journal untouched.
       const texts = entryTexts(entries)
       journalEntries(runId, last, entries, texts, time)
@@ -321,6 +335,9 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
         // As `updateRun`: a run that stops running is settled (ADR 0105).
         if (patchedRun.status !== 'running') settle(runId)
       }
+      // No version to check: the turn cannot be refused once the entries are in.
+      if (turn !== undefined && turnMessages !== undefined)
+        storeSession(turn.sessionId, turnMessages, undefined, false, runId)
       return seq
     }),
 

@@ -9,6 +9,7 @@ import { leaseSuite } from './conformance/lease-suite.ts'
 import { runPatchSuite } from './conformance/run-patch-suite.ts'
 import { runsSuite } from './conformance/runs-suite.ts'
 import { sessionSuite } from './conformance/session-suite.ts'
+import { sessionTurnSuite } from './conformance/session-turn-suite.ts'
 import { snapshotSuite } from './conformance/snapshot-suite.ts'
 
 export type {
@@ -38,5 +39,6 @@ export function describeStore(
     runPatchSuite(harness)
     leaseSuite(harness)
     sessionSuite(harness)
+    sessionTurnSuite(harness)
   })
 }

@@ -1,4 +1,11 @@
-import { type JournalEntryInput, type Message, type RunFilter, type RunStatus, StoreError } from '@vel/core'
+import {
+  type JournalEntryInput,
+  type Message,
+  type RunFilter,
+  type RunStatus,
+  type SessionTurn,
+  StoreError,
+} from '@vel/core'
 
 const statuses: ReadonlySet<RunStatus> = new Set([
   'running',
@@ -83,4 +90,17 @@ export const sessionTexts = (
   if (runId !== undefined) checkId('runId', runId)
   if (!Array.isArray(messages)) invalid('messages must be an array')
   return messages.map((message, index) => encode(message, `message ${index}`))
+}
+
+/**
+ * Checks `AppendOptions.session` (a run's turn, `runId` the appending run) and returns its messages
+ * encoded with the store's `encode`, before anything is written.
+ */
+export const turnTexts = (
+  turn: SessionTurn,
+  runId: string,
+  encode: (value: unknown, what: string) => string,
+): string[] => {
+  if (typeof turn !== 'object' || turn === null) invalid('session must be an object')
+  return sessionTexts(turn.sessionId, turn.messages, undefined, runId, encode)
 }

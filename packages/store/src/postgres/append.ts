@@ -2,7 +2,8 @@ import { type AppendOptions, type JournalEntryInput, StoreError } from '@vel/cor
 import { encodeJson, toNumber } from '../codec.ts'
 import { patchColumns } from '../run-record.ts'
 import { conflictError, fencedError, journalRows } from '../sql/journal.ts'
-import { checkSeq } from '../validate.ts'
+import { checkSeq, turnTexts } from '../validate.ts'
+import { sessionCtes } from './append-session.ts'
 import { type Statement, type Statements, statement } from './statements.ts'
 
 /**
@@ -16,20 +17,25 @@ import { type Statement, type Statements, statement } from './statements.ts'
  * statement is atomic. Parameters: $1 run, $2 expected seq, $3 types, $4 times, $5 data, then
  * ($6 owner, $7 epoch) with a lease, then (next four) the snapshot's seq, schema version, time and
  * state, then (next six) the patch's status, pending, answer, error and metadata (null: kept) and
- * the update time. With a patch, `ok` also needs the run's index row, and the statement returns
- * whether it was there (`found`): the row is updated only with the entries, never without.
+ * the update time, then (next four) the session turn's session, message count, time and messages.
+ * With a patch, `ok` also needs the run's index row, and the statement returns whether it was
+ * there (`found`): the row is updated only with the entries, never without. With a session turn,
+ * the CTEs of `appendSession` with the run's turn (`sessionCtes`) follow, each also needing `ok`:
+ * a refused append writes no turn, and a turn written before changes nothing but the entries.
  */
 const appendText = (
   schema: string,
   withLease: boolean,
   withSnapshot: boolean,
   withPatch: boolean,
+  withSession: boolean,
 ): string => {
   const table = (name: string) => `"${schema}"."${name}"`
   const held = withLease ? 'exists (select 1 from held)' : 'true'
   const found = withPatch ? `exists (select 1 from ${table('runs')} where run_id = $1::text)` : 'true'
   const next = withLease ? 8 : 6
   const patch = withSnapshot ? next + 4 : next
+  const turn = withPatch ? patch + 6 : patch
   return [
     `with head as (select coalesce(max(seq), 0) as seq from ${table('journal')} where run_id = $1::text)`,
     withLease
@@ -59,6 +65,19 @@ const appendText = (
           `  where run_id = $1::text and exists (select 1 from ok) returning 1)`,
         ].join('\n')
       : '',
+    ...(withSession
+      ? sessionCtes(
+          schema,
+          {
+            session: `$${turn}`,
+            count: `$${turn + 1}`,
+            time: `$${turn + 2}`,
+            messages: `$${turn + 3}`,
+            run: '$1',
+          },
+          'exists (select 1 from ok)',
+        ).map((cte) => `, ${cte}`)
+      : []),
     `select (select seq from head) as head, ${held} as held, ${found} as found`,
   ]
     .filter((line) => line !== '')
@@ -66,12 +85,12 @@ const appendText = (
 }
 
 /**
- * The append's eight shapes for one schema, indexed by
- * `(lease ? 1 : 0) | (snapshot ? 2 : 0) | (run patch ? 4 : 0)`.
+ * The append's sixteen shapes for one schema, indexed by
+ * `(lease ? 1 : 0) | (snapshot ? 2 : 0) | (run patch ? 4 : 0) | (session turn ? 8 : 0)`.
  */
 export const appendStatements = (schema: string): ReadonlyArray<Statement> =>
-  [0, 1, 2, 3, 4, 5, 6, 7].map((shape) =>
-    statement(appendText(schema, (shape & 1) !== 0, (shape & 2) !== 0, (shape & 4) !== 0)),
+  Array.from({ length: 16 }, (_, shape) =>
+    statement(appendText(schema, (shape & 1) !== 0, (shape & 2) !== 0, (shape & 4) !== 0, (shape & 8) !== 0)),
   )
 
 /**
@@ -89,10 +108,11 @@ export async function appendPostgres(
 ): Promise<number> {
   const time = now()
   const rows = journalRows(runId, entries, expectedSeq, time)
-  const { lease, snapshot, run } = options
+  const { lease, snapshot, run, session } = options
   const snapshotText = snapshot === undefined ? undefined : encodeJson(snapshot.state, 'snapshot state')
   if (snapshot !== undefined) checkSeq('snapshot.schemaVersion', snapshot.schemaVersion)
   const patch = run === undefined ? undefined : patchColumns(run)
+  const messageTexts = session === undefined ? undefined : turnTexts(session, runId, encodeJson)
   const newSeq = expectedSeq + rows.length
   const values: unknown[] = [
     runId,
@@ -105,8 +125,13 @@ export async function appendPostgres(
   if (snapshot !== undefined) values.push(newSeq, snapshot.schemaVersion, time, snapshotText)
   if (patch !== undefined)
     values.push(patch.status, patch.pending, patch.answer, patch.error, patch.metadata, time)
+  if (session !== undefined && messageTexts !== undefined)
+    values.push(session.sessionId, messageTexts.length, time, messageTexts)
   const index =
-    (lease === undefined ? 0 : 1) | (snapshot === undefined ? 0 : 2) | (patch === undefined ? 0 : 4)
+    (lease === undefined ? 0 : 1) |
+    (snapshot === undefined ? 0 : 2) |
+    (patch === undefined ? 0 : 4) |
+    (messageTexts === undefined ? 0 : 8)
   const shape = shapes[index] as Statement
   const result = await statements.run<{ head: number | string; held: boolean; found: boolean }>(shape, values)
   const outcome = result[0]

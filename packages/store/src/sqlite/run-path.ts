@@ -1,5 +1,7 @@
 import {
+  type AppendOptions,
   type CreatedRun,
+  type JournalEntryInput,
   type Lease,
   type Message,
   type NewRun,
@@ -19,7 +21,7 @@ import { toLease } from '../sql/leases.ts'
 import { listArguments, runColumnList, runColumns, runPage, runRow, toRunRecord } from '../sql/runs.ts'
 import type { RunsTable, SnapshotsTable } from '../sql/schema.ts'
 import { toSessionRecord } from '../sql/sessions.ts'
-import { checkId, checkLease, checkPositive, checkSeq, sessionTexts } from '../validate.ts'
+import { checkId, checkLease, checkPositive, checkSeq, sessionTexts, turnTexts } from '../validate.ts'
 import type { SqliteConnection, SqliteStatement } from './driver.ts'
 import type { SqliteHotPath } from './hot-path.ts'
 
@@ -52,6 +54,13 @@ export interface SqliteRunPath {
     runId: string | undefined,
   ): number
   replaceSession(sessionId: string, messages: ReadonlyArray<Message>, expectedVersion: number): number
+  /** `Store.append` with `session`: the journal's append and the run's turn, one transaction. */
+  appendWithTurn(
+    runId: string,
+    entries: ReadonlyArray<JournalEntryInput>,
+    expectedSeq: number,
+    options: AppendOptions & { readonly session: NonNullable<AppendOptions['session']> },
+  ): number
 }
 
 type LeaseRow = { owner_id: string | null; epoch: number; expires_at: number }
@@ -63,7 +72,7 @@ type LeaseRow = { owner_id: string | null; epoch: number; expires_at: number }
 export function createSqliteRunPath(
   connection: SqliteConnection,
   now: () => number,
-  journal: Pick<SqliteHotPath, 'insertFirst'>,
+  journal: Pick<SqliteHotPath, 'insertFirst' | 'append'>,
 ): SqliteRunPath {
   const prepared: Partial<Record<keyof typeof sql, SqliteStatement>> = {}
   const statement = (name: keyof typeof sql): SqliteStatement => {
@@ -156,6 +165,23 @@ export function createSqliteRunPath(
     return head.version
   }
   let writeImmediate: ((...args: Parameters<typeof writeTransaction>) => number) | undefined
+
+  // The journal's own transaction nests in this one (a savepoint): a refused append rolls back the
+  // turn's absence too, and a turn is written only after its entries.
+  const appendTurnTransaction = (
+    runId: string,
+    entries: ReadonlyArray<JournalEntryInput>,
+    expectedSeq: number,
+    options: AppendOptions,
+    sessionId: string,
+    texts: ReadonlyArray<string>,
+  ): number => {
+    // The hot path writes the entries, the snapshot and the row; the turn is this transaction's.
+    const seq = journal.append(runId, entries, expectedSeq, options)
+    writeTransaction(sessionId, texts, undefined, false, runId, now())
+    return seq
+  }
+  let appendTurnImmediate: ((...args: Parameters<typeof appendTurnTransaction>) => number) | undefined
   const write = (
     sessionId: string,
     messages: ReadonlyArray<Message>,
@@ -270,6 +296,12 @@ export function createSqliteRunPath(
       write(sessionId, messages, expectedVersion, false, runId),
     replaceSession: (sessionId, messages, expectedVersion) =>
       write(sessionId, messages, checkSeq('expectedVersion', expectedVersion), true, undefined),
+    appendWithTurn(runId, entries, expectedSeq, options) {
+      checkId('runId', runId)
+      const texts = turnTexts(options.session, runId, encodeCompact)
+      appendTurnImmediate ??= connection.transaction(appendTurnTransaction).immediate
+      return appendTurnImmediate(runId, entries, expectedSeq, options, options.session.sessionId, texts)
+    },
   }
 }
 

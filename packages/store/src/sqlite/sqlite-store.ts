@@ -149,7 +149,14 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     // queued runs at once.
     overrides: {
       append: (runId, entries, expectedSeq, appendOptions) =>
-        write(() => hot.append(runId, entries, expectedSeq, appendOptions)),
+        write(() =>
+          appendOptions?.session === undefined
+            ? hot.append(runId, entries, expectedSeq, appendOptions)
+            : runs.appendWithTurn(runId, entries, expectedSeq, {
+                ...appendOptions,
+                session: appendOptions.session,
+              }),
+        ),
       read: (runId, readOptions = {}) =>
         read(() => hot.read(runId, readOptions.afterSeq ?? 0, readOptions.limit)),
       lastSeq: (runId) => read(() => hot.lastSeq(runId)),
