@@ -17,6 +17,7 @@ import {
   type RunState,
   resumeCommands,
   runStateVersion,
+  type Store,
   StoreError,
   type StreamPart,
   type Tool,
@@ -110,14 +111,17 @@ const finalPatch = (state: RunState): RunPatch => ({
 /**
  * What a run's last append carries (ADR 0127): its final index row and, for a completed run of a
  * session, its turn: one write, so the row never says completed before the turn is in the session.
+ * A store without `features.sessionTurn` gets neither for such a run: `finish` writes the turn,
+ * then the row (undefined: nothing goes with the entry).
  */
-const finalWrite = (state: RunState): Pick<AppendOptions, 'run' | 'session'> =>
-  state.sessionId !== null && state.phase === 'completed'
-    ? {
-        run: finalPatch(state),
-        session: { sessionId: state.sessionId, messages: state.messages.slice(state.priorCount) },
-      }
-    : { run: finalPatch(state) }
+const finalWrite = (state: RunState, store: Store): Pick<AppendOptions, 'run' | 'session'> | undefined => {
+  if (state.sessionId === null || state.phase !== 'completed') return { run: finalPatch(state) }
+  if (store.features?.sessionTurn !== true) return undefined
+  return {
+    run: finalPatch(state),
+    session: { sessionId: state.sessionId, messages: state.messages.slice(state.priorCount) },
+  }
+}
 
 /** What makes journal entries of model responses carry their live parts' positions. */
 const liveContentCount = (event: RunEvent): number =>
@@ -353,7 +357,7 @@ export class RunOwner {
       // The run's final index row and session turn go with its last entry (two round trips fewer).
       final =
         isTerminal(state) && commands.some((command) => command.type === 'finish')
-          ? finalWrite(state)
+          ? finalWrite(state, this.host.store)
           : undefined
       try {
         await this.journal(entries, state, final)
@@ -388,7 +392,8 @@ export class RunOwner {
     state: RunState,
     final: Pick<AppendOptions, 'run' | 'session'> | undefined,
   ): Promise<void> {
-    // A snapshot due with these entries goes in the same write (one round trip on Postgres).
+    // A snapshot due with these entries goes in the same write (one round trip on Postgres), as
+    // does a run's final row and session turn (`final`).
     const snapshotDue =
       this.eventsSinceSnapshot + entries.length >= (this.agent as ResolvedAgent).snapshotEvery
     const lease = this.lease as Lease

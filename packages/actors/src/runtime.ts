@@ -600,9 +600,10 @@ class VelRuntime implements Runtime, OwnerHost {
       if (!StoreError.isInstance(error) || error.reason !== 'busy' || sessionId == null) throw error
       const busy = await this.store.listRuns({ sessionId, status: ['running', 'waiting'] }, { limit: 1 })
       const holder = busy.items[0]
-      // A run that ended here streams `finish` before its index row says so: a client that sends
-      // the next turn as soon as the answer is read must not be refused for that. A holder that
-      // ended between the refusal and the look is gone: try once more.
+      // A run that ended here may not have its final row yet: its last append is in flight, or
+      // (on a store without `features.sessionTurn`, or finishing after a crash) the row follows its
+      // turn. A client that sends the next turn as soon as the answer is read must not be refused
+      // for that. A holder that ended between the refusal and the look is gone: try once more.
       if (attempt < 3 && (holder === undefined || (await this.finishedHere(holder.runId))))
         return this.createRun(run, attempt + 1)
       throw holder === undefined

@@ -1,7 +1,7 @@
 import type { Store } from '@vel/core'
 import { describe, expect, it } from 'vitest'
 import { Agent, createRuntime } from '../src/index.ts'
-import { intercept, storeBackends } from './run-support.ts'
+import { intercept, storeBackends, withoutFeatures } from './run-support.ts'
 import { scripted } from './support.ts'
 
 const backends = storeBackends('vel-final-row-')
@@ -71,6 +71,18 @@ describe.each(backends)('the final index row (ADR 0117), %s', (_name, open) => {
     expect(calls.at(-1)).toBe('append+run:failed')
     expect(calls.filter((call) => call === 'appendSession' || call.startsWith('updateRun'))).toEqual([])
     if (sessionId !== undefined) expect(await store.getSession(sessionId)).toBeUndefined()
+    await runtime.shutdown()
+  })
+
+  it('of a session run, on a store without the session-turn feature, is written after the turn', async () => {
+    const { store, calls } = recording(withoutFeatures(await open()))
+    const runtime = createRuntime({ store, agents: [agent(() => ({ text: 'hello' }))] })
+    const handle = await runtime.spawn('final', 'hi', { sessionId: 'old-store-session' })
+    const answer = await handle.result
+    expect(await store.getRun(handle.runId)).toMatchObject({ status: 'completed', answer })
+    expect(calls.slice(-3)).toEqual(['append', 'appendSession', 'updateRun:completed'])
+    const session = await store.getSession('old-store-session')
+    expect(session?.messages.map((message) => message.role)).toEqual(['user', 'assistant'])
     await runtime.shutdown()
   })
 

@@ -145,6 +145,30 @@ export function freezable(store: Store) {
 }
 
 /**
+ * The store as one written before `Store.features` and `AppendOptions.session`: it says nothing
+ * of its features and ignores a session turn. The runtime must take the older ways with it.
+ */
+export const withoutFeatures = (store: Store): Store =>
+  new Proxy(store, {
+    get(target, property, receiver) {
+      if (property === 'features') return undefined
+      if (property !== 'append') return Reflect.get(target, property, receiver)
+      return (...[runId, entries, seq, options]: Parameters<Store['append']>) => {
+        const { session: _ignored, ...known } = options ?? {}
+        return target.append(runId, entries, seq, known)
+      }
+    },
+  })
+
+const chatAgent = () =>
+  new Agent({
+    id: 'chat',
+    model: scripted(() => ({ text: 'hi there' })),
+    tools: [contactHuman],
+    policies: { retry: false },
+  })
+
+/**
  * SIGKILL-equivalent crash windows, on any store: the first runtime's store freezes at the exact call
  * (as if the process died there), and a second runtime on the same data recovers the run.
  */
@@ -209,8 +233,44 @@ export function crashWindows(_name: string, open: () => Promise<Store>): void {
     await second.shutdown()
   })
 
-  // A run's last append carries its final row and its session turn (ADR 0127): the windows are on
-  // either side of it. (Before, the turn and the row were two more writes, in that order.)
+  it.each([
+    ['before the session append', 'appendSession'],
+    // This window guards the order built for issue 13 (session first, then the index row, and the
+    // append once per run id); 4da5add did the two the other way round, so a kill here passes there.
+    ['after the session append, before the index update', 'updateRun'],
+  ])(
+    'killed %s (a store without the session-turn feature): the turn reaches the session exactly once',
+    async (_when, method) => {
+      const data = await open()
+      const crash = freezable(withoutFeatures(data))
+      const first = createRuntime({
+        store: crash.store,
+        agents: [chatAgent()],
+        leaseTtlMs: 50,
+        onError: () => undefined,
+      })
+      crash.dieAt(
+        (called, args) =>
+          called === method &&
+          (method === 'appendSession' || (args[1] as { status?: string })?.status === 'completed'),
+      )
+      const handle = await first.spawn('chat', 'hello', { sessionId: `s-${method}` })
+      await until(async () => crash.frozen)
+      expect((await data.read(handle.runId)).length).toBe(2)
+      await new Promise((resolve) => setTimeout(resolve, 80))
+      const second = createRuntime({ store: data, agents: [chatAgent()], leaseTtlMs: 50 })
+      // The run had journaled its end: waking it does the bookkeeping (it is not "resumed").
+      expect(await second.recover()).toEqual([])
+      await until(async () => (await data.getRun(handle.runId))?.status === 'completed')
+      await second.recover()
+      const session = await data.getSession(`s-${method}`)
+      expect(session?.messages.map((message) => message.role)).toEqual(['user', 'assistant'])
+      await second.shutdown()
+    },
+  )
+
+  // With the feature, a run's last append carries its final row and its session turn (ADR 0127):
+  // the windows are on either side of it.
   const lastAppend = (method: string, args: unknown[]) =>
     method === 'append' && (args[3] as AppendOptions | undefined)?.session !== undefined
   it.each([
@@ -219,16 +279,9 @@ export function crashWindows(_name: string, open: () => Promise<Store>): void {
   ] as const)('killed %s: the turn reaches the session exactly once', async (_when, side) => {
     const data = await open()
     const crash = freezable(data)
-    const agent = () =>
-      new Agent({
-        id: 'chat',
-        model: scripted(() => ({ text: 'hi there' })),
-        tools: [contactHuman],
-        policies: { retry: false },
-      })
     const first = createRuntime({
       store: crash.store,
-      agents: [agent()],
+      agents: [chatAgent()],
       leaseTtlMs: 50,
       onError: () => undefined,
     })
@@ -238,7 +291,7 @@ export function crashWindows(_name: string, open: () => Promise<Store>): void {
     await until(async () => crash.frozen)
     expect((await data.read(handle.runId)).length).toBe(side === 'before' ? 1 : 2)
     await new Promise((resolve) => setTimeout(resolve, 80))
-    const second = createRuntime({ store: data, agents: [agent()], leaseTtlMs: 50 })
+    const second = createRuntime({ store: data, agents: [chatAgent()], leaseTtlMs: 50 })
     // Before: nothing of the last step was written, so the run is resumed; after: it is complete.
     expect(await second.recover()).toEqual(side === 'before' ? [handle.runId] : [])
     await until(async () => (await data.getRun(handle.runId))?.status === 'completed')

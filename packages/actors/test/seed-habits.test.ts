@@ -2,6 +2,7 @@ import { defineTool, registerTool, type Store } from '@vel/core'
 import { createMemoryState, createMemoryStore } from '@vel/store'
 import { describe, expect, it } from 'vitest'
 import { Agent, createRuntime } from '../src/index.ts'
+import { freezable, until, withoutFeatures } from './run-support.ts'
 import { scripted } from './support.ts'
 
 /** Python-Vel habits (issue 19, factors 1 and 8): they work, or they fail loudly. */
@@ -247,39 +248,29 @@ describe('session-busy across processes', () => {
   })
 
   it('a turn sent while a recovered run finishes its bookkeeping waits for its index row instead of session-busy', async () => {
-    // A process wrote a run's last entry but died before its row and turn (as the runtime before ADR
-    // 0127 could leave it): recovering finishes the run, session turn first, then the row. Here
-    // the next turn's session check reads the index while that row still says running.
+    // A process wrote a run's last entry but died before its turn and row (as it can on a store
+    // without the session-turn feature, ADR 0127): recovering finishes the run, session turn
+    // first, then the row. Here the next turn's session check reads the index while that row
+    // still says running.
     const state = createMemoryState()
     // After that write the process is gone: nothing it calls settles (its lease is not renewed).
-    let gone = false
-    const never = () => new Promise<never>(() => undefined)
-    const dead = new Proxy(createMemoryStore({ state }), {
-      get(target, key, receiver) {
-        const value = Reflect.get(target, key, receiver)
-        if (typeof value !== 'function') return value
-        if (gone) return never
-        if (key !== 'append') return value
-        return async (...args: Parameters<Store['append']>) => {
-          const [runId, entries, seq, options] = args
-          if (options?.session === undefined) return target.append(...args)
-          // The entry lands; the row and the turn do not.
-          const { session: _session, run: _run, ...rest } = options
-          await target.append(runId, entries, seq, rest)
-          gone = true
-          return never()
-        }
-      },
-    })
+    // Its store writes the turn and the row after the entry (no session-turn feature).
+    const crash = freezable(withoutFeatures(createMemoryStore({ state })))
+    crash.dieAt((method) => method === 'appendSession')
     const agent = new Agent({
       id: 'turn',
       model: scripted(() => ({ text: 'ok' })),
       policies: { retry: false },
     })
-    const crashed = createRuntime({ store: dead, agents: [agent], leaseTtlMs: 50, onError: () => undefined })
+    const crashed = createRuntime({
+      store: crash.store,
+      agents: [agent],
+      leaseTtlMs: 50,
+      onError: () => undefined,
+    })
     const first = await crashed.spawn('turn', 'one', { sessionId: 'quick' })
     const store = createMemoryStore({ state })
-    while (!gone) await new Promise((resolve) => setTimeout(resolve, 5))
+    await until(() => crash.frozen)
     expect((await store.getRun(first.runId))?.status).toBe('running')
     expect(await store.getSession('quick')).toBeUndefined()
     let armed = false
@@ -308,12 +299,10 @@ describe('session-busy across processes', () => {
       },
     })
     const runtime = createRuntime({ store: slow, agents: [agent], leaseTtlMs: 50, onError: () => undefined })
-    while ((await store.getLease(first.runId)) !== undefined)
-      await new Promise((resolve) => setTimeout(resolve, 5))
+    await until(async () => (await store.getLease(first.runId)) === undefined)
     const recovering = runtime.recover()
     // Its turn is written, its row not yet.
-    while ((await store.getSession('quick')) === undefined)
-      await new Promise((resolve) => setTimeout(resolve, 5))
+    await until(async () => (await store.getSession('quick')) !== undefined)
     armed = true
     const second = await runtime.spawn('turn', 'two', { sessionId: 'quick' })
     expect(opened).toBe(true)

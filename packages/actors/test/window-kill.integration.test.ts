@@ -68,7 +68,7 @@ async function killAtWindow(backend: 'sqlite' | 'postgres', window: Window) {
     log: join(dir, `${name}.log`),
     window,
     runId: `run-${name}`,
-    ...(window.includes('final') ? { sessionId: `session-${name}` } : {}),
+    ...(window.endsWith('append') ? { sessionId: `session-${name}` } : {}),
   }
   await killAtKillpoint(startWorker(script, { ...options, mode: 'run' }))
   const stdout = await startWorker(script, { ...options, mode: 'recover' }).output
@@ -109,6 +109,19 @@ const suite = (backend: 'sqlite' | 'postgres') => {
     expect(result.answer).toBe('hi there')
     expect(result.session).toEqual(['user', 'assistant'])
   })
+
+  it.each<Window>(['before-session-append', 'after-session-append'])(
+    'killed %s (a store without the session-turn feature): after recover() the turn is in the session exactly once',
+    async (window) => {
+      const { result } = await killAtWindow(backend, window)
+      // The run had journaled its end: waking it does the bookkeeping (it is not "resumed").
+      expect(result.resumed).toEqual([])
+      expect(result.journal.at(-1)).toBe('model.responded')
+      expect(result.status).toBe('completed')
+      expect(result.answer).toBe('hi there')
+      expect(result.session).toEqual(['user', 'assistant'])
+    },
+  )
 
   it('killed right after the last append: the run is complete, its turn in the session once', async () => {
     const { result } = await killAtWindow(backend, 'after-final-append')

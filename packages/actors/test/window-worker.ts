@@ -20,6 +20,9 @@ export type Window =
   /** The run's last append, which carries its final row and session turn (ADR 0127). */
   | 'before-final-append'
   | 'after-final-append'
+  /** A store without `features.sessionTurn`: the turn, then the row, after the last append. */
+  | 'before-session-append'
+  | 'after-session-append'
 
 interface Options {
   readonly backend: 'sqlite' | 'postgres'
@@ -64,6 +67,7 @@ function dieAtWindow(store: Store, window: Window): Store {
   const withTurn = (args: unknown[]) => (args[3] as AppendOptions | undefined)?.session !== undefined
   return new Proxy(store, {
     get(target, property, receiver) {
+      if (property === 'features' && window.endsWith('session-append')) return undefined
       const value = Reflect.get(target, property, receiver)
       if (typeof value !== 'function') return value
       const call = (...args: unknown[]) =>
@@ -87,6 +91,13 @@ function dieAtWindow(store: Store, window: Window): Store {
             const seq = await call(...args)
             if (withTurn(args)) await killHere()
             return seq
+          }
+        case 'before-session-append:appendSession':
+          return killHere
+        case 'after-session-append:appendSession':
+          return async (...args: unknown[]) => {
+            await call(...args)
+            return killHere()
           }
         default:
           return call
@@ -126,7 +137,7 @@ const chat = new Agent({
 const data = await open()
 const store = options.mode === 'run' ? dieAtWindow(data, options.window) : data
 const runtime = createRuntime({ store, agents: [approvals, chat], leaseTtlMs, onError: () => undefined })
-const session = options.window === 'before-final-append' || options.window === 'after-final-append'
+const session = options.window.endsWith('final-append') || options.window.endsWith('session-append')
 
 if (options.mode === 'run') {
   const handle = await runtime.spawn(session ? 'chat' : 'pay', session ? 'hello' : 'pay 5', {

@@ -93,8 +93,9 @@ const plain = (message: Message): JsonValue => JSON.parse(JSON.stringify(message
 const finishingWaitMs = 10_000
 
 /**
- * Whether a run of the session is unfinished. A run that ended in this process streams `finish`
- * before its index row says so; a client sending the next turn at once waits for that instead.
+ * Whether a run of the session is unfinished. A run that ended in this process may not have its
+ * final index row yet (written after its turn on a store without `features.sessionTurn`, or when
+ * finishing after a crash); a client sending the next turn at once waits for that instead.
  */
 async function busy(runtime: Runtime, sessionId: string): Promise<boolean> {
   const holder = (await runtime.list({ sessionId, status: ['running', 'waiting'] }, { limit: 1 })).items[0]

@@ -43,7 +43,8 @@ export interface AppendOptions {
    * { runId })` does, so a turn written before changes nothing (the entries are still appended). A
    * refused append writes no turn; a bad session id or a message JSON cannot represent is
    * `invalid-argument`, and nothing is written. How a run ends: its last entry, its final index
-   * row (`run`) and its session turn in one write.
+   * row (`run`) and its session turn in one write. The runtime passes it only to a store whose
+   * `features.sessionTurn` is true.
    */
   readonly session?: SessionTurn
 }
@@ -175,7 +176,21 @@ export interface SessionRecord {
  * leases and sessions. Memory, SQLite and Postgres implement it and pass one conformance suite.
  * Every failure is a `StoreError`; a failed write changes nothing.
  */
+/**
+ * Optional parts of the `Store` contract a store says it implements, so the runtime uses them; a
+ * store written before one lacks its flag, and the runtime takes the older way.
+ */
+export interface StoreFeatures {
+  /** `append` honours `AppendOptions.session` (ADR 0127). */
+  readonly sessionTurn?: boolean
+}
+
 export interface Store {
+  /**
+   * What this store implements beyond the required contract. A wrapper that forwards `append`
+   * with its options untouched may copy it; one that rebuilds the options must not.
+   */
+  readonly features?: StoreFeatures
   /** Creates or upgrades the schema. Idempotent; fails with `schema-too-new` for a newer database. */
   migrate(): Promise<void>
   /** Releases connections. Further calls fail with `closed`. */

@@ -284,6 +284,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
   }
 
   return {
+    features: { sessionTurn: true },
     migrate: op(() => undefined),
     close: async () => {
       closed = true
@@ -298,6 +299,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       const snapshotText = snapshot === undefined ? undefined : encodeJson(snapshot.state, 'snapshot state')
       const lease = appendOptions?.lease
       const patch = appendOptions?.run === undefined ? undefined : checkPatch(appendOptions.run)
+      const turn = appendOptions?.session
+      const turnMessages = turn === undefined ? undefined : turnTexts(turn, runId, encodeCompact)
       if (lease !== undefined) {
         const current = data.leases.get(runId)
         if (current?.ownerId !== lease.ownerId || current.epoch !== lease.epoch)
@@ -316,8 +319,6 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
         patchedRun = patchRunRecord(run, patch, time)
         patchedText = encodeCompact(patchedRun, 'run')
       }
-      const turn = appendOptions?.session
-      const turnMessages = turn === undefined ? undefined : turnTexts(turn, runId, encodeCompact)
       // Serialize everything first: a bad entry must leave the journal untouched.
       const texts = entryTexts(entries)
       journalEntries(runId, last, entries, texts, time)

@@ -69,6 +69,34 @@ export const sessionTurnSuite = (harness: () => Harness): void => {
       expect((await store.getSession(sessionId))?.messages).toEqual([user('a'), assistant('b'), user('c')])
     })
 
+    it('goes with a lease, a snapshot and the final row in one write; a turn already there keeps the row patch', async () => {
+      const { store, id } = harness()
+      const runId = id('run')
+      const sessionId = id('session')
+      await store.createRun({ runId, agentId: 'agent', sessionId })
+      const lease = await store.acquireLease(runId, 'w1', 1000)
+      const turn = { sessionId, messages: [user('q'), assistant('a')] }
+      const snapshot = { state: { step: 1 }, schemaVersion: 2 }
+      expect(
+        await store.append(runId, [event(1)], 0, { lease: lease!, snapshot, run: completed, session: turn }),
+      ).toBe(1)
+      expect(await store.getSnapshot(runId)).toMatchObject({ seq: 1, state: { step: 1 }, schemaVersion: 2 })
+      expect(await store.getRun(runId)).toMatchObject({ status: 'completed', answer: 'done' })
+      expect(await store.getSession(sessionId)).toMatchObject({ version: 1, messages: turn.messages })
+      // The same turn again with a patch: the patch applies, the session stays.
+      expect(
+        await store.append(runId, [event(2)], 1, {
+          lease: lease!,
+          snapshot,
+          run: { metadata: { again: true } },
+          session: turn,
+        }),
+      ).toBe(2)
+      expect(await store.getRun(runId)).toMatchObject({ status: 'completed', metadata: { again: true } })
+      expect(await store.getSnapshot(runId)).toMatchObject({ seq: 2 })
+      expect(await store.getSession(sessionId)).toMatchObject({ version: 1, messages: turn.messages })
+    })
+
     it('writes no turn when the append is refused', async () => {
       const { store, id, advance } = harness()
       const runId = id('run')

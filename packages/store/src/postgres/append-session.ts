@@ -85,8 +85,8 @@ export const appendSessionStatements = (schema: string): AppendSessionStatements
 })
 
 /**
- * `appendSession` without `expectedVersion` in one round trip: what a run does when it ends (its
- * turn, once). A turn written before changes nothing and returns the current version (a second,
+ * `appendSession` without `expectedVersion` in one round trip: a run's turn, once, when it is not
+ * written with the run's last entry (`AppendOptions.session`: finishing after a crash). A turn written before changes nothing and returns the current version (a second,
  * rare, statement: a concurrent writer of the same turn has committed by the time the key lets
  * this one go, and only a new statement sees that).
  */

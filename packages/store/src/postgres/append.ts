@@ -7,7 +7,8 @@ import { sessionCtes } from './append-session.ts'
 import { type Statement, type Statements, statement } from './statements.ts'
 
 /**
- * The append's statement for one shape (with or without a lease, a snapshot, a run patch).
+ * The append's statement for one shape (with or without a lease, a snapshot, a run patch, a
+ * session turn).
  * CTEs read the journal head and (with a lease) lock the lease row `FOR SHARE`, so a takeover
  * waits for the append; the entries (`unnest` of arrays, so one statement serves any count) and
  * the snapshot are inserted only if the head is `expectedSeq` and the lease matches; the same

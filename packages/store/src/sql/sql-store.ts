@@ -92,6 +92,8 @@ export function createSqlStore(context: SqlContext, parts: SqlStoreParts): Store
   ) as unknown as Operations
   return {
     ...guarded,
+    // Both dialects' appends take a session turn (ADR 0127).
+    features: { sessionTurn: true },
     migrate: guard('migrate', parts.migrate),
     async close() {
       if (closed) return

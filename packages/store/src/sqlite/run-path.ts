@@ -166,8 +166,9 @@ export function createSqliteRunPath(
   }
   let writeImmediate: ((...args: Parameters<typeof writeTransaction>) => number) | undefined
 
-  // The journal's own transaction nests in this one (a savepoint): a refused append rolls back the
-  // turn's absence too, and a turn is written only after its entries.
+  // The journal's own transaction nests in this one (a savepoint), and the turn is written after
+  // the entries in the same transaction: a refused append throws before the turn, and anything
+  // that throws after the entries rolls them back with it.
   const appendTurnTransaction = (
     runId: string,
     entries: ReadonlyArray<JournalEntryInput>,
