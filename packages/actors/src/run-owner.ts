@@ -17,6 +17,7 @@ import {
   type RunState,
   resumeCommands,
   runStateVersion,
+  type SessionTurn,
   type Store,
   StoreError,
   type StreamPart,
@@ -115,13 +116,16 @@ const finalPatch = (state: RunState): RunPatch => ({
  * then the row (undefined: nothing goes with the entry).
  */
 const finalWrite = (state: RunState, store: Store): Pick<AppendOptions, 'run' | 'session'> | undefined => {
-  if (state.sessionId === null || state.phase !== 'completed') return { run: finalPatch(state) }
-  if (store.features?.sessionTurn !== true) return undefined
-  return {
-    run: finalPatch(state),
-    session: { sessionId: state.sessionId, messages: state.messages.slice(state.priorCount) },
-  }
+  const session = turnOf(state)
+  if (session === undefined) return { run: finalPatch(state) }
+  return store.features?.sessionTurn === true ? { run: finalPatch(state), session } : undefined
 }
+
+/** The turn a run that ended writes to its session: only a completed run of a session has one. */
+const turnOf = (state: RunState): SessionTurn | undefined =>
+  state.sessionId !== null && state.phase === 'completed'
+    ? { sessionId: state.sessionId, messages: state.messages.slice(state.priorCount) }
+    : undefined
 
 /** What makes journal entries of model responses carry their live parts' positions. */
 const liveContentCount = (event: RunEvent): number =>
@@ -923,12 +927,12 @@ export class RunOwner {
     const { store } = this.host
     const state = this.state as RunState
     if (!indexed) {
-      // Finishing for a process that died after the last entry: the session first, once per run,
-      // so a crash before the index update re-does it harmlessly.
-      if (state.sessionId !== null && state.phase === 'completed')
-        await store.appendSession(state.sessionId, state.messages.slice(state.priorCount), undefined, {
-          runId: this.runId,
-        })
+      // The last entry went alone (a store without `features.sessionTurn`, or finishing for a
+      // process that died after it): the session first, once per run, so a crash before the
+      // index update re-does it harmlessly.
+      const turn = turnOf(state)
+      if (turn !== undefined)
+        await store.appendSession(turn.sessionId, turn.messages, undefined, { runId: this.runId })
       await store.updateRun(this.runId, finalPatch(state))
     }
     this.host.clearExpiries(this.runId)

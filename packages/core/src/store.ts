@@ -172,11 +172,6 @@ export interface SessionRecord {
 }
 
 /**
- * Where runs live: the journal (source of truth), snapshots (a cache of state), the runs index,
- * leases and sessions. Memory, SQLite and Postgres implement it and pass one conformance suite.
- * Every failure is a `StoreError`; a failed write changes nothing.
- */
-/**
  * Optional parts of the `Store` contract a store says it implements, so the runtime uses them; a
  * store written before one lacks its flag, and the runtime takes the older way.
  */
@@ -185,6 +180,11 @@ export interface StoreFeatures {
   readonly sessionTurn?: boolean
 }
 
+/**
+ * Where runs live: the journal (source of truth), snapshots (a cache of state), the runs index,
+ * leases and sessions. Memory, SQLite and Postgres implement it and pass one conformance suite.
+ * Every failure is a `StoreError`; a failed write changes nothing.
+ */
 export interface Store {
   /**
    * What this store implements beyond the required contract. A wrapper that forwards `append`

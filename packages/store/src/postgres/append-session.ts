@@ -86,9 +86,10 @@ export const appendSessionStatements = (schema: string): AppendSessionStatements
 
 /**
  * `appendSession` without `expectedVersion` in one round trip: a run's turn, once, when it is not
- * written with the run's last entry (`AppendOptions.session`: finishing after a crash). A turn written before changes nothing and returns the current version (a second,
- * rare, statement: a concurrent writer of the same turn has committed by the time the key lets
- * this one go, and only a new statement sees that).
+ * written with the run's last entry (`AppendOptions.session`: finishing after a crash). A turn
+ * written before changes nothing and returns the current version (a second, rare, statement: a
+ * concurrent writer of the same turn has committed by the time the key lets this one go, and only
+ * a new statement sees that).
  */
 export async function appendSessionPostgres(
   statements: Statements,

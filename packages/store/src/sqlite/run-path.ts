@@ -10,6 +10,7 @@ import {
   type RunPatch,
   type RunRecord,
   type SessionRecord,
+  type SessionTurn,
   type Snapshot,
   StoreError,
 } from '@vel/core'
@@ -54,12 +55,13 @@ export interface SqliteRunPath {
     runId: string | undefined,
   ): number
   replaceSession(sessionId: string, messages: ReadonlyArray<Message>, expectedVersion: number): number
-  /** `Store.append` with `session`: the journal's append and the run's turn, one transaction. */
+  /** `Store.append` with `session` (`options.session`): the journal's append and the turn, one transaction. */
   appendWithTurn(
     runId: string,
     entries: ReadonlyArray<JournalEntryInput>,
     expectedSeq: number,
-    options: AppendOptions & { readonly session: NonNullable<AppendOptions['session']> },
+    options: AppendOptions,
+    session: SessionTurn,
   ): number
 }
 
@@ -297,11 +299,11 @@ export function createSqliteRunPath(
       write(sessionId, messages, expectedVersion, false, runId),
     replaceSession: (sessionId, messages, expectedVersion) =>
       write(sessionId, messages, checkSeq('expectedVersion', expectedVersion), true, undefined),
-    appendWithTurn(runId, entries, expectedSeq, options) {
+    appendWithTurn(runId, entries, expectedSeq, options, session) {
       checkId('runId', runId)
-      const texts = turnTexts(options.session, runId, encodeCompact)
+      const texts = turnTexts(session, runId, encodeCompact)
       appendTurnImmediate ??= connection.transaction(appendTurnTransaction).immediate
-      return appendTurnImmediate(runId, entries, expectedSeq, options, options.session.sessionId, texts)
+      return appendTurnImmediate(runId, entries, expectedSeq, options, session.sessionId, texts)
     },
   }
 }

@@ -152,10 +152,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         write(() =>
           appendOptions?.session === undefined
             ? hot.append(runId, entries, expectedSeq, appendOptions)
-            : runs.appendWithTurn(runId, entries, expectedSeq, {
-                ...appendOptions,
-                session: appendOptions.session,
-              }),
+            : runs.appendWithTurn(runId, entries, expectedSeq, appendOptions, appendOptions.session),
         ),
       read: (runId, readOptions = {}) =>
         read(() => hot.read(runId, readOptions.afterSeq ?? 0, readOptions.limit)),
